@@ -1,0 +1,23 @@
+//! The data model: layers and their property schemas, features, identifiers and validated value
+//! types, and GeoJSON ⇄ `geo` conversion.
+//!
+//! CRS: every coordinate in the model is WGS84 longitude/latitude in degrees (OGC CRS84 axis order).
+//! Units: lengths in metres, areas in square metres, always geodesic on the WGS84 ellipsoid.
+//! Nothing here does I/O, async, HTTP or SQL.
+
+pub mod bbox;
+pub mod crs;
+pub mod feature;
+pub mod geometry;
+pub mod ids;
+pub mod layers;
+pub mod schema;
+pub mod temporal;
+
+pub use bbox::Bbox;
+pub use feature::{Feature, NewFeature};
+pub use geometry::{GeometryError, GeometryFamily};
+pub use ids::{CollectionId, FeatureId, IdError};
+pub use layers::CollectionDef;
+pub use schema::{PropertyError, PropertySchema, PropertyType, Schema};
+pub use temporal::{DateInterval, TemporalError};

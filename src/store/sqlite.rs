@@ -1,0 +1,440 @@
+//! The embedded SQLite store (the default): one file, WAL journal, migrations applied on open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use geozero::{CoordDimensions, ToGeo, ToWkb};
+use serde_json::{Map, Value};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+
+use super::{Applied, Change, Store, StoreError};
+use crate::model::{CollectionId, Feature, FeatureId, NewFeature};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Rows per multi-row INSERT (8 parameters each; SQLite allows 32,766 parameters).
+const INSERT_CHUNK: usize = 500;
+
+/// SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).map_or_else(|_| DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc))
+}
+
+fn encode_geometry(feature: &NewFeature) -> Vec<u8> {
+    feature
+        .geometry
+        .to_wkb(CoordDimensions::xy())
+        .expect("WKB encoding of a validated geometry cannot fail")
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        // An in-memory database lives as long as its one connection.
+        let pool = if in_memory {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
+        };
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn decode_row(collection: &CollectionId, row: &sqlx::sqlite::SqliteRow) -> Result<Feature, StoreError> {
+    let fid: i64 = row.try_get("fid")?;
+    let corrupt = |reason: String| StoreError::Corrupt { collection: collection.to_string(), fid, reason };
+    let id: String = row.try_get("id")?;
+    let id = FeatureId::parse(&id).map_err(|e| corrupt(e.to_string()))?;
+    let wkb: Vec<u8> = row.try_get("geometry")?;
+    let geometry = geozero::wkb::Wkb(wkb).to_geo().map_err(|e| corrupt(format!("geometry: {e}")))?;
+    let properties: String = row.try_get("properties")?;
+    let properties: Map<String, Value> =
+        serde_json::from_str(&properties).map_err(|e| corrupt(format!("properties: {e}")))?;
+    let version: i64 = row.try_get("version")?;
+    let created: String = row.try_get("created_at")?;
+    let updated: String = row.try_get("updated_at")?;
+    Ok(Feature::new(fid, id, geometry, properties, version, parse_time(&created), parse_time(&updated)))
+}
+
+async fn collection_exists(conn: &mut SqliteConnection, id: &CollectionId) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM collections WHERE id = ?")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+async fn put_collection_on(conn: &mut SqliteConnection, id: &CollectionId, definition: &Value) -> Result<(), StoreError> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO collections (id, definition, created_at, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+    )
+    .bind(id.as_str())
+    .bind(definition.to_string())
+    .bind(&now)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a run of new features with consecutive keys from `next_fid`.
+async fn insert_run(
+    conn: &mut SqliteConnection,
+    collection: &CollectionId,
+    run: Vec<NewFeature>,
+    next_fid: &mut i64,
+    now: &str,
+    applied: &mut Applied,
+) -> Result<(), StoreError> {
+    for chunk in run.chunks(INSERT_CHUNK) {
+        let first_fid = *next_fid;
+        let ids: Vec<FeatureId> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.id.clone().unwrap_or_else(|| {
+                    FeatureId::parse(&(first_fid + i64::try_from(i).unwrap_or(0)).to_string())
+                        .expect("decimal ids are valid")
+                })
+            })
+            .collect();
+        let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO features (fid, collection, id, geometry, properties, version, created_at, updated_at) ",
+        );
+        builder.push_values(chunk.iter().zip(&ids).enumerate(), |mut b, (i, (feature, id))| {
+            b.push_bind(first_fid + i64::try_from(i).unwrap_or(0))
+                .push_bind(collection.as_str())
+                .push_bind(id.as_str())
+                .push_bind(encode_geometry(feature))
+                .push_bind(Value::Object(feature.properties.clone()).to_string())
+                .push_bind(1_i64)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        if let Err(error) = builder.build().execute(&mut *conn).await {
+            if let sqlx::Error::Database(db) = &error {
+                if db.is_unique_violation() {
+                    let duplicate = first_duplicate(conn, collection, &ids).await?;
+                    return Err(StoreError::DuplicateId { collection: collection.clone(), id: duplicate });
+                }
+            }
+            return Err(error.into());
+        }
+        let time = parse_time(now);
+        for (i, (feature, id)) in chunk.iter().zip(ids).enumerate() {
+            applied.stored.push(Feature::new(
+                first_fid + i64::try_from(i).unwrap_or(0),
+                id,
+                feature.geometry.clone(),
+                feature.properties.clone(),
+                1,
+                time,
+                time,
+            ));
+        }
+        *next_fid += i64::try_from(chunk.len()).unwrap_or(0);
+    }
+    Ok(())
+}
+
+/// The id in `ids` that already exists or repeats within `ids`.
+async fn first_duplicate(
+    conn: &mut SqliteConnection,
+    collection: &CollectionId,
+    ids: &[FeatureId],
+) -> Result<FeatureId, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Ok(id.clone());
+        }
+        let exists = sqlx::query("SELECT 1 FROM features WHERE collection = ? AND id = ?")
+            .bind(collection.as_str())
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_some() {
+            return Ok(id.clone());
+        }
+    }
+    Ok(ids[0].clone())
+}
+
+async fn upsert_one(
+    conn: &mut SqliteConnection,
+    collection: &CollectionId,
+    feature: NewFeature,
+    next_fid: &mut i64,
+    now: &str,
+) -> Result<Feature, StoreError> {
+    let id = feature
+        .id
+        .clone()
+        .unwrap_or_else(|| FeatureId::parse(&next_fid.to_string()).expect("decimal ids are valid"));
+    let row = sqlx::query(
+        "INSERT INTO features (fid, collection, id, geometry, properties, version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+         ON CONFLICT (collection, id) DO UPDATE SET geometry = excluded.geometry,
+             properties = excluded.properties, version = features.version + 1,
+             updated_at = excluded.updated_at
+         RETURNING fid, version, created_at",
+    )
+    .bind(*next_fid)
+    .bind(collection.as_str())
+    .bind(id.as_str())
+    .bind(encode_geometry(&feature))
+    .bind(Value::Object(feature.properties.clone()).to_string())
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let fid: i64 = row.try_get("fid")?;
+    if fid == *next_fid {
+        *next_fid += 1;
+    }
+    let created: String = row.try_get("created_at")?;
+    Ok(Feature::new(
+        fid,
+        id,
+        feature.geometry,
+        feature.properties,
+        row.try_get("version")?,
+        parse_time(&created),
+        parse_time(now),
+    ))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn collections(&self) -> Result<Vec<Value>, StoreError> {
+        let rows = sqlx::query("SELECT id, definition FROM collections ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.try_get("definition")?;
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                    collection: row.try_get("id").unwrap_or_default(),
+                    fid: 0,
+                    reason: format!("definition: {e}"),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_collection(&self, id: &CollectionId, definition: &Value) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        put_collection_on(&mut conn, id, definition).await
+    }
+
+    async fn features(&self, collection: &CollectionId) -> Result<Vec<Feature>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT fid, id, geometry, properties, version, created_at, updated_at
+             FROM features WHERE collection = ? ORDER BY fid",
+        )
+        .bind(collection.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| decode_row(collection, row)).collect()
+    }
+
+    async fn count(&self, collection: &CollectionId) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM features WHERE collection = ?")
+            .bind(collection.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn apply(
+        &self,
+        collection: &CollectionId,
+        definition: Option<&Value>,
+        changes: Vec<Change>,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        match definition {
+            Some(definition) => put_collection_on(&mut tx, collection, definition).await?,
+            None => {
+                if !collection_exists(&mut tx, collection).await? {
+                    return Err(StoreError::UnknownCollection(collection.clone()));
+                }
+            }
+        }
+        let mut next_fid: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(fid), 0) + 1 FROM features")
+            .fetch_one(&mut *tx)
+            .await?;
+        let now = now_text();
+        let mut applied = Applied::default();
+        let mut run = Vec::new();
+        for change in changes {
+            if let Change::Insert(feature) = change {
+                run.push(feature);
+                continue;
+            }
+            if !run.is_empty() {
+                insert_run(&mut tx, collection, std::mem::take(&mut run), &mut next_fid, &now, &mut applied).await?;
+            }
+            match change {
+                Change::Upsert(feature) => {
+                    let stored = upsert_one(&mut tx, collection, feature, &mut next_fid, &now).await?;
+                    applied.stored.push(stored);
+                }
+                Change::Delete(id) => {
+                    let gone = sqlx::query("DELETE FROM features WHERE collection = ? AND id = ?")
+                        .bind(collection.as_str())
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if gone.rows_affected() > 0 {
+                        applied.deleted.push(id);
+                    }
+                }
+                Change::Insert(_) => unreachable!("inserts are collected above"),
+            }
+        }
+        if !run.is_empty() {
+            insert_run(&mut tx, collection, run, &mut next_fid, &now, &mut applied).await?;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::point;
+    use serde_json::json;
+
+    fn new(id: Option<&str>, x: f64) -> NewFeature {
+        let mut properties = Map::new();
+        properties.insert("name".into(), json!(format!("n{x}")));
+        NewFeature { id: id.map(|i| FeatureId::parse(i).unwrap()), geometry: point!(x: x, y: 34.7).into(), properties }
+    }
+
+    async fn store_with(collection: &str) -> (SqliteStore, CollectionId) {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let id = CollectionId::parse(collection).unwrap();
+        store.put_collection(&id, &json!({"id": collection})).await.unwrap();
+        (store, id)
+    }
+
+    #[tokio::test]
+    async fn inserted_features_read_back_with_geometry_properties_and_version_one() {
+        let (store, c) = store_with("things").await;
+        let applied = store
+            .apply(&c, None, vec![Change::Insert(new(Some("a"), 113.1)), Change::Insert(new(None, 113.2))])
+            .await
+            .unwrap();
+        assert_eq!(applied.stored.len(), 2);
+        let read = store.features(&c).await.unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].id.as_str(), "a");
+        assert_eq!(read[1].id.as_str(), read[1].fid.to_string());
+        assert_eq!(read[0].geometry, point!(x: 113.1, y: 34.7).into());
+        assert_eq!(read[0].properties["name"], "n113.1");
+        assert_eq!(read[0].version, 1);
+        assert_eq!(read[0].json(), applied.stored[0].json());
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_a_duplicate_id_writes_nothing() {
+        let (store, c) = store_with("things").await;
+        store.apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))]).await.unwrap();
+        let err = store
+            .apply(&c, None, vec![Change::Insert(new(Some("b"), 2.0)), Change::Insert(new(Some("a"), 3.0))])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DuplicateId { ref id, .. } if id.as_str() == "a"), "{err}");
+        assert_eq!(store.count(&c).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_upsert_keeps_the_key_and_raises_the_version() {
+        let (store, c) = store_with("things").await;
+        let first = store.apply(&c, None, vec![Change::Upsert(new(Some("a"), 1.0))]).await.unwrap();
+        let second = store.apply(&c, None, vec![Change::Upsert(new(Some("a"), 2.0))]).await.unwrap();
+        assert_eq!(first.stored[0].fid, second.stored[0].fid);
+        assert_eq!(second.stored[0].version, 2);
+        assert_eq!(store.features(&c).await.unwrap()[0].geometry, point!(x: 2.0, y: 34.7).into());
+    }
+
+    #[tokio::test]
+    async fn deletes_report_only_what_existed() {
+        let (store, c) = store_with("things").await;
+        store.apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))]).await.unwrap();
+        let applied = store
+            .apply(&c, None, vec![Change::Delete(FeatureId::parse("a").unwrap()), Change::Delete(FeatureId::parse("zz").unwrap())])
+            .await
+            .unwrap();
+        assert_eq!(applied.deleted.len(), 1);
+        assert_eq!(store.count(&c).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn writing_to_an_unknown_collection_is_refused() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let c = CollectionId::parse("nope").unwrap();
+        assert!(matches!(store.apply(&c, None, vec![]).await, Err(StoreError::UnknownCollection(_))));
+    }
+
+    #[tokio::test]
+    async fn meta_values_are_set_and_replaced() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        assert_eq!(store.meta("k").await.unwrap(), None);
+        store.set_meta("k", "1").await.unwrap();
+        store.set_meta("k", "2").await.unwrap();
+        assert_eq!(store.meta("k").await.unwrap().as_deref(), Some("2"));
+    }
+}
