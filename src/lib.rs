@@ -8,4 +8,5 @@
 
 pub mod index;
 pub mod model;
+pub mod service;
 pub mod store;

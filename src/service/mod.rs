@@ -1,0 +1,191 @@
+//! Use cases that combine the store and the indexes: the catalogue of collections with their
+//! current index snapshots, item queries, writes and imports.
+//!
+//! Concurrency: the catalogue is one atomically swapped map of immutable collection snapshots.
+//! Readers load it without locks and never wait; a write goes to the store first (one
+//! transaction), then a new snapshot replaces the old one in a single swap, so a reader sees a
+//! write whole or not at all. Writers are serialised by one async mutex.
+
+pub mod import;
+pub mod items;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::index::CollectionIndex;
+use crate::model::layers::{self, CollectionDef, FeatureError};
+use crate::model::schema::SchemaError;
+use crate::model::{CollectionId, DateInterval, Feature, FeatureId};
+use crate::store::{Change, Store, StoreError};
+
+/// One collection as readers see it: definition and index, never changing.
+#[derive(Debug)]
+pub struct Collection {
+    /// The definition.
+    pub def: Arc<CollectionDef>,
+    /// The features and their R-tree.
+    pub index: CollectionIndex,
+    /// First and last instant of the features' temporal property, if any.
+    pub temporal_extent: Option<DateInterval>,
+}
+
+impl Collection {
+    fn new(def: Arc<CollectionDef>, index: CollectionIndex) -> Self {
+        let temporal_extent = temporal_extent(&def, &index);
+        Self { def, index, temporal_extent }
+    }
+}
+
+fn temporal_extent(def: &CollectionDef, index: &CollectionIndex) -> Option<DateInterval> {
+    let temporal = def.temporal.as_ref()?;
+    let mut extent: Option<DateInterval> = None;
+    for feature in index.iter() {
+        let start = feature.properties.get(&temporal.start).and_then(|v| v.as_str());
+        let end = temporal.end.as_ref().and_then(|e| feature.properties.get(e)).and_then(|v| v.as_str());
+        let Some(interval) = DateInterval::of_feature(start, end, temporal.end.is_some()) else { continue };
+        extent = Some(match extent {
+            None => interval,
+            Some(e) => DateInterval {
+                start: e.start.min(interval.start),
+                end: if e.end.is_none() || interval.end.is_none() { None } else { e.end.max(interval.end) },
+            },
+        });
+    }
+    extent
+}
+
+/// A use case that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No collection has this id.
+    #[error("collection {0} does not exist")]
+    UnknownCollection(String),
+    /// No feature has this id in the collection.
+    #[error("feature {feature} does not exist in collection {collection}")]
+    UnknownFeature {
+        /// The collection.
+        collection: CollectionId,
+        /// The id asked for.
+        feature: String,
+    },
+    /// A feature was refused; `index` is its position in the input (0-based).
+    #[error("feature #{index}{}: {error}", id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default())]
+    InvalidFeature {
+        /// Position in the input.
+        index: usize,
+        /// Its id, when it had one.
+        id: Option<String>,
+        /// What was wrong.
+        error: FeatureError,
+    },
+    /// A collection's schema cannot be used.
+    #[error("schema: {0}")]
+    Schema(#[from] SchemaError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The catalogue: every collection's current snapshot, and the store behind them.
+pub struct Catalog {
+    store: Arc<dyn Store>,
+    collections: ArcSwap<BTreeMap<CollectionId, Arc<Collection>>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("collections", &self.collections.load().len()).finish_non_exhaustive()
+    }
+}
+
+impl Catalog {
+    /// Registers the built-in layers in the store if missing, then loads every collection and
+    /// bulk-builds its index.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Self, ServiceError> {
+        let stored = store.collections().await?;
+        let known: Vec<String> = stored
+            .iter()
+            .filter_map(|d| d.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+            .collect();
+        for def in layers::builtin() {
+            if !known.iter().any(|k| k == def.id.as_str()) {
+                store.put_collection(&def.id, &def.to_json()).await?;
+            }
+        }
+        let mut map = BTreeMap::new();
+        for doc in store.collections().await? {
+            let def = CollectionDef::from_json(&doc)?;
+            let features = store.features(&def.id).await?;
+            let index = build_index(features);
+            map.insert(def.id.clone(), Arc::new(Collection::new(Arc::new(def), index)));
+        }
+        Ok(Self { store, collections: ArcSwap::from_pointee(map), writer: tokio::sync::Mutex::new(()) })
+    }
+
+    /// The store (for readiness checks).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// A consistent view of all collections, built-in layers first, then the others by id.
+    pub fn collections(&self) -> Vec<Arc<Collection>> {
+        let map = self.collections.load();
+        let builtin_order = |c: &Collection| c.def.layer.map_or(usize::MAX, |l| l as usize);
+        let mut all: Vec<Arc<Collection>> = map.values().cloned().collect();
+        all.sort_by(|a, b| builtin_order(a).cmp(&builtin_order(b)).then_with(|| a.def.id.cmp(&b.def.id)));
+        all
+    }
+
+    /// One collection's current snapshot.
+    pub fn collection(&self, id: &str) -> Result<Arc<Collection>, ServiceError> {
+        CollectionId::parse(id)
+            .ok()
+            .and_then(|cid| self.collections.load().get(&cid).cloned())
+            .ok_or_else(|| ServiceError::UnknownCollection(id.to_owned()))
+    }
+
+    /// One feature of a collection.
+    pub fn feature(&self, collection: &str, id: &str) -> Result<Arc<Feature>, ServiceError> {
+        let snapshot = self.collection(collection)?;
+        FeatureId::parse(id)
+            .ok()
+            .and_then(|fid| snapshot.index.get(&fid).cloned())
+            .ok_or_else(|| ServiceError::UnknownFeature { collection: snapshot.def.id.clone(), feature: id.to_owned() })
+    }
+
+    /// Writes `changes` to a collection (creating it with `def` if it is new), then publishes the
+    /// new snapshot. All or nothing: a store error leaves store and index as they were.
+    pub async fn write(&self, def: &CollectionDef, create: bool, changes: Vec<Change>) -> Result<WriteSummary, ServiceError> {
+        let _writer = self.writer.lock().await;
+        let definition = create.then(|| def.to_json());
+        let applied = self.store.apply(&def.id, definition.as_ref(), changes).await?;
+        let current = self.collections.load();
+        let stored: Vec<Arc<Feature>> = applied.stored.into_iter().map(Arc::new).collect();
+        let (def, index) = match current.get(&def.id) {
+            Some(existing) if !create => (Arc::clone(&existing.def), existing.index.with_changes(&stored, &applied.deleted)),
+            Some(existing) => (Arc::new(def.clone()), existing.index.with_changes(&stored, &applied.deleted)),
+            None => (Arc::new(def.clone()), CollectionIndex::build(stored.clone())),
+        };
+        let summary = WriteSummary { stored: stored.len(), deleted: applied.deleted.len() };
+        let mut next = BTreeMap::clone(&current);
+        next.insert(def.id.clone(), Arc::new(Collection::new(def, index)));
+        self.collections.store(Arc::new(next));
+        Ok(summary)
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Features inserted or replaced.
+    pub stored: usize,
+    /// Features removed.
+    pub deleted: usize,
+}
+
+fn build_index(features: Vec<Feature>) -> CollectionIndex {
+    CollectionIndex::build(features.into_iter().map(Arc::new).collect())
+}
