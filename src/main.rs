@@ -1,1 +1,34 @@
-fn main() {}
+//! The `citygrid` command: parses the command line and calls the library.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use citygrid::app;
+use citygrid::config::{Cli, Command, Config, LogFormat};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => {
+            app::init_logging(&args.log, args.log_format);
+            match Config::from_args(&args) {
+                Ok(config) => app::serve(config).await.map(|()| true),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Import(args) => {
+            app::init_logging(&args.log, LogFormat::Text);
+            app::import(args).await
+        }
+        Command::DemoData(args) => app::demo_data(&args).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

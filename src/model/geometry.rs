@@ -154,7 +154,9 @@ fn check_position(position: &[f64]) -> Result<(), GeometryError> {
         return Err(GeometryError::BadPosition(format!("{position:?}")));
     }
     let (lon, lat) = (position[0], position[1]);
-    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+    let limit_lon = 180.0 + RANGE_NOISE_DEG;
+    let limit_lat = 90.0 + RANGE_NOISE_DEG;
+    if !(-limit_lon..=limit_lon).contains(&lon) || !(-limit_lat..=limit_lat).contains(&lat) {
         return Err(GeometryError::OutOfRange(lon, lat));
     }
     Ok(())
@@ -229,10 +231,14 @@ pub fn type_name(value: &Gj) -> &'static str {
     }
 }
 
+/// Positions this close outside the valid range are floating-point noise of real data (e.g.
+/// 180.00000000000006) and are clamped onto the range rather than refused.
+const RANGE_NOISE_DEG: f64 = 1e-9;
+
 fn convert_positions(value: &mut Gj, crs: InputCrs) {
     let convert = |p: &mut Vec<f64>| {
         p.truncate(2);
-        let (lon, lat) = crs.to_wgs84(p[0], p[1]);
+        let (lon, lat) = crs.to_wgs84(p[0].clamp(-180.0, 180.0), p[1].clamp(-90.0, 90.0));
         p[0] = lon;
         p[1] = lat;
     };
@@ -322,6 +328,9 @@ mod tests {
     fn out_of_range_positions_are_refused() {
         let far = gj(json!({"type": "Point", "coordinates": [200, 0]}));
         assert!(matches!(parse(far, GeometryFamily::Point, InputCrs::Wgs84), Err(GeometryError::OutOfRange(..))));
+        let noise = Some(Gj::Point(vec![180.000_000_000_000_06, 1.0]));
+        let Ok(Geometry::Point(p)) = parse(noise, GeometryFamily::Point, InputCrs::Wgs84) else { panic!("noise refused") };
+        assert!((p.x() - 180.0).abs() < f64::EPSILON);
         let nan = Some(Gj::Point(vec![f64::NAN, 1.0]));
         assert!(matches!(parse(nan, GeometryFamily::Point, InputCrs::Wgs84), Err(GeometryError::BadPosition(_))));
         let four = Some(Gj::Point(vec![1.0, 2.0, 3.0, 4.0]));

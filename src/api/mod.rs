@@ -1,0 +1,147 @@
+//! The HTTP interface, and the only code that knows HTTP: OGC API – Features Part 1 (core,
+//! GeoJSON, HTML, OpenAPI 3.0), health and readiness, the map viewer's static files, and the one
+//! mapping of failures to RFC 7807 problems ([`error`]).
+
+pub mod error;
+mod features;
+mod html;
+mod landing;
+pub mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::service::Catalog;
+pub use error::ApiError;
+
+/// Everything a handler needs, shared by all requests.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Collections and their indexes.
+    pub catalog: Arc<Catalog>,
+    /// The public base URL, without trailing slash; every link is absolute from it.
+    pub base_url: Arc<str>,
+}
+
+impl AppState {
+    /// State with `base_url` (a trailing slash is removed).
+    pub fn new(catalog: Arc<Catalog>, base_url: &str) -> Self {
+        Self { catalog, base_url: base_url.trim_end_matches('/').into() }
+    }
+
+    /// An absolute URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// The router of the whole service.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers(Any)
+        .expose_headers([header::ETAG, header::CONTENT_TYPE, header::LOCATION])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route("/", get(landing::landing_page))
+        .route("/conformance", get(landing::conformance))
+        .route("/api", get(landing::api_document))
+        .route("/health", get(landing::health))
+        .route("/ready", get(landing::ready))
+        .route("/map", get(landing::map_redirect))
+        .route("/map/", get(landing::map_page))
+        .route("/collections", get(features::list_collections))
+        .route("/collections/{collection_id}", get(features::describe_collection))
+        .route("/collections/{collection_id}/schema", get(features::collection_schema))
+        .route("/collections/{collection_id}/items", get(features::list_items))
+        .route("/collections/{collection_id}/items/{feature_id}", get(features::get_item))
+        .fallback(|| async { ApiError::NotFound("no such resource; GET / lists what is here".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(cors)
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The representation a client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// JSON (GeoJSON for features): the default.
+    Json,
+    /// HTML for browsers.
+    Html,
+}
+
+/// Chooses the format from `f` (which wins) or the `Accept` header; JSON when neither says.
+pub(crate) fn negotiate(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    match f {
+        Some("json" | "geojson") => return Ok(Format::Json),
+        Some("html") => return Ok(Format::Html),
+        Some(other) => {
+            return Err(ApiError::invalid("f", other, "json, geojson or html", "unknown format"));
+        }
+        None => {}
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let html = accept.contains("text/html");
+    let json = accept.contains("json");
+    Ok(if html && !json { Format::Html } else { Format::Json })
+}
+
+/// Splits a raw query string into pairs, refusing repeated parameters.
+pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::invalid("query", raw.unwrap_or(""), "application/x-www-form-urlencoded pairs", e.to_string()))?;
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(n, _)| n == name) {
+            return Err(ApiError::invalid(name, value, "the parameter once", "given more than once"));
+        }
+    }
+    Ok(pairs)
+}
+
+/// The value of `name` in `pairs`.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// A response with a body and content type.
+pub(crate) fn with_type(body: impl Into<axum::body::Body>, content_type: &'static str) -> Response {
+    let mut response = Response::new(body.into());
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Content types used in links and responses.
+pub(crate) mod media {
+    /// JSON.
+    pub const JSON: &str = "application/json";
+    /// GeoJSON.
+    pub const GEOJSON: &str = "application/geo+json";
+    /// HTML.
+    pub const HTML: &str = "text/html; charset=utf-8";
+    /// OpenAPI 3.0 in JSON, exactly as OGC API – Features asks for `service-desc`.
+    pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+    /// JSON Schema.
+    pub const SCHEMA: &str = "application/schema+json";
+}
+
+/// `Vary: Accept`, so caches keep the HTML and JSON representations apart.
+pub(crate) fn vary_accept(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept, accept-encoding"));
+    response
+}
+

@@ -1,0 +1,230 @@
+//! The OpenAPI 3.0 document of the service, built from the routes and the current collections
+//! (each collection's items path lists its filterable properties, with enumerations).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::model::schema::PropertyType;
+use crate::service::Collection;
+use crate::service::items::{DEFAULT_LIMIT, MAX_LIMIT};
+
+fn problem_responses() -> Value {
+    json!({
+        "400": { "$ref": "#/components/responses/BadRequest" },
+        "404": { "$ref": "#/components/responses/NotFound" },
+        "406": { "$ref": "#/components/responses/NotAcceptable" },
+        "500": { "$ref": "#/components/responses/ServerError" }
+    })
+}
+
+fn operation(summary: &str, operation_id: &str, tag: &str, parameters: Value, ok: Value) -> Value {
+    let mut responses = problem_responses();
+    responses["200"] = ok;
+    json!({ "summary": summary, "operationId": operation_id, "tags": [tag], "parameters": parameters, "responses": responses })
+}
+
+fn ok_json(description: &str, schema: &str, media: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {
+            media: { "schema": { "$ref": format!("#/components/schemas/{schema}") } },
+            "text/html": { "schema": { "type": "string" } }
+        }
+    })
+}
+
+fn property_parameter(p: &crate::model::schema::PropertySchema) -> Value {
+    let mut schema = Map::new();
+    let (ty, format) = match p.ty {
+        PropertyType::Integer => ("integer", None),
+        PropertyType::Number => ("number", None),
+        PropertyType::Boolean => ("boolean", None),
+        PropertyType::Date => ("string", Some("date")),
+        PropertyType::DateTime => ("string", Some("date-time")),
+        PropertyType::String | PropertyType::StringList => ("string", None),
+    };
+    schema.insert("type".into(), json!(ty));
+    if let Some(format) = format {
+        schema.insert("format".into(), json!(format));
+    }
+    if !p.enumeration.is_empty() {
+        schema.insert("enum".into(), json!(p.enumeration.iter().map(|v| v.code.as_str()).collect::<Vec<_>>()));
+    }
+    json!({
+        "name": p.name,
+        "in": "query",
+        "required": false,
+        "description": format!("{} {}: only features whose value equals this", p.title_zh, p.title_en),
+        "schema": schema,
+        "style": "form",
+        "explode": false
+    })
+}
+
+/// The OpenAPI 3.0 document for `base_url` and `collections`.
+pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
+    let common_items = json!([
+        { "$ref": "#/components/parameters/collectionId" },
+        { "$ref": "#/components/parameters/limit" },
+        { "$ref": "#/components/parameters/offset" },
+        { "$ref": "#/components/parameters/bbox" },
+        { "$ref": "#/components/parameters/bbox-crs" },
+        { "$ref": "#/components/parameters/datetime" },
+        { "$ref": "#/components/parameters/f" }
+    ]);
+    let f = json!([{ "$ref": "#/components/parameters/f" }]);
+    let mut paths = Map::new();
+    paths.insert("/".into(), json!({ "get": operation("Landing page", "getLandingPage", "Capabilities", f.clone(), ok_json("The landing page", "landingPage", "application/json")) }));
+    paths.insert("/conformance".into(), json!({ "get": operation("Conformance classes implemented", "getConformance", "Capabilities", f.clone(), ok_json("The conformance classes", "confClasses", "application/json")) }));
+    paths.insert("/api".into(), json!({ "get": operation("This API definition", "getApi", "Capabilities", f.clone(), json!({
+        "description": "The OpenAPI 3.0 document",
+        "content": { "application/vnd.oai.openapi+json;version=3.0": { "schema": { "type": "object" } }, "text/html": { "schema": { "type": "string" } } }
+    })) }));
+    paths.insert("/collections".into(), json!({ "get": operation("The collections", "getCollections", "Capabilities", f.clone(), ok_json("The collections", "collections", "application/json")) }));
+    paths.insert("/collections/{collectionId}".into(), json!({ "get": operation("One collection", "describeCollection", "Capabilities",
+        json!([{ "$ref": "#/components/parameters/collectionId" }, { "$ref": "#/components/parameters/f" }]),
+        ok_json("The collection", "collectionInfo", "application/json")) }));
+    paths.insert("/collections/{collectionId}/schema".into(), json!({ "get": operation("The property schema of a collection", "getCollectionSchema", "Capabilities",
+        json!([{ "$ref": "#/components/parameters/collectionId" }]),
+        json!({ "description": "JSON Schema", "content": { "application/schema+json": { "schema": { "type": "object" } } } })) }));
+    paths.insert("/collections/{collectionId}/items".into(), json!({ "get": operation("The features of a collection", "getFeatures", "Data",
+        common_items, ok_json("A page of features", "featureCollectionGeoJSON", "application/geo+json")) }));
+    paths.insert("/collections/{collectionId}/items/{featureId}".into(), json!({ "get": operation("One feature", "getFeature", "Data",
+        json!([{ "$ref": "#/components/parameters/collectionId" }, { "$ref": "#/components/parameters/featureId" }, { "$ref": "#/components/parameters/f" }]),
+        ok_json("The feature", "featureGeoJSON", "application/geo+json")) }));
+    for c in collections {
+        let id = c.def.id.as_str();
+        let mut parameters = vec![
+            json!({ "$ref": "#/components/parameters/limit" }),
+            json!({ "$ref": "#/components/parameters/offset" }),
+            json!({ "$ref": "#/components/parameters/bbox" }),
+            json!({ "$ref": "#/components/parameters/bbox-crs" }),
+            json!({ "$ref": "#/components/parameters/datetime" }),
+            json!({ "$ref": "#/components/parameters/f" }),
+        ];
+        parameters.extend(c.def.schema.properties.iter().filter(|p| p.ty.is_simple()).map(property_parameter));
+        paths.insert(
+            format!("/collections/{id}/items"),
+            json!({ "get": operation(&format!("{} {}", c.def.title_zh, c.def.title_en), &format!("getFeatures_{id}"), "Data",
+                Value::Array(parameters), ok_json("A page of features", "featureCollectionGeoJSON", "application/geo+json")) }),
+        );
+    }
+    paths.insert("/health".into(), json!({ "get": { "summary": "Liveness", "operationId": "getHealth", "tags": ["Operations"], "responses": { "200": { "description": "alive" } } } }));
+    paths.insert("/ready".into(), json!({ "get": { "summary": "Readiness: store reachable, indexes loaded", "operationId": "getReady", "tags": ["Operations"], "responses": { "200": { "description": "ready" }, "503": { "$ref": "#/components/responses/Unavailable" } } } }));
+
+    let problem = |d: &str| json!({ "description": d, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/problem" } } } });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "citygrid",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "网格化管理与城市更新空间数据服务 — OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0). Coordinates are CRS84 (WGS84 lon/lat).",
+            "license": { "name": "MIT OR Apache-2.0" }
+        },
+        "servers": [{ "url": base_url }],
+        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Operations" }],
+        "paths": paths,
+        "components": {
+            "parameters": {
+                "limit": {
+                    "name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": format!("The number of features to return at most; larger values are clamped to {MAX_LIMIT}."),
+                    "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }
+                },
+                "offset": {
+                    "name": "offset", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "The number of matching features to skip (the next link sets it).",
+                    "schema": { "type": "integer", "minimum": 0, "default": 0 }
+                },
+                "bbox": {
+                    "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "minLon,minLat,maxLon,maxLat in CRS84 (or 6 numbers with heights, ignored); minLon > maxLon crosses the antimeridian.",
+                    "schema": { "type": "array", "minItems": 4, "maxItems": 6, "items": { "type": "number" } }
+                },
+                "bbox-crs": {
+                    "name": "bbox-crs", "in": "query", "required": false, "style": "form", "explode": false,
+                    "schema": { "type": "string", "format": "uri", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] }
+                },
+                "datetime": {
+                    "name": "datetime", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "An instant or interval (RFC 3339 date-times or dates, `..` for an open end), matched against the collection's temporal property (x-temporal-property); ignored by collections without one.",
+                    "schema": { "type": "string" }
+                },
+                "f": {
+                    "name": "f", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "The format of the response; without it, the Accept header decides (JSON by default).",
+                    "schema": { "type": "string", "enum": ["json", "geojson", "html"] }
+                },
+                "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string" } },
+                "featureId": { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" } }
+            },
+            "responses": {
+                "BadRequest": problem("A parameter is malformed or unknown"),
+                "NotFound": problem("No such resource"),
+                "NotAcceptable": problem("The format is not offered"),
+                "ServerError": problem("An internal error (details are logged, not sent)"),
+                "Unavailable": problem("The store is not reachable")
+            },
+            "schemas": {
+                "link": {
+                    "type": "object", "required": ["href"],
+                    "properties": { "href": { "type": "string" }, "rel": { "type": "string" }, "type": { "type": "string" }, "title": { "type": "string" } }
+                },
+                "landingPage": {
+                    "type": "object", "required": ["links"],
+                    "properties": { "title": { "type": "string" }, "description": { "type": "string" }, "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } } }
+                },
+                "confClasses": {
+                    "type": "object", "required": ["conformsTo"],
+                    "properties": { "conformsTo": { "type": "array", "items": { "type": "string" } } }
+                },
+                "collectionInfo": {
+                    "type": "object", "required": ["id", "links"],
+                    "properties": {
+                        "id": { "type": "string" }, "title": { "type": "string" }, "description": { "type": "string" },
+                        "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } },
+                        "extent": { "type": "object" }, "itemType": { "type": "string" },
+                        "crs": { "type": "array", "items": { "type": "string" } }
+                    }
+                },
+                "collections": {
+                    "type": "object", "required": ["links", "collections"],
+                    "properties": {
+                        "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } },
+                        "collections": { "type": "array", "items": { "$ref": "#/components/schemas/collectionInfo" } }
+                    }
+                },
+                "featureGeoJSON": {
+                    "type": "object", "required": ["type", "geometry", "properties"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["Feature"] },
+                        "geometry": { "type": "object", "nullable": true },
+                        "properties": { "type": "object", "nullable": true },
+                        "id": { "oneOf": [{ "type": "string" }, { "type": "integer" }] },
+                        "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } }
+                    }
+                },
+                "featureCollectionGeoJSON": {
+                    "type": "object", "required": ["type", "features"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["FeatureCollection"] },
+                        "features": { "type": "array", "items": { "$ref": "#/components/schemas/featureGeoJSON" } },
+                        "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } },
+                        "timeStamp": { "type": "string", "format": "date-time" },
+                        "numberMatched": { "type": "integer", "minimum": 0 },
+                        "numberReturned": { "type": "integer", "minimum": 0 }
+                    }
+                },
+                "problem": {
+                    "type": "object", "required": ["type", "title", "status"],
+                    "properties": {
+                        "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+                        "detail": { "type": "string" }, "parameter": { "type": "string" }, "value": { "type": "string" },
+                        "allowed": {}
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,195 @@
+//! Configuration: the command line and `CITYGRID_*` environment variables, read once at start
+//! and validated into typed values. Nothing else reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// citygrid: grid management and urban renewal spatial service (网格化管理 · 城市更新).
+#[derive(Debug, Parser)]
+#[command(name = "citygrid", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (OGC API – Features) and the map viewer.
+    Serve(ServeArgs),
+    /// Import a GeoJSON file (FeatureCollection or newline-delimited) into a collection.
+    Import(ImportArgs),
+    /// Generate the synthetic demo district (seeded, reproducible) into a directory.
+    DemoData(DemoDataArgs),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CITYGRID_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Database URL: sqlite://PATH (created if missing).
+    #[arg(long, env = "CITYGRID_DATABASE_URL", default_value = "sqlite://citygrid.db")]
+    pub database_url: String,
+    /// Directory of the demo district loaded into an empty database on first start.
+    #[arg(long, env = "CITYGRID_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Public base URL used in links (default: http://BIND).
+    #[arg(long, env = "CITYGRID_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Log filter, e.g. `info` or `citygrid=debug,tower_http=info`.
+    #[arg(long, env = "CITYGRID_LOG", default_value = "info")]
+    pub log: String,
+    /// Log format.
+    #[arg(long, env = "CITYGRID_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Start with an empty database: do not load the demo district.
+    #[arg(long)]
+    pub no_demo: bool,
+}
+
+/// Options of `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The GeoJSON file: a FeatureCollection, or one Feature per line.
+    pub file: PathBuf,
+    /// Target collection id (a built-in layer, an existing collection, or a new one).
+    #[arg(long)]
+    pub collection: String,
+    /// Coordinate system of the file: wgs84, gcj02 or bd09.
+    #[arg(long, default_value = "wgs84")]
+    pub crs: String,
+    /// JSON Schema of a new collection's properties (as in OGC queryables documents).
+    #[arg(long, conflicts_with = "infer_schema")]
+    pub schema: Option<PathBuf>,
+    /// Create a new collection with a schema inferred from the data (printed to stdout).
+    #[arg(long)]
+    pub infer_schema: bool,
+    /// Import the valid features even if some are rejected (default: all or nothing).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Replace features whose id exists already (default: refuse them).
+    #[arg(long)]
+    pub upsert: bool,
+    /// Database URL.
+    #[arg(long, env = "CITYGRID_DATABASE_URL", default_value = "sqlite://citygrid.db")]
+    pub database_url: String,
+    /// Log filter.
+    #[arg(long, env = "CITYGRID_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+/// Options of `demo-data`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoDataArgs {
+    /// Random seed; the same seed and scale give byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Density multiplier of the point and line layers (benchmarks; ≥ 40 gives over a million features).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub scale: u32,
+    /// Output directory.
+    #[arg(long, default_value = "data")]
+    pub out: PathBuf,
+    /// Directory with the reference files (district boundary, division names and codes).
+    #[arg(long, default_value = "data/reference")]
+    pub reference: PathBuf,
+}
+
+/// A configuration value that is not acceptable; names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `CITYGRID_BIND` / `--bind` is not an address.
+    #[error("CITYGRID_BIND / --bind: {0:?} is not a socket address like 127.0.0.1:8080")]
+    Bind(String),
+    /// `CITYGRID_PUBLIC_URL` / `--public-url` is not an http(s) URL.
+    #[error("CITYGRID_PUBLIC_URL / --public-url: {0:?} is not an http:// or https:// URL")]
+    PublicUrl(String),
+    /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
+    #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
+    DatabaseUrl(String),
+}
+
+/// The validated configuration of `serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// Demo data directory.
+    pub data_dir: PathBuf,
+    /// Public base URL without trailing slash; `None` derives it from the bound address.
+    pub public_url: Option<String>,
+    /// Whether to load the demo district into an empty database.
+    pub load_demo: bool,
+}
+
+impl Config {
+    /// Validates the `serve` options.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let bind = args.bind.parse().map_err(|_| ConfigError::Bind(args.bind.clone()))?;
+        let public_url = match &args.public_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => return Err(ConfigError::PublicUrl(url.clone())),
+            None => None,
+        };
+        if !args.database_url.starts_with("sqlite:") {
+            return Err(ConfigError::DatabaseUrl(args.database_url.clone()));
+        }
+        Ok(Self {
+            bind,
+            database_url: args.database_url.clone(),
+            data_dir: args.data_dir.clone(),
+            public_url,
+            load_demo: !args.no_demo,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from([&["citygrid", "serve"], args].concat()).unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        serve
+    }
+
+    #[test]
+    fn the_defaults_serve_the_embedded_database_on_port_8080() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://citygrid.db");
+        assert!(config.load_demo);
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_the_variable() {
+        let err = Config::from_args(&serve(&["--bind", "localhost"])).unwrap_err();
+        assert!(err.to_string().contains("CITYGRID_BIND"));
+    }
+
+    #[test]
+    fn the_public_url_must_be_http_and_loses_its_trailing_slash() {
+        let config = Config::from_args(&serve(&["--public-url", "https://grid.example.cn/"])).unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://grid.example.cn"));
+        assert!(Config::from_args(&serve(&["--public-url", "grid.example.cn"])).is_err());
+    }
+}
