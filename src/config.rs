@@ -42,7 +42,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CITYGRID_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Database URL: sqlite://PATH (created if missing).
-    #[arg(long, env = "CITYGRID_DATABASE_URL", default_value = "sqlite://citygrid.db")]
+    #[arg(
+        long,
+        env = "CITYGRID_DATABASE_URL",
+        default_value = "sqlite://citygrid.db"
+    )]
     pub database_url: String,
     /// Directory of the demo district loaded into an empty database on first start.
     #[arg(long, env = "CITYGRID_DATA_DIR", default_value = "data")]
@@ -85,7 +89,11 @@ pub struct ImportArgs {
     #[arg(long)]
     pub upsert: bool,
     /// Database URL.
-    #[arg(long, env = "CITYGRID_DATABASE_URL", default_value = "sqlite://citygrid.db")]
+    #[arg(
+        long,
+        env = "CITYGRID_DATABASE_URL",
+        default_value = "sqlite://citygrid.db"
+    )]
     pub database_url: String,
     /// Log filter.
     #[arg(long, env = "CITYGRID_LOG", default_value = "warn")]
@@ -141,7 +149,10 @@ pub struct Config {
 impl Config {
     /// Validates the `serve` options.
     pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
-        let bind = args.bind.parse().map_err(|_| ConfigError::Bind(args.bind.clone()))?;
+        let bind = args
+            .bind
+            .parse()
+            .map_err(|_| ConfigError::Bind(args.bind.clone()))?;
         let public_url = match &args.public_url {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 Some(url.trim_end_matches('/').to_owned())
@@ -168,7 +179,9 @@ mod tests {
 
     fn serve(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from([&["citygrid", "serve"], args].concat()).unwrap();
-        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve")
+        };
         serve
     }
 
@@ -188,8 +201,12 @@ mod tests {
 
     #[test]
     fn the_public_url_must_be_http_and_loses_its_trailing_slash() {
-        let config = Config::from_args(&serve(&["--public-url", "https://grid.example.cn/"])).unwrap();
-        assert_eq!(config.public_url.as_deref(), Some("https://grid.example.cn"));
+        let config =
+            Config::from_args(&serve(&["--public-url", "https://grid.example.cn/"])).unwrap();
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://grid.example.cn")
+        );
         assert!(Config::from_args(&serve(&["--public-url", "grid.example.cn"])).is_err());
     }
 }

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod index;
 pub mod model;
 pub mod service;

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use citygrid::app;
 use citygrid::config::{Cli, Command, Config, LogFormat};
+use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -51,7 +51,12 @@ pub enum ApiError {
 
 impl ApiError {
     /// An invalid value for `parameter`.
-    pub fn invalid(parameter: &str, value: &str, allowed: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        parameter: &str,
+        value: &str,
+        allowed: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::InvalidParameter {
             parameter: parameter.to_owned(),
             value: value.to_owned(),
@@ -62,7 +67,9 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidParameter { .. } | Self::UnknownParameter { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidParameter { .. } | Self::UnknownParameter { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -83,7 +90,12 @@ impl ApiError {
             })
         };
         match self {
-            Self::InvalidParameter { parameter, value, allowed, detail } => {
+            Self::InvalidParameter {
+                parameter,
+                value,
+                allowed,
+                detail,
+            } => {
                 let mut p = base(
                     "invalid-parameter",
                     "Invalid parameter",
@@ -98,7 +110,10 @@ impl ApiError {
                 let mut p = base(
                     "unknown-parameter",
                     "Unknown parameter",
-                    format!("parameter `{parameter}` is not known here; allowed: {}", allowed.join(", ")),
+                    format!(
+                        "parameter `{parameter}` is not known here; allowed: {}",
+                        allowed.join(", ")
+                    ),
                 );
                 p["parameter"] = json!(parameter);
                 p["allowed"] = json!(allowed);
@@ -110,9 +125,21 @@ impl ApiError {
                 "Not acceptable",
                 format!("format {format:?} is not offered here; use f=json or f=html"),
             ),
-            Self::MethodNotAllowed => base("method-not-allowed", "Method not allowed", "this resource does not support that method".into()),
-            Self::Unavailable(_) => base("unavailable", "Service unavailable", "the store is not reachable".into()),
-            Self::Internal(_) => base("internal", "Internal server error", "the error was logged".into()),
+            Self::MethodNotAllowed => base(
+                "method-not-allowed",
+                "Method not allowed",
+                "this resource does not support that method".into(),
+            ),
+            Self::Unavailable(_) => base(
+                "unavailable",
+                "Service unavailable",
+                "the store is not reachable".into(),
+            ),
+            Self::Internal(_) => base(
+                "internal",
+                "Internal server error",
+                "the error was logged".into(),
+            ),
         }
     }
 }
@@ -120,14 +147,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            Self::Internal(detail) | Self::Unavailable(detail) => tracing::error!(error = %detail, "request failed"),
+            Self::Internal(detail) | Self::Unavailable(detail) => {
+                tracing::error!(error = %detail, "request failed")
+            }
             _ => tracing::debug!(error = %self, "request refused"),
         }
         let body = self.problem().to_string();
         let mut response = (self.status(), body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }
@@ -135,12 +165,15 @@ impl IntoResponse for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::UnknownCollection(id) => {
-                Self::NotFound(format!("collection {id:?} does not exist; GET /collections lists them"))
-            }
-            ServiceError::UnknownFeature { collection, feature } => {
-                Self::NotFound(format!("feature {feature:?} does not exist in collection {collection}"))
-            }
+            ServiceError::UnknownCollection(id) => Self::NotFound(format!(
+                "collection {id:?} does not exist; GET /collections lists them"
+            )),
+            ServiceError::UnknownFeature {
+                collection,
+                feature,
+            } => Self::NotFound(format!(
+                "feature {feature:?} does not exist in collection {collection}"
+            )),
             ServiceError::Store(StoreError::Database(e)) => Self::Internal(e.to_string()),
             other => Self::Internal(other.to_string()),
         }

@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, Format, html, media, negotiate, param, query_pairs, vary_accept, with_type};
+use super::{
+    ApiError, AppState, Format, html, media, negotiate, param, query_pairs, vary_accept, with_type,
+};
 use crate::model::{Bbox, DateInterval};
 use crate::service::Collection;
 use crate::service::items::{ItemsQuery, MAX_LIMIT, query_items};
@@ -27,7 +29,11 @@ fn rfc3339(t: chrono::DateTime<Utc>) -> String {
 
 /// "中文 English", or the one title when both are the same.
 pub(crate) fn display_title(def: &crate::model::CollectionDef) -> String {
-    if def.title_zh == def.title_en { def.title_zh.clone() } else { format!("{} {}", def.title_zh, def.title_en) }
+    if def.title_zh == def.title_en {
+        def.title_zh.clone()
+    } else {
+        format!("{} {}", def.title_zh, def.title_en)
+    }
 }
 
 /// The metadata of one collection, as in `/collections` and `/collections/{id}`.
@@ -72,7 +78,11 @@ pub(crate) fn collection_json(state: &AppState, c: &Collection) -> Value {
 }
 
 /// `GET /collections`.
-pub async fn list_collections(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list_collections(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
     let format = negotiate(param(&pairs, "f"), &headers)?;
     let collections = state.catalog.collections();
@@ -107,7 +117,10 @@ pub async fn describe_collection(
 }
 
 /// `GET /collections/{collection_id}/schema`: the property schema as JSON Schema.
-pub async fn collection_schema(State(state): State<AppState>, Path(collection_id): Path<String>) -> Result<Response, ApiError> {
+pub async fn collection_schema(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+) -> Result<Response, ApiError> {
     let collection = state.catalog.collection(&collection_id)?;
     let mut schema = collection.def.json_schema();
     schema["$id"] = json!(state.url(&format!("/collections/{collection_id}/schema")));
@@ -115,32 +128,54 @@ pub async fn collection_schema(State(state): State<AppState>, Path(collection_id
 }
 
 /// Turns query pairs into a validated items query for `collection`.
-pub(crate) fn parse_items_query(collection: &Collection, pairs: &[(String, String)]) -> Result<ItemsQuery, ApiError> {
+pub(crate) fn parse_items_query(
+    collection: &Collection,
+    pairs: &[(String, String)],
+) -> Result<ItemsQuery, ApiError> {
     let schema = &collection.def.schema;
     let mut query = ItemsQuery::default();
     for (name, value) in pairs {
         match name.as_str() {
             "limit" => {
-                let limit: u64 = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n >= 1)
-                    .ok_or_else(|| ApiError::invalid("limit", value, format!("an integer from 1 to {MAX_LIMIT} (larger values are clamped)"), "not a positive integer"))?;
+                let limit: u64 = value.parse().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    ApiError::invalid(
+                        "limit",
+                        value,
+                        format!("an integer from 1 to {MAX_LIMIT} (larger values are clamped)"),
+                        "not a positive integer",
+                    )
+                })?;
                 query.limit = usize::try_from(limit).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
             }
             "offset" => {
-                query.offset = value
-                    .parse()
-                    .map_err(|_| ApiError::invalid("offset", value, "an integer ≥ 0", "not a non-negative integer"))?;
+                query.offset = value.parse().map_err(|_| {
+                    ApiError::invalid(
+                        "offset",
+                        value,
+                        "an integer ≥ 0",
+                        "not a non-negative integer",
+                    )
+                })?;
             }
             "bbox" => {
-                let bbox = Bbox::parse(value)
-                    .map_err(|e| ApiError::invalid("bbox", value, "minLon,minLat,maxLon,maxLat in CRS84 (or 6 numbers with heights)", e.to_string()))?;
+                let bbox = Bbox::parse(value).map_err(|e| {
+                    ApiError::invalid(
+                        "bbox",
+                        value,
+                        "minLon,minLat,maxLon,maxLat in CRS84 (or 6 numbers with heights)",
+                        e.to_string(),
+                    )
+                })?;
                 query.bbox = Some(bbox);
             }
             "bbox-crs" => {
                 if value != CRS84 {
-                    return Err(ApiError::invalid("bbox-crs", value, CRS84, "unsupported CRS"));
+                    return Err(ApiError::invalid(
+                        "bbox-crs",
+                        value,
+                        CRS84,
+                        "unsupported CRS",
+                    ));
                 }
             }
             "datetime" => {
@@ -152,15 +187,25 @@ pub(crate) fn parse_items_query(collection: &Collection, pairs: &[(String, Strin
             "f" => {}
             property => match schema.property(property) {
                 Some(p) if p.ty.is_simple() => {
-                    let typed = p
-                        .parse_text(value)
-                        .map_err(|e| ApiError::invalid(property, value, e.allowed.clone(), e.problem.clone()))?;
+                    let typed = p.parse_text(value).map_err(|e| {
+                        ApiError::invalid(property, value, e.allowed.clone(), e.problem.clone())
+                    })?;
                     query.equals.push((property.to_owned(), typed));
                 }
                 _ => {
-                    let mut allowed: Vec<String> = ITEMS_PARAMETERS.iter().map(|s| (*s).to_owned()).collect();
-                    allowed.extend(schema.properties.iter().filter(|p| p.ty.is_simple()).map(|p| p.name.clone()));
-                    return Err(ApiError::UnknownParameter { parameter: property.to_owned(), allowed });
+                    let mut allowed: Vec<String> =
+                        ITEMS_PARAMETERS.iter().map(|s| (*s).to_owned()).collect();
+                    allowed.extend(
+                        schema
+                            .properties
+                            .iter()
+                            .filter(|p| p.ty.is_simple())
+                            .map(|p| p.name.clone()),
+                    );
+                    return Err(ApiError::UnknownParameter {
+                        parameter: property.to_owned(),
+                        allowed,
+                    });
                 }
             },
         }
@@ -202,21 +247,55 @@ pub async fn list_items(
     };
     let self_f = param(&pairs, "f");
     let mut links = vec![
-        link(format!("{path}?{}", page_query(&pairs, items.limit, items.offset, self_f)), "self", self_type, "this page"),
-        link(format!("{path}?{}", page_query(&pairs, items.limit, items.offset, Some(other_f))), "alternate", other_type, "this page in another format"),
-        link(state.url(&format!("/collections/{}", collection.def.id)), "collection", media::JSON, "the collection"),
+        link(
+            format!(
+                "{path}?{}",
+                page_query(&pairs, items.limit, items.offset, self_f)
+            ),
+            "self",
+            self_type,
+            "this page",
+        ),
+        link(
+            format!(
+                "{path}?{}",
+                page_query(&pairs, items.limit, items.offset, Some(other_f))
+            ),
+            "alternate",
+            other_type,
+            "this page in another format",
+        ),
+        link(
+            state.url(&format!("/collections/{}", collection.def.id)),
+            "collection",
+            media::JSON,
+            "the collection",
+        ),
     ];
     if items.offset + page.features.len() < page.number_matched {
         let next = items.offset + items.limit;
-        links.push(link(format!("{path}?{}", page_query(&pairs, items.limit, next, self_f)), "next", self_type, "next page"));
+        links.push(link(
+            format!("{path}?{}", page_query(&pairs, items.limit, next, self_f)),
+            "next",
+            self_type,
+            "next page",
+        ));
     }
     if items.offset > 0 {
         let prev = items.offset.saturating_sub(items.limit);
-        links.push(link(format!("{path}?{}", page_query(&pairs, items.limit, prev, self_f)), "prev", self_type, "previous page"));
+        links.push(link(
+            format!("{path}?{}", page_query(&pairs, items.limit, prev, self_f)),
+            "prev",
+            self_type,
+            "previous page",
+        ));
     }
     let time_stamp = rfc3339(Utc::now());
     if format == Format::Html {
-        return Ok(vary_accept(with_type(html::items(&collection, &page, &links, items.offset), media::HTML)));
+        return Ok(vary_accept(with_type(
+            html::items(&collection, &page, &links, items.offset),
+            media::HTML,
+        )));
     }
     let body_size: usize = page.features.iter().map(|f| f.json().len() + 1).sum();
     let mut body = String::with_capacity(body_size + 1024);
@@ -249,14 +328,17 @@ pub async fn get_item(
     let pairs = query_pairs(query.as_deref())?;
     let format = negotiate(param(&pairs, "f"), &headers)?;
     let feature = state.catalog.feature(&collection_id, &feature_id)?;
-    let etag = HeaderValue::from_str(feature.etag()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag =
+        HeaderValue::from_str(feature.etag()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == feature.etag()
-        }));
+        .is_some_and(|v| {
+            v.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag.trim_start_matches("W/") == feature.etag()
+            })
+        });
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -265,8 +347,18 @@ pub async fn get_item(
             Format::Json => {
                 let links = json!([
                     link(state.url(&path), "self", media::GEOJSON, "this feature"),
-                    link(state.url(&format!("{path}?f=html")), "alternate", media::HTML, "this feature as HTML"),
-                    link(state.url(&format!("/collections/{collection_id}")), "collection", media::JSON, "the collection"),
+                    link(
+                        state.url(&format!("{path}?f=html")),
+                        "alternate",
+                        media::HTML,
+                        "this feature as HTML"
+                    ),
+                    link(
+                        state.url(&format!("/collections/{collection_id}")),
+                        "collection",
+                        media::JSON,
+                        "the collection"
+                    ),
                 ]);
                 let text = feature.json();
                 let body = format!("{},\"links\":{links}}}", &text[..text.len() - 1]);

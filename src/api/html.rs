@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::model::layers::CollectionDef;
 use crate::model::Feature;
+use crate::model::layers::CollectionDef;
 use crate::service::Collection;
 use crate::service::items::ItemsPage;
 
@@ -69,13 +69,18 @@ pub fn landing(doc: &Value) -> String {
 
 /// The conformance classes.
 pub fn conformance(classes: &[&str]) -> String {
-    let items: String = classes.iter().map(|c| format!("<li><code>{}</code></li>", escape(c))).collect();
+    let items: String = classes
+        .iter()
+        .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+        .collect();
     page("符合性 Conformance", &format!("<ul>{items}</ul>"))
 }
 
 /// The API document as a list of paths and operations.
 pub fn api(doc: &Value) -> String {
-    let mut body = String::from("<p><a href=\"/api?f=json\">OpenAPI 3.0 JSON</a></p><table><tr><th>Path</th><th>Operation</th><th>Parameters</th></tr>");
+    let mut body = String::from(
+        "<p><a href=\"/api?f=json\">OpenAPI 3.0 JSON</a></p><table><tr><th>Path</th><th>Operation</th><th>Parameters</th></tr>",
+    );
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
             let params: Vec<String> = op["parameters"]
@@ -84,7 +89,10 @@ pub fn api(doc: &Value) -> String {
                 .flatten()
                 .map(|p| {
                     let name = p["name"].as_str().map(str::to_owned).or_else(|| {
-                        p["$ref"].as_str().and_then(|r| r.rsplit('/').next()).map(str::to_owned)
+                        p["$ref"]
+                            .as_str()
+                            .and_then(|r| r.rsplit('/').next())
+                            .map(str::to_owned)
                     });
                     escape(&name.unwrap_or_default())
                 })
@@ -105,7 +113,9 @@ pub fn api(doc: &Value) -> String {
 
 /// The list of collections.
 pub fn collections(doc: &Value) -> String {
-    let mut body = String::from("<table><tr><th>图层 Collection</th><th>要素数 Features</th><th>说明 Description</th></tr>");
+    let mut body = String::from(
+        "<table><tr><th>图层 Collection</th><th>要素数 Features</th><th>说明 Description</th></tr>",
+    );
     for c in doc["collections"].as_array().into_iter().flatten() {
         let id = c["id"].as_str().unwrap_or_default();
         let _ = write!(
@@ -134,7 +144,11 @@ pub fn collection(doc: &Value, def: &CollectionDef) -> String {
         let allowed = if p.enumeration.is_empty() {
             p.allowed()
         } else {
-            p.enumeration.iter().map(|v| format!("{} {} ({})", v.code, v.zh, v.en)).collect::<Vec<_>>().join("; ")
+            p.enumeration
+                .iter()
+                .map(|v| format!("{} {} ({})", v.code, v.zh, v.en))
+                .collect::<Vec<_>>()
+                .join("; ")
         };
         let _ = write!(
             body,
@@ -154,13 +168,24 @@ fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => escape(s),
-        Value::Array(items) => escape(&items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect::<Vec<_>>().join("、")),
+        Value::Array(items) => escape(
+            &items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
         other => escape(&other.to_string()),
     }
 }
 
 /// A page of features as a table.
-pub fn items(collection: &Collection, page_of: &ItemsPage, links: &[Value], offset: usize) -> String {
+pub fn items(
+    collection: &Collection,
+    page_of: &ItemsPage,
+    links: &[Value],
+    offset: usize,
+) -> String {
     let def = &collection.def;
     let id = escape(def.id.as_str());
     let mut body = format!(
@@ -173,13 +198,26 @@ pub fn items(collection: &Collection, page_of: &ItemsPage, links: &[Value], offs
         page_of.number_matched
     );
     for p in &def.schema.properties {
-        let _ = write!(body, "<th>{}<br><small>{}</small></th>", escape(&p.title_zh), escape(&p.name));
+        let _ = write!(
+            body,
+            "<th>{}<br><small>{}</small></th>",
+            escape(&p.title_zh),
+            escape(&p.name)
+        );
     }
     body.push_str("</tr>");
     for f in &page_of.features {
-        let _ = write!(body, "<tr><td><a href=\"/collections/{id}/items/{fid}?f=html\">{fid}</a></td>", fid = escape(f.id.as_str()));
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/collections/{id}/items/{fid}?f=html\">{fid}</a></td>",
+            fid = escape(f.id.as_str())
+        );
         for p in &def.schema.properties {
-            let _ = write!(body, "<td>{}</td>", cell(f.properties.get(&p.name).unwrap_or(&Value::Null)));
+            let _ = write!(
+                body,
+                "<td>{}</td>",
+                cell(f.properties.get(&p.name).unwrap_or(&Value::Null))
+            );
         }
         body.push_str("</tr>");
     }
@@ -192,7 +230,11 @@ pub fn items(collection: &Collection, page_of: &ItemsPage, links: &[Value], offs
             "alternate" => "GeoJSON",
             _ => continue,
         };
-        let _ = write!(body, "<a rel=\"{rel}\" href=\"{}\">{label}</a>", escape(l["href"].as_str().unwrap_or_default()));
+        let _ = write!(
+            body,
+            "<a rel=\"{rel}\" href=\"{}\">{label}</a>",
+            escape(l["href"].as_str().unwrap_or_default())
+        );
     }
     body.push_str("</p>");
     page(&format!("{} {}", def.title_zh, def.title_en), &body)
@@ -208,8 +250,16 @@ pub fn item(collection: &Collection, feature: &Feature) -> String {
             .enumeration
             .iter()
             .find(|v| value.as_str() == Some(v.code.as_str()))
-            .map_or_else(|| cell(value), |v| format!("{} {} ({})", escape(&v.zh), escape(&v.en), escape(&v.code)));
-        let _ = write!(body, "<tr><th>{} {}</th><td>{shown}</td></tr>", escape(&p.title_zh), escape(&p.title_en));
+            .map_or_else(
+                || cell(value),
+                |v| format!("{} {} ({})", escape(&v.zh), escape(&v.en), escape(&v.code)),
+            );
+        let _ = write!(
+            body,
+            "<tr><th>{} {}</th><td>{shown}</td></tr>",
+            escape(&p.title_zh),
+            escape(&p.title_en)
+        );
     }
     let _ = write!(
         body,
@@ -228,6 +278,9 @@ mod tests {
 
     #[test]
     fn markup_in_values_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -5,7 +5,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, Format, html, media, negotiate, openapi, param, query_pairs, vary_accept, with_type};
+use super::{
+    ApiError, AppState, Format, html, media, negotiate, openapi, param, query_pairs, vary_accept,
+    with_type,
+};
 
 /// The conformance classes this service implements, and only those.
 pub const CONFORMANCE: [&str; 4] = [
@@ -32,7 +35,11 @@ fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
 }
 
 /// `GET /`: the landing page.
-pub async fn landing_page(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn landing_page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let format = format_of(query.as_deref(), &headers)?;
     let (self_type, alt_type, alt_f) = match format {
         Format::Json => (media::JSON, media::HTML, "html"),
@@ -59,7 +66,11 @@ pub async fn landing_page(State(state): State<AppState>, RawQuery(query): RawQue
 }
 
 /// `GET /conformance`.
-pub async fn conformance(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn conformance(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let format = format_of(query.as_deref(), &headers)?;
     let body = json!({
         "conformsTo": CONFORMANCE,
@@ -72,7 +83,11 @@ pub async fn conformance(State(state): State<AppState>, RawQuery(query): RawQuer
 }
 
 /// `GET /api`: the OpenAPI 3.0 document (or its HTML rendering).
-pub async fn api_document(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn api_document(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let format = format_of(query.as_deref(), &headers)?;
     let document = openapi::document(&state.base_url, &state.catalog.collections());
     Ok(vary_accept(match format {
@@ -108,8 +123,9 @@ pub async fn map_redirect() -> Redirect {
 /// `GET /map/`: the viewer's page, embedded in the binary.
 pub async fn map_page() -> Response {
     let mut response = with_type(include_str!("../../map-ui/index.html"), media::HTML);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
     response
 }

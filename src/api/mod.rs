@@ -35,7 +35,10 @@ pub struct AppState {
 impl AppState {
     /// State with `base_url` (a trailing slash is removed).
     pub fn new(catalog: Arc<Catalog>, base_url: &str) -> Self {
-        Self { catalog, base_url: base_url.trim_end_matches('/').into() }
+        Self {
+            catalog,
+            base_url: base_url.trim_end_matches('/').into(),
+        }
     }
 
     /// An absolute URL for `path` (which starts with `/`).
@@ -61,15 +64,31 @@ pub fn router(state: AppState) -> Router {
         .route("/map", get(landing::map_redirect))
         .route("/map/", get(landing::map_page))
         .route("/collections", get(features::list_collections))
-        .route("/collections/{collection_id}", get(features::describe_collection))
-        .route("/collections/{collection_id}/schema", get(features::collection_schema))
-        .route("/collections/{collection_id}/items", get(features::list_items))
-        .route("/collections/{collection_id}/items/{feature_id}", get(features::get_item))
-        .fallback(|| async { ApiError::NotFound("no such resource; GET / lists what is here".into()) })
+        .route(
+            "/collections/{collection_id}",
+            get(features::describe_collection),
+        )
+        .route(
+            "/collections/{collection_id}/schema",
+            get(features::collection_schema),
+        )
+        .route(
+            "/collections/{collection_id}/items",
+            get(features::list_items),
+        )
+        .route(
+            "/collections/{collection_id}/items/{feature_id}",
+            get(features::get_item),
+        )
+        .fallback(|| async {
+            ApiError::NotFound("no such resource; GET / lists what is here".into())
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(cors)
-        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -89,23 +108,47 @@ pub(crate) fn negotiate(f: Option<&str>, headers: &HeaderMap) -> Result<Format, 
         Some("json" | "geojson") => return Ok(Format::Json),
         Some("html") => return Ok(Format::Html),
         Some(other) => {
-            return Err(ApiError::invalid("f", other, "json, geojson or html", "unknown format"));
+            return Err(ApiError::invalid(
+                "f",
+                other,
+                "json, geojson or html",
+                "unknown format",
+            ));
         }
         None => {}
     }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let html = accept.contains("text/html");
     let json = accept.contains("json");
-    Ok(if html && !json { Format::Html } else { Format::Json })
+    Ok(if html && !json {
+        Format::Html
+    } else {
+        Format::Json
+    })
 }
 
 /// Splits a raw query string into pairs, refusing repeated parameters.
 pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| ApiError::invalid("query", raw.unwrap_or(""), "application/x-www-form-urlencoded pairs", e.to_string()))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| {
+            ApiError::invalid(
+                "query",
+                raw.unwrap_or(""),
+                "application/x-www-form-urlencoded pairs",
+                e.to_string(),
+            )
+        })?;
     for (i, (name, value)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(n, _)| n == name) {
-            return Err(ApiError::invalid(name, value, "the parameter once", "given more than once"));
+            return Err(ApiError::invalid(
+                name,
+                value,
+                "the parameter once",
+                "given more than once",
+            ));
         }
     }
     Ok(pairs)
@@ -113,13 +156,18 @@ pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, Ap
 
 /// The value of `name` in `pairs`.
 pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A response with a body and content type.
 pub(crate) fn with_type(body: impl Into<axum::body::Body>, content_type: &'static str) -> Response {
     let mut response = Response::new(body.into());
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -139,9 +187,9 @@ pub(crate) mod media {
 
 /// `Vary: Accept`, so caches keep the HTML and JSON representations apart.
 pub(crate) fn vary_accept(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept, accept-encoding"));
+    response.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("accept, accept-encoding"),
+    );
     response
 }
-

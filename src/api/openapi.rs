@@ -49,7 +49,15 @@ fn property_parameter(p: &crate::model::schema::PropertySchema) -> Value {
         schema.insert("format".into(), json!(format));
     }
     if !p.enumeration.is_empty() {
-        schema.insert("enum".into(), json!(p.enumeration.iter().map(|v| v.code.as_str()).collect::<Vec<_>>()));
+        schema.insert(
+            "enum".into(),
+            json!(
+                p.enumeration
+                    .iter()
+                    .map(|v| v.code.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     json!({
         "name": p.name,
@@ -103,7 +111,14 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
             json!({ "$ref": "#/components/parameters/datetime" }),
             json!({ "$ref": "#/components/parameters/f" }),
         ];
-        parameters.extend(c.def.schema.properties.iter().filter(|p| p.ty.is_simple()).map(property_parameter));
+        parameters.extend(
+            c.def
+                .schema
+                .properties
+                .iter()
+                .filter(|p| p.ty.is_simple())
+                .map(property_parameter),
+        );
         paths.insert(
             format!("/collections/{id}/items"),
             json!({ "get": operation(&format!("{} {}", c.def.title_zh, c.def.title_en), &format!("getFeatures_{id}"), "Data",

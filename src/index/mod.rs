@@ -43,9 +43,18 @@ impl CollectionIndex {
             .enumerate()
             .filter_map(|(i, f)| f.bbox.map(|b| GeomWithData::new(envelope(b), position(i))))
             .collect();
-        let by_id = features.iter().enumerate().map(|(i, f)| (f.id.clone(), position(i))).collect();
+        let by_id = features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), position(i)))
+            .collect();
         let live = features.len();
-        Self { slots: features.into_iter().map(Some).collect(), tree: RTree::bulk_load(entries), by_id, live }
+        Self {
+            slots: features.into_iter().map(Some).collect(),
+            tree: RTree::bulk_load(entries),
+            by_id,
+            live,
+        }
     }
 
     /// The number of features.
@@ -60,7 +69,9 @@ impl CollectionIndex {
 
     /// The feature with this id.
     pub fn get(&self, id: &FeatureId) -> Option<&Arc<Feature>> {
-        self.by_id.get(id).and_then(|&i| self.slots[i as usize].as_ref())
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.slots[i as usize].as_ref())
     }
 
     /// Every feature, in key order.
@@ -75,7 +86,10 @@ impl CollectionIndex {
         }
         let e = self.tree.root().envelope();
         let (lo, hi) = (e.lower(), e.upper());
-        Some(Rect::new(geo::coord! { x: lo[0], y: lo[1] }, geo::coord! { x: hi[0], y: hi[1] }))
+        Some(Rect::new(
+            geo::coord! { x: lo[0], y: lo[1] },
+            geo::coord! { x: hi[0], y: hi[1] },
+        ))
     }
 
     /// Features whose geometry intersects any of `rects` (boundaries included), in key order,
@@ -83,9 +97,12 @@ impl CollectionIndex {
     pub fn intersecting(&self, rects: &[Rect<f64>]) -> Vec<&Arc<Feature>> {
         let mut hits: Vec<u32> = Vec::new();
         for rect in rects {
-            let aabb = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+            let aabb =
+                AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
             for entry in self.tree.locate_in_envelope_intersecting(&aabb) {
-                let Some(feature) = self.slots[entry.data as usize].as_ref() else { continue };
+                let Some(feature) = self.slots[entry.data as usize].as_ref() else {
+                    continue;
+                };
                 let contained = aabb.contains_envelope(&entry.geom().envelope());
                 if contained || feature.geometry.intersects(rect) {
                     hits.push(entry.data);
@@ -94,7 +111,9 @@ impl CollectionIndex {
         }
         hits.sort_unstable();
         hits.dedup();
-        hits.into_iter().filter_map(|i| self.slots[i as usize].as_ref()).collect()
+        hits.into_iter()
+            .filter_map(|i| self.slots[i as usize].as_ref())
+            .collect()
     }
 
     /// A new snapshot with `stored` features inserted or replaced (matched by id) and `deleted`
@@ -107,11 +126,11 @@ impl CollectionIndex {
         }
         for feature in stored {
             // A replaced feature keeps its key and so its place; a new one goes to the end.
-            let same_key = next
-                .by_id
-                .get(&feature.id)
-                .copied()
-                .filter(|&i| next.slots[i as usize].as_ref().is_some_and(|old| old.fid == feature.fid));
+            let same_key = next.by_id.get(&feature.id).copied().filter(|&i| {
+                next.slots[i as usize]
+                    .as_ref()
+                    .is_some_and(|old| old.fid == feature.fid)
+            });
             next.remove(&feature.id);
             let i = same_key.map_or_else(
                 || {
@@ -123,7 +142,8 @@ impl CollectionIndex {
             next.slots[i] = Some(Arc::clone(feature));
             next.by_id.insert(feature.id.clone(), position(i));
             if let Some(b) = feature.bbox {
-                next.tree.insert(GeomWithData::new(envelope(b), position(i)));
+                next.tree
+                    .insert(GeomWithData::new(envelope(b), position(i)));
             }
             next.live += 1;
         }
@@ -157,7 +177,15 @@ mod tests {
 
     fn feature(fid: i64, id: &str, geometry: Geometry<f64>) -> Arc<Feature> {
         let now = Utc::now();
-        Arc::new(Feature::new(fid, FeatureId::parse(id).unwrap(), geometry, Map::new(), 1, now, now))
+        Arc::new(Feature::new(
+            fid,
+            FeatureId::parse(id).unwrap(),
+            geometry,
+            Map::new(),
+            1,
+            now,
+            now,
+        ))
     }
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Rect<f64> {
@@ -174,10 +202,20 @@ mod tests {
         let index = CollectionIndex::build(vec![
             feature(3, "c", point!(x: 0.5, y: 0.5).into()),
             feature(1, "a", point!(x: 0.1, y: 0.1).into()),
-            feature(2, "diag", line_string![(x: 0.0, y: 2.0), (x: 2.0, y: 0.0)].into()),
+            feature(
+                2,
+                "diag",
+                line_string![(x: 0.0, y: 2.0), (x: 2.0, y: 0.0)].into(),
+            ),
         ]);
-        assert_eq!(ids(&index.intersecting(&[rect(0.0, 0.0, 0.6, 0.6)])), ["a", "c"]);
-        assert_eq!(ids(&index.intersecting(&[rect(0.9, 0.9, 1.1, 1.1)])), ["diag"]);
+        assert_eq!(
+            ids(&index.intersecting(&[rect(0.0, 0.0, 0.6, 0.6)])),
+            ["a", "c"]
+        );
+        assert_eq!(
+            ids(&index.intersecting(&[rect(0.9, 0.9, 1.1, 1.1)])),
+            ["diag"]
+        );
     }
 
     #[test]
@@ -190,7 +228,10 @@ mod tests {
     fn changes_make_a_new_snapshot_and_leave_the_old_one_intact() {
         let old = CollectionIndex::build(vec![feature(1, "a", point!(x: 0.0, y: 0.0).into())]);
         let new = old.with_changes(
-            &[feature(1, "a", point!(x: 5.0, y: 5.0).into()), feature(2, "b", point!(x: 0.1, y: 0.1).into())],
+            &[
+                feature(1, "a", point!(x: 5.0, y: 5.0).into()),
+                feature(2, "b", point!(x: 0.1, y: 0.1).into()),
+            ],
             &[],
         );
         assert_eq!(ids(&old.intersecting(&[rect(-1.0, -1.0, 1.0, 1.0)])), ["a"]);

@@ -63,15 +63,24 @@ impl Bbox {
             [a, b, _, d, e, _] => (a, b, d, e),
             _ => return Err(BboxError::Count(numbers.len())),
         };
-        if ![min_lon, max_lon].iter().all(|x| (-180.0..=180.0).contains(x))
-            || ![min_lat, max_lat].iter().all(|y| (-90.0..=90.0).contains(y))
+        if ![min_lon, max_lon]
+            .iter()
+            .all(|x| (-180.0..=180.0).contains(x))
+            || ![min_lat, max_lat]
+                .iter()
+                .all(|y| (-90.0..=90.0).contains(y))
         {
             return Err(BboxError::OutOfRange);
         }
         if min_lat > max_lat {
             return Err(BboxError::Inverted);
         }
-        Ok(Self { min_lon, min_lat, max_lon, max_lat })
+        Ok(Self {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
     }
 
     /// The box as one or two rectangles (two when it crosses the antimeridian).
@@ -83,8 +92,14 @@ impl Bbox {
             )]
         } else {
             vec![
-                Rect::new(coord! { x: self.min_lon, y: self.min_lat }, coord! { x: 180.0, y: self.max_lat }),
-                Rect::new(coord! { x: -180.0, y: self.min_lat }, coord! { x: self.max_lon, y: self.max_lat }),
+                Rect::new(
+                    coord! { x: self.min_lon, y: self.min_lat },
+                    coord! { x: 180.0, y: self.max_lat },
+                ),
+                Rect::new(
+                    coord! { x: -180.0, y: self.min_lat },
+                    coord! { x: self.max_lon, y: self.max_lat },
+                ),
             ]
         }
     }
@@ -97,7 +112,10 @@ mod tests {
     #[test]
     fn six_numbers_drop_the_heights() {
         let b = Bbox::parse("1,2,0,3,4,100").unwrap();
-        assert_eq!((b.min_lon, b.min_lat, b.max_lon, b.max_lat), (1.0, 2.0, 3.0, 4.0));
+        assert_eq!(
+            (b.min_lon, b.min_lat, b.max_lon, b.max_lat),
+            (1.0, 2.0, 3.0, 4.0)
+        );
     }
 
     #[test]
@@ -108,8 +126,14 @@ mod tests {
     #[test]
     fn out_of_range_and_non_numbers_are_rejected() {
         assert_eq!(Bbox::parse("0,0,181,1"), Err(BboxError::OutOfRange));
-        assert!(matches!(Bbox::parse("0,0,x,1"), Err(BboxError::NotANumber(_))));
-        assert!(matches!(Bbox::parse("0,0,NaN,1"), Err(BboxError::NotANumber(_))));
+        assert!(matches!(
+            Bbox::parse("0,0,x,1"),
+            Err(BboxError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Bbox::parse("0,0,NaN,1"),
+            Err(BboxError::NotANumber(_))
+        ));
     }
 
     #[test]

@@ -157,7 +157,10 @@ mod tests {
     fn wgs84_to_gcj02_matches_the_reference_values_to_1e_7_degrees() {
         for ((lon, lat), (glon, glat)) in REFERENCE {
             let (x, y) = wgs84_to_gcj02(lon, lat);
-            assert!((x - glon).abs() < 1e-7 && (y - glat).abs() < 1e-7, "{x},{y}");
+            assert!(
+                (x - glon).abs() < 1e-7 && (y - glat).abs() < 1e-7,
+                "{x},{y}"
+            );
         }
     }
 

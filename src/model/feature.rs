@@ -53,8 +53,20 @@ impl Feature {
     ) -> Self {
         let bbox = geometry.bounding_rect();
         let json = feature_json(&id, &geometry, &properties);
-        let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.as_bytes())).into_boxed_str();
-        Self { fid, id, geometry, properties, version, created_at, updated_at, bbox, json, etag }
+        let etag =
+            format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.as_bytes())).into_boxed_str();
+        Self {
+            fid,
+            id,
+            geometry,
+            properties,
+            version,
+            created_at,
+            updated_at,
+            bbox,
+            json,
+            etag,
+        }
     }
 
     /// The feature as a GeoJSON `Feature` object (compact JSON text).
@@ -74,7 +86,11 @@ impl Feature {
 }
 
 /// Serialises one feature as a GeoJSON `Feature` object.
-pub fn feature_json(id: &FeatureId, geometry: &Geometry<f64>, properties: &Map<String, Value>) -> Box<str> {
+pub fn feature_json(
+    id: &FeatureId,
+    geometry: &Geometry<f64>,
+    properties: &Map<String, Value>,
+) -> Box<str> {
     let geometry = geojson::Geometry::new(geojson::Value::from(geometry));
     let mut out = String::with_capacity(256);
     out.push_str("{\"type\":\"Feature\",\"id\":");

@@ -106,9 +106,15 @@ impl GeometryFamily {
 
     /// Parses [`GeometryFamily::name`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Point, Self::Points, Self::Line, Self::Polygon, Self::Any]
-            .into_iter()
-            .find(|f| f.name() == name)
+        [
+            Self::Point,
+            Self::Points,
+            Self::Line,
+            Self::Polygon,
+            Self::Any,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
     }
 }
 
@@ -248,24 +254,48 @@ fn convert_positions(value: &mut Gj, crs: InputCrs) {
         Gj::MultiLineString(ls) | Gj::Polygon(ls) => ls.iter_mut().flatten().for_each(convert),
         Gj::MultiPolygon(pss) => pss.iter_mut().flatten().flatten().for_each(convert),
         Gj::GeometryCollection(items) => {
-            items.iter_mut().for_each(|g| convert_positions(&mut g.value, crs));
+            items
+                .iter_mut()
+                .for_each(|g| convert_positions(&mut g.value, crs));
         }
     }
 }
 
 /// Validates a GeoJSON geometry for a collection of `family`, converts it from `crs` to WGS84
 /// and returns it as a `geo` geometry.
-pub fn parse(value: Option<Gj>, family: GeometryFamily, crs: InputCrs) -> Result<Geometry<f64>, GeometryError> {
+pub fn parse(
+    value: Option<Gj>,
+    family: GeometryFamily,
+    crs: InputCrs,
+) -> Result<Geometry<f64>, GeometryError> {
     let mut value = value.ok_or(GeometryError::Missing)?;
     let found = type_name(&value);
     if !family.type_names().contains(&found) {
-        return Err(GeometryError::WrongType { found: found.to_owned(), allowed: family.type_names().to_vec() });
+        return Err(GeometryError::WrongType {
+            found: found.to_owned(),
+            allowed: family.type_names().to_vec(),
+        });
     }
     check_value(&value)?;
     convert_positions(&mut value, crs);
-    let geometry = Geometry::<f64>::try_from(value).map_err(|e| GeometryError::Invalid(e.to_string()))?;
+    let geometry =
+        Geometry::<f64>::try_from(value).map_err(|e| GeometryError::Invalid(e.to_string()))?;
     check_validity(&geometry)?;
-    Ok(geometry)
+    Ok(orient(geometry))
+}
+
+/// Orients polygon rings as RFC 7946 asks (exterior counter-clockwise, holes clockwise); the
+/// geodesic area of a clockwise exterior would be that of the rest of the globe.
+fn orient(geometry: Geometry<f64>) -> Geometry<f64> {
+    use geo::orient::{Direction, Orient};
+    match geometry {
+        Geometry::Polygon(p) => Geometry::Polygon(p.orient(Direction::Default)),
+        Geometry::MultiPolygon(m) => Geometry::MultiPolygon(m.orient(Direction::Default)),
+        Geometry::GeometryCollection(items) => {
+            Geometry::GeometryCollection(items.into_iter().map(orient).collect())
+        }
+        other => other,
+    }
 }
 
 /// Checks polygons for self-intersections, holes outside shells and the like (OGC simple
@@ -313,44 +343,83 @@ mod tests {
     #[test]
     fn open_and_short_rings_are_refused() {
         let open = gj(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}));
-        assert_eq!(parse(open, GeometryFamily::Polygon, InputCrs::Wgs84), Err(GeometryError::OpenRing));
+        assert_eq!(
+            parse(open, GeometryFamily::Polygon, InputCrs::Wgs84),
+            Err(GeometryError::OpenRing)
+        );
         let short = gj(json!({"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}));
-        assert_eq!(parse(short, GeometryFamily::Polygon, InputCrs::Wgs84), Err(GeometryError::ShortRing(3)));
+        assert_eq!(
+            parse(short, GeometryFamily::Polygon, InputCrs::Wgs84),
+            Err(GeometryError::ShortRing(3))
+        );
     }
 
     #[test]
     fn a_self_intersecting_polygon_is_refused() {
-        let bowtie = gj(json!({"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}));
-        assert!(matches!(parse(bowtie, GeometryFamily::Polygon, InputCrs::Wgs84), Err(GeometryError::Invalid(_))));
+        let bowtie =
+            gj(json!({"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}));
+        assert!(matches!(
+            parse(bowtie, GeometryFamily::Polygon, InputCrs::Wgs84),
+            Err(GeometryError::Invalid(_))
+        ));
     }
 
     #[test]
     fn out_of_range_positions_are_refused() {
         let far = gj(json!({"type": "Point", "coordinates": [200, 0]}));
-        assert!(matches!(parse(far, GeometryFamily::Point, InputCrs::Wgs84), Err(GeometryError::OutOfRange(..))));
+        assert!(matches!(
+            parse(far, GeometryFamily::Point, InputCrs::Wgs84),
+            Err(GeometryError::OutOfRange(..))
+        ));
         let noise = Some(Gj::Point(vec![180.000_000_000_000_06, 1.0]));
-        let Ok(Geometry::Point(p)) = parse(noise, GeometryFamily::Point, InputCrs::Wgs84) else { panic!("noise refused") };
+        let Ok(Geometry::Point(p)) = parse(noise, GeometryFamily::Point, InputCrs::Wgs84) else {
+            panic!("noise refused")
+        };
         assert!((p.x() - 180.0).abs() < f64::EPSILON);
         let nan = Some(Gj::Point(vec![f64::NAN, 1.0]));
-        assert!(matches!(parse(nan, GeometryFamily::Point, InputCrs::Wgs84), Err(GeometryError::BadPosition(_))));
+        assert!(matches!(
+            parse(nan, GeometryFamily::Point, InputCrs::Wgs84),
+            Err(GeometryError::BadPosition(_))
+        ));
         let four = Some(Gj::Point(vec![1.0, 2.0, 3.0, 4.0]));
-        assert!(matches!(parse(four, GeometryFamily::Point, InputCrs::Wgs84), Err(GeometryError::BadPosition(_))));
+        assert!(matches!(
+            parse(four, GeometryFamily::Point, InputCrs::Wgs84),
+            Err(GeometryError::BadPosition(_))
+        ));
     }
 
     #[test]
     fn gcj02_input_is_converted_to_wgs84() {
-        let point = gj(json!({"type": "Point", "coordinates": [113.686_129_1, 34.748_912_5, 12.0]}));
-        let Geometry::Point(p) = parse(point, GeometryFamily::Point, InputCrs::Gcj02).unwrap() else {
+        let point =
+            gj(json!({"type": "Point", "coordinates": [113.686_129_1, 34.748_912_5, 12.0]}));
+        let Geometry::Point(p) = parse(point, GeometryFamily::Point, InputCrs::Gcj02).unwrap()
+        else {
             panic!("not a point");
         };
         assert!((p.x() - 113.68).abs() < 1e-7 && (p.y() - 34.75).abs() < 1e-7);
     }
 
     #[test]
+    fn a_clockwise_polygon_is_oriented_and_measures_the_same() {
+        let ccw = gj(
+            json!({"type": "Polygon", "coordinates": [[[113.0,34.75],[113.001,34.75],[113.001,34.751],[113.0,34.751],[113.0,34.75]]]}),
+        );
+        let cw = gj(
+            json!({"type": "Polygon", "coordinates": [[[113.0,34.75],[113.0,34.751],[113.001,34.751],[113.001,34.75],[113.0,34.75]]]}),
+        );
+        let a = geodesic_area_m2(&parse(ccw, GeometryFamily::Polygon, InputCrs::Wgs84).unwrap());
+        let b = geodesic_area_m2(&parse(cw, GeometryFamily::Polygon, InputCrs::Wgs84).unwrap());
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+
+    #[test]
     fn geodesic_area_of_a_small_square_is_close_to_its_planar_metres() {
         // 0.001° × 0.001° at 34.75°N ≈ 91.5 m × 110.9 m.
-        let square = gj(json!({"type": "Polygon", "coordinates": [[[113.0,34.75],[113.001,34.75],[113.001,34.751],[113.0,34.751],[113.0,34.75]]]}));
-        let area = geodesic_area_m2(&parse(square, GeometryFamily::Polygon, InputCrs::Wgs84).unwrap());
+        let square = gj(
+            json!({"type": "Polygon", "coordinates": [[[113.0,34.75],[113.001,34.75],[113.001,34.751],[113.0,34.751],[113.0,34.75]]]}),
+        );
+        let area =
+            geodesic_area_m2(&parse(square, GeometryFamily::Polygon, InputCrs::Wgs84).unwrap());
         assert!((area - 10_150.0).abs() < 60.0, "{area}");
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// A collection id must be 1–63 characters of `a-z`, `0-9` and `_`, starting with a letter.
-    #[error("collection id {0:?} is not valid: use 1–63 characters a-z, 0-9 and _, starting with a letter")]
+    #[error(
+        "collection id {0:?} is not valid: use 1–63 characters a-z, 0-9 and _, starting with a letter"
+    )]
     Collection(String),
     /// A feature id must be 1–128 characters of letters, digits, `_`, `-`, `.` and `:`.
     #[error("feature id {0:?} is not valid: use 1–128 characters of A-Z, a-z, 0-9, _, -, . and :")]

@@ -106,8 +106,22 @@ fn synthetic() -> PropertySchema {
 }
 
 fn manhole_kinds() -> Vec<(&'static str, &'static str, &'static str)> {
-    let en = ["water supply", "sewage", "rain water", "gas", "heat", "power", "telecom", "streetlight", "ownerless"];
-    MANHOLE_CLASSES.iter().zip(en).map(|((_, kind, zh), en)| (*kind, *zh, en)).collect()
+    let en = [
+        "water supply",
+        "sewage",
+        "rain water",
+        "gas",
+        "heat",
+        "power",
+        "telecom",
+        "streetlight",
+        "ownerless",
+    ];
+    MANHOLE_CLASSES
+        .iter()
+        .zip(en)
+        .map(|((_, kind, zh), en)| (*kind, *zh, en))
+        .collect()
 }
 
 const PIPE_KINDS: [(&str, &str, &str); 7] = [
@@ -123,7 +137,9 @@ const PIPE_KINDS: [(&str, &str, &str); 7] = [
 fn grid_cells() -> CollectionDef {
     let schema = Schema {
         properties: vec![
-            text("code", "网格编码", "code").digits(&[6, 9, 12, 15]).required(),
+            text("code", "网格编码", "code")
+                .digits(&[6, 9, 12, 15])
+                .required(),
             text("name", "名称", "name").required(),
             p("level", "层级", "level", T::String)
                 .one_of(&[
@@ -162,8 +178,12 @@ fn grid_cells() -> CollectionDef {
 fn manholes() -> CollectionDef {
     let schema = Schema {
         properties: vec![
-            text("component_code", "部件编码", "component code").digits(&[16]).required(),
-            p("kind", "类别", "kind", T::String).one_of(&manhole_kinds()).required(),
+            text("component_code", "部件编码", "component code")
+                .digits(&[16])
+                .required(),
+            p("kind", "类别", "kind", T::String)
+                .one_of(&manhole_kinds())
+                .required(),
             p("status", "状态", "status", T::String)
                 .one_of(&[
                     ("intact", "完好", "intact"),
@@ -179,7 +199,12 @@ fn manholes() -> CollectionDef {
             text("material", "材质", "material"),
             p("diameter_mm", "直径(毫米)", "diameter (mm)", T::Integer).range(100.0, 3000.0),
             p("installed_on", "安装日期", "installed on", T::Date),
-            p("last_inspected_on", "最近巡查日期", "last inspected on", T::Date),
+            p(
+                "last_inspected_on",
+                "最近巡查日期",
+                "last inspected on",
+                T::Date,
+            ),
             p("rectified_on", "整改日期", "rectified on", T::Date),
             synthetic(),
         ],
@@ -202,7 +227,9 @@ fn manholes() -> CollectionDef {
 fn pipelines() -> CollectionDef {
     let schema = Schema {
         properties: vec![
-            p("kind", "管线类别", "kind", T::String).one_of(&PIPE_KINDS).required(),
+            p("kind", "管线类别", "kind", T::String)
+                .one_of(&PIPE_KINDS)
+                .required(),
             text("material", "材质", "material"),
             p("diameter_mm", "管径(毫米)", "diameter (mm)", T::Integer).range(1.0, 5000.0),
             p("pressure_class", "压力级制", "pressure class", T::String).one_of(&[
@@ -301,7 +328,10 @@ fn roads() -> CollectionDef {
         family: GeometryFamily::Line,
         geometry_name: "geometry".into(),
         schema,
-        temporal: Some(Temporal { start: "resurfaced_on".into(), end: None }),
+        temporal: Some(Temporal {
+            start: "resurfaced_on".into(),
+            end: None,
+        }),
         layer: Some(Layer::Roads),
         synthetic: true,
     }
@@ -351,7 +381,11 @@ fn facilities() -> CollectionDef {
             p("kind", "类型", "kind", T::String)
                 .one_of(&[
                     ("public_toilet", "公厕", "public toilet"),
-                    ("sanitation_transfer_station", "环卫中转站", "sanitation transfer station"),
+                    (
+                        "sanitation_transfer_station",
+                        "环卫中转站",
+                        "sanitation transfer station",
+                    ),
                     ("civil_air_defence", "人防工程", "civil air defence work"),
                     ("parking", "停车场", "parking"),
                     ("school", "学校", "school"),
@@ -390,25 +424,48 @@ fn builtin_id(id: &str) -> CollectionId {
 
 /// The built-in layers, in display order.
 pub fn builtin() -> Vec<CollectionDef> {
-    vec![grid_cells(), manholes(), pipelines(), parks(), roads(), renovation_areas(), facilities()]
+    vec![
+        grid_cells(),
+        manholes(),
+        pipelines(),
+        parks(),
+        roads(),
+        renovation_areas(),
+        facilities(),
+    ]
 }
 
 impl CollectionDef {
     /// A collection of an analyst's own, described by a JSON Schema (see [`Schema::from_json_schema`]).
     /// Without a geometry in the schema, `family` applies (e.g. inferred from the data).
-    pub fn custom(id: CollectionId, doc: &Value, family: GeometryFamily) -> Result<Self, SchemaError> {
+    pub fn custom(
+        id: CollectionId,
+        doc: &Value,
+        family: GeometryFamily,
+    ) -> Result<Self, SchemaError> {
         let (schema, geometry) = Schema::from_json_schema(doc)?;
         let (geometry_name, family) = match geometry {
             Some((name, reference)) => (name, GeometryFamily::from_schema_ref(&reference)),
             None => ("geometry".to_owned(), family),
         };
-        let title = doc.get("title").and_then(Value::as_str).unwrap_or(id.as_str()).to_owned();
-        let description = doc.get("description").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let title = doc
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or(id.as_str())
+            .to_owned();
+        let description = doc
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let temporal = schema
             .properties
             .iter()
             .find(|p| matches!(p.ty, T::Date | T::DateTime))
-            .map(|p| Temporal { start: p.name.clone(), end: None });
+            .map(|p| Temporal {
+                start: p.name.clone(),
+                end: None,
+            });
         Ok(Self {
             id,
             title_zh: title.clone(),
@@ -440,8 +497,14 @@ impl CollectionDef {
 
     /// Reads a definition written by [`CollectionDef::to_json`]; built-in ids get their built-in rules.
     pub fn from_json(doc: &Value) -> Result<Self, SchemaError> {
-        let text = |key: &str| doc.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let id = CollectionId::parse(&text("id")).map_err(|e| SchemaError::Unsupported("id".into(), e.to_string()))?;
+        let text = |key: &str| {
+            doc.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let id = CollectionId::parse(&text("id"))
+            .map_err(|e| SchemaError::Unsupported("id".into(), e.to_string()))?;
         if let Some(def) = builtin().into_iter().find(|d| d.id == id) {
             return Ok(def);
         }
@@ -451,7 +514,10 @@ impl CollectionDef {
         def.title_zh = text("title_zh");
         def.title_en = text("title_en");
         def.description = text("description");
-        def.synthetic = doc.get("synthetic").and_then(Value::as_bool).unwrap_or(false);
+        def.synthetic = doc
+            .get("synthetic")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         def.temporal = doc.get("temporal").and_then(|t| {
             Some(Temporal {
                 start: t.get("start")?.as_str()?.to_owned(),
@@ -463,19 +529,28 @@ impl CollectionDef {
 
     /// The property schema as JSON Schema, with the geometry queryable (the queryables document).
     pub fn json_schema(&self) -> Value {
-        self.schema.to_json_schema(&self.title_en, (&self.geometry_name, self.family.schema_url()))
+        self.schema.to_json_schema(
+            &self.title_en,
+            (&self.geometry_name, self.family.schema_url()),
+        )
     }
 
     /// Validates one GeoJSON feature for this collection: id, geometry (converted from `crs`),
     /// properties, the layer's cross-field rules, and computed properties.
-    pub fn prepare(&self, feature: geojson::Feature, crs: InputCrs) -> Result<NewFeature, FeatureError> {
+    pub fn prepare(
+        &self,
+        feature: geojson::Feature,
+        crs: InputCrs,
+    ) -> Result<NewFeature, FeatureError> {
         let id = match &feature.id {
             Some(geojson::feature::Id::String(s)) => Some(FeatureId::parse(s)?),
             Some(geojson::feature::Id::Number(n)) => Some(FeatureId::parse(&n.to_string())?),
             None => None,
         };
         let geometry = geometry::parse(feature.geometry.map(|g| g.value), self.family, crs)?;
-        let mut properties = self.schema.validate(feature.properties.unwrap_or_default())?;
+        let mut properties = self
+            .schema
+            .validate(feature.properties.unwrap_or_default())?;
         if let Some(layer) = self.layer {
             layer.check(&properties)?;
             if layer == Layer::Parks {
@@ -484,7 +559,11 @@ impl CollectionDef {
             }
         }
         let id = id.or_else(|| layer_natural_id(self.layer, &properties));
-        Ok(NewFeature { id, geometry, properties })
+        Ok(NewFeature {
+            id,
+            geometry,
+            properties,
+        })
     }
 }
 
@@ -499,7 +578,11 @@ fn layer_natural_id(layer: Option<Layer>, properties: &Map<String, Value>) -> Op
 }
 
 fn rule(property: &str, problem: impl Into<String>, allowed: impl Into<String>) -> PropertyError {
-    PropertyError { property: property.to_owned(), problem: problem.into(), allowed: allowed.into() }
+    PropertyError {
+        property: property.to_owned(),
+        problem: problem.into(),
+        allowed: allowed.into(),
+    }
 }
 
 impl Layer {
@@ -520,12 +603,18 @@ impl Layer {
                     return Err(rule(
                         "code",
                         format!("{code:?} has {} digits for level {level}", code.len()),
-                        format!("{expected} digits for level {level} (district 6, street 9, community 12, grid 15)"),
+                        format!(
+                            "{expected} digits for level {level} (district 6, street 9, community 12, grid 15)"
+                        ),
                     ));
                 }
                 match get("parent_code") {
                     None if level != "district" => {
-                        return Err(rule("parent_code", "missing", "the code of the parent cell"));
+                        return Err(rule(
+                            "parent_code",
+                            "missing",
+                            "the code of the parent cell",
+                        ));
                     }
                     Some(parent) if parent.len() + 3 != expected || !code.starts_with(parent) => {
                         return Err(rule(
@@ -538,7 +627,11 @@ impl Layer {
                 }
                 if let (Some(from), Some(to)) = (get("valid_from"), get("valid_to")) {
                     if to < from {
-                        return Err(rule("valid_to", format!("{to} is before valid_from {from}"), "a date on or after valid_from"));
+                        return Err(rule(
+                            "valid_to",
+                            format!("{to} is before valid_from {from}"),
+                            "a date on or after valid_from",
+                        ));
                     }
                 }
                 Ok(())
@@ -546,7 +639,10 @@ impl Layer {
             Self::Manholes => {
                 let code = get("component_code").unwrap_or_default();
                 let kind = get("kind").unwrap_or_default();
-                let expected = MANHOLE_CLASSES.iter().find(|(_, k, _)| *k == kind).map_or("", |(m, _, _)| *m);
+                let expected = MANHOLE_CLASSES
+                    .iter()
+                    .find(|(_, k, _)| *k == kind)
+                    .map_or("", |(m, _, _)| *m);
                 if code.get(6..8) != Some("01") || code.get(8..10) != Some(expected) {
                     return Err(rule(
                         "component_code",
@@ -558,7 +654,11 @@ impl Layer {
             }
             Self::Pipelines => {
                 if get("kind") != Some("gas") && get("pressure_class").is_some() {
-                    return Err(rule("pressure_class", "set on a pipeline that is not gas", "null unless kind is gas"));
+                    return Err(rule(
+                        "pressure_class",
+                        "set on a pipeline that is not gas",
+                        "null unless kind is gas",
+                    ));
                 }
                 Ok(())
             }
@@ -583,13 +683,18 @@ mod tests {
     fn there_are_seven_builtin_layers_with_chinese_and_english_titles() {
         let all = builtin();
         assert_eq!(all.len(), 7);
-        assert!(all.iter().all(|d| !d.title_zh.is_empty() && d.title_en != d.title_zh));
+        assert!(
+            all.iter()
+                .all(|d| !d.title_zh.is_empty() && d.title_en != d.title_zh)
+        );
     }
 
     #[test]
     fn a_park_gets_its_area_computed_and_an_input_area_is_ignored() {
-        let f = feature(json!({"type": "Feature", "properties": {"name": "p", "kind": "pocket", "area_m2": 1},
-            "geometry": {"type": "Polygon", "coordinates": [[[113.0,34.75],[113.001,34.75],[113.001,34.751],[113.0,34.751],[113.0,34.75]]]}}));
+        let f = feature(
+            json!({"type": "Feature", "properties": {"name": "p", "kind": "pocket", "area_m2": 1},
+            "geometry": {"type": "Polygon", "coordinates": [[[113.0,34.75],[113.001,34.75],[113.001,34.751],[113.0,34.751],[113.0,34.75]]]}}),
+        );
         let prepared = def("parks").prepare(f, InputCrs::Wgs84).unwrap();
         let area = prepared.properties["area_m2"].as_f64().unwrap();
         assert!((area - 10_150.0).abs() < 60.0, "{area}");
@@ -598,43 +703,84 @@ mod tests {
     #[test]
     fn a_grid_code_must_match_its_level_and_parent() {
         let cell = |code: &str, level: &str, parent: &str| {
-            feature(json!({"type": "Feature", "properties": {"code": code, "name": "n", "level": level, "parent_code": parent, "valid_from": "2024-01-01"},
-                "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}))
+            feature(
+                json!({"type": "Feature", "properties": {"code": code, "name": "n", "level": level, "parent_code": parent, "valid_from": "2024-01-01"},
+                "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}),
+            )
         };
         let d = def("grid_cells");
-        assert!(d.prepare(cell("410104001001001", "grid", "410104001001"), InputCrs::Wgs84).is_ok());
-        let err = d.prepare(cell("410104001001", "grid", "410104001"), InputCrs::Wgs84).unwrap_err();
+        assert!(
+            d.prepare(
+                cell("410104001001001", "grid", "410104001001"),
+                InputCrs::Wgs84
+            )
+            .is_ok()
+        );
+        let err = d
+            .prepare(cell("410104001001", "grid", "410104001"), InputCrs::Wgs84)
+            .unwrap_err();
         assert!(err.to_string().contains("code"), "{err}");
-        let err = d.prepare(cell("410104001001001", "grid", "410104002001"), InputCrs::Wgs84).unwrap_err();
+        let err = d
+            .prepare(
+                cell("410104001001001", "grid", "410104002001"),
+                InputCrs::Wgs84,
+            )
+            .unwrap_err();
         assert!(err.to_string().contains("parent_code"), "{err}");
     }
 
     #[test]
     fn a_grid_cell_without_id_takes_its_code_as_id() {
-        let f = feature(json!({"type": "Feature", "properties": {"code": "410104", "name": "管城", "level": "district", "valid_from": "2024-01-01"},
-            "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}));
-        assert_eq!(def("grid_cells").prepare(f, InputCrs::Wgs84).unwrap().id.unwrap().as_str(), "410104");
+        let f = feature(
+            json!({"type": "Feature", "properties": {"code": "410104", "name": "管城", "level": "district", "valid_from": "2024-01-01"},
+            "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}),
+        );
+        assert_eq!(
+            def("grid_cells")
+                .prepare(f, InputCrs::Wgs84)
+                .unwrap()
+                .id
+                .unwrap()
+                .as_str(),
+            "410104"
+        );
     }
 
     #[test]
     fn a_manhole_code_must_encode_its_kind() {
         let m = |code: &str, kind: &str| {
-            feature(json!({"type": "Feature", "properties": {"component_code": code, "kind": kind, "status": "intact"},
-                "geometry": {"type": "Point", "coordinates": [113.7, 34.7]}}))
+            feature(
+                json!({"type": "Feature", "properties": {"component_code": code, "kind": kind, "status": "intact"},
+                "geometry": {"type": "Point", "coordinates": [113.7, 34.7]}}),
+            )
         };
         let d = def("manholes");
-        assert!(d.prepare(m("4101040102000001", "sewage"), InputCrs::Wgs84).is_ok());
-        assert!(d.prepare(m("4101040101000001", "sewage"), InputCrs::Wgs84).is_err());
+        assert!(
+            d.prepare(m("4101040102000001", "sewage"), InputCrs::Wgs84)
+                .is_ok()
+        );
+        assert!(
+            d.prepare(m("4101040101000001", "sewage"), InputCrs::Wgs84)
+                .is_err()
+        );
     }
 
     #[test]
     fn only_gas_pipelines_have_a_pressure_class() {
         let pipe = |kind: &str| {
-            feature(json!({"type": "Feature", "properties": {"kind": kind, "condition": "good", "pressure_class": "low"},
-                "geometry": {"type": "LineString", "coordinates": [[113.7, 34.7], [113.71, 34.7]]}}))
+            feature(
+                json!({"type": "Feature", "properties": {"kind": kind, "condition": "good", "pressure_class": "low"},
+                "geometry": {"type": "LineString", "coordinates": [[113.7, 34.7], [113.71, 34.7]]}}),
+            )
         };
-        assert!(def("pipelines").prepare(pipe("gas"), InputCrs::Wgs84).is_ok());
-        let err = def("pipelines").prepare(pipe("water"), InputCrs::Wgs84).unwrap_err();
+        assert!(
+            def("pipelines")
+                .prepare(pipe("gas"), InputCrs::Wgs84)
+                .is_ok()
+        );
+        let err = def("pipelines")
+            .prepare(pipe("water"), InputCrs::Wgs84)
+            .unwrap_err();
         assert!(err.to_string().contains("pressure_class"));
     }
 
@@ -642,12 +788,20 @@ mod tests {
     fn a_definition_survives_its_stored_form() {
         let doc = json!({"title": "rivers", "properties": {"geom": {"$ref": "https://geojson.org/schema/LineString.json"},
             "name": {"type": "string"}, "since": {"type": "string", "format": "date"}}});
-        let custom = CollectionDef::custom(CollectionId::parse("rivers").unwrap(), &doc, GeometryFamily::Any).unwrap();
+        let custom = CollectionDef::custom(
+            CollectionId::parse("rivers").unwrap(),
+            &doc,
+            GeometryFamily::Any,
+        )
+        .unwrap();
         assert_eq!(custom.geometry_name, "geom");
         assert_eq!(custom.family, GeometryFamily::Line);
         assert_eq!(custom.temporal.as_ref().unwrap().start, "since");
         assert_eq!(CollectionDef::from_json(&custom.to_json()).unwrap(), custom);
         let builtin = def("manholes");
-        assert_eq!(CollectionDef::from_json(&builtin.to_json()).unwrap(), builtin);
+        assert_eq!(
+            CollectionDef::from_json(&builtin.to_json()).unwrap(),
+            builtin
+        );
     }
 }

@@ -209,7 +209,10 @@ impl PropertySchema {
             {
                 return Err(fail());
             }
-            if self.max_length.is_some_and(|max| text.chars().count() > max) {
+            if self
+                .max_length
+                .is_some_and(|max| text.chars().count() > max)
+            {
                 return Err(fail());
             }
         }
@@ -235,7 +238,8 @@ impl PropertySchema {
             }
             PropertyType::StringList => None,
         };
-        let value = value.ok_or_else(|| PropertyError::new(&self.name, &json!(raw), self.allowed()))?;
+        let value =
+            value.ok_or_else(|| PropertyError::new(&self.name, &json!(raw), self.allowed()))?;
         self.check(&value)?;
         Ok(value)
     }
@@ -257,7 +261,10 @@ impl PropertyError {
     fn new(property: &str, value: &Value, allowed: String) -> Self {
         let mut shown = value.to_string();
         if shown.len() > 80 {
-            let cut = (0..=80).rev().find(|&i| shown.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=80)
+                .rev()
+                .find(|&i| shown.is_char_boundary(i))
+                .unwrap_or(0);
             shown.truncate(cut);
             shown.push('…');
         }
@@ -286,7 +293,10 @@ impl Schema {
 
     /// Validates `properties` and returns them in schema order with computed properties removed
     /// (the caller fills those in). Nulls are kept only for listed, optional properties.
-    pub fn validate(&self, mut properties: Map<String, Value>) -> Result<Map<String, Value>, PropertyError> {
+    pub fn validate(
+        &self,
+        mut properties: Map<String, Value>,
+    ) -> Result<Map<String, Value>, PropertyError> {
         let mut out = Map::with_capacity(properties.len());
         for schema in &self.properties {
             let value = properties.remove(&schema.name).unwrap_or(Value::Null);
@@ -375,7 +385,9 @@ impl Schema {
             if let Some(max) = p.maximum {
                 entry.insert("maximum".into(), json!(max));
             }
-            if let (Some(min), Some(max)) = (p.digit_lengths.iter().min(), p.digit_lengths.iter().max()) {
+            if let (Some(min), Some(max)) =
+                (p.digit_lengths.iter().min(), p.digit_lengths.iter().max())
+            {
                 entry.insert("pattern".into(), json!(format!("^[0-9]{{{min},{max}}}$")));
             }
             if let Some(max) = p.max_length {
@@ -426,12 +438,21 @@ impl Schema {
                     geometry = Some((name.clone(), reference.to_owned()));
                     continue;
                 }
-                return Err(SchemaError::Unsupported(name.clone(), format!("$ref {reference}")));
+                return Err(SchemaError::Unsupported(
+                    name.clone(),
+                    format!("$ref {reference}"),
+                ));
             }
             if entry.get("x-ogc-role").and_then(Value::as_str) == Some("primary-geometry")
-                || entry.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("geometry-"))
+                || entry
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| f.starts_with("geometry-"))
             {
-                let kind = entry.get("format").and_then(Value::as_str).unwrap_or("geometry-any");
+                let kind = entry
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .unwrap_or("geometry-any");
                 geometry = Some((name.clone(), kind.to_owned()));
                 continue;
             }
@@ -458,11 +479,17 @@ impl Schema {
                     PropertyType::StringList
                 }
                 (other, _) => {
-                    return Err(SchemaError::Unsupported(name.clone(), format!("type {other}")));
+                    return Err(SchemaError::Unsupported(
+                        name.clone(),
+                        format!("type {other}"),
+                    ));
                 }
             };
             let title = entry.get("title").and_then(Value::as_str).unwrap_or(name);
-            let title_zh = entry.get("x-title-zh").and_then(Value::as_str).unwrap_or(title);
+            let title_zh = entry
+                .get("x-title-zh")
+                .and_then(Value::as_str)
+                .unwrap_or(title);
             let mut property = PropertySchema::new(name, title_zh, title, ty);
             property.required = required.contains(&name.as_str());
             if let Some(values) = entry.get("enum").and_then(Value::as_array) {
@@ -477,7 +504,11 @@ impl Schema {
                                 .unwrap_or(code)
                                 .to_owned()
                         };
-                        EnumValue { code: code.to_owned(), zh: label("zh"), en: label("en") }
+                        EnumValue {
+                            code: code.to_owned(),
+                            zh: label("zh"),
+                            en: label("en"),
+                        }
                     })
                     .collect();
             }
@@ -487,20 +518,31 @@ impl Schema {
                 .get("maxLength")
                 .and_then(Value::as_u64)
                 .and_then(|n| usize::try_from(n).ok());
-            property.computed = entry.get("readOnly").and_then(Value::as_bool).unwrap_or(false);
+            property.computed = entry
+                .get("readOnly")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             properties.push(property);
         }
         let additional_properties = object
             .get("additionalProperties")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        Ok((Self { properties, additional_properties }, geometry))
+        Ok((
+            Self {
+                properties,
+                additional_properties,
+            },
+            geometry,
+        ))
     }
 
     /// Infers a schema from sample property objects: the narrowest type that fits every non-null
     /// value of each property (integer ⊂ number; date and date-time strings recognised). No
     /// property is required and additional properties are refused.
-    pub fn infer<'a>(samples: impl IntoIterator<Item = &'a Map<String, Value>>) -> Result<Self, SchemaError> {
+    pub fn infer<'a>(
+        samples: impl IntoIterator<Item = &'a Map<String, Value>>,
+    ) -> Result<Self, SchemaError> {
         let mut seen: Vec<(String, Option<PropertyType>)> = Vec::new();
         for properties in samples {
             for (name, value) in properties {
@@ -513,8 +555,9 @@ impl Schema {
                 if value.is_null() {
                     continue;
                 }
-                let ty = value_type(value)
-                    .ok_or_else(|| SchemaError::Unsupported(name.clone(), format!("value {value}")))?;
+                let ty = value_type(value).ok_or_else(|| {
+                    SchemaError::Unsupported(name.clone(), format!("value {value}"))
+                })?;
                 let merged = match seen[position].1 {
                     None => ty,
                     Some(previous) => merge_types(previous, ty).ok_or_else(|| {
@@ -526,9 +569,14 @@ impl Schema {
         }
         let properties = seen
             .into_iter()
-            .map(|(name, ty)| PropertySchema::new(&name, &name, &name, ty.unwrap_or(PropertyType::String)))
+            .map(|(name, ty)| {
+                PropertySchema::new(&name, &name, &name, ty.unwrap_or(PropertyType::String))
+            })
             .collect();
-        Ok(Self { properties, additional_properties: false })
+        Ok(Self {
+            properties,
+            additional_properties: false,
+        })
     }
 }
 
@@ -575,7 +623,9 @@ pub enum SchemaError {
     #[error("the schema has no \"properties\" object")]
     NoProperties,
     /// A property uses a construct outside the supported subset.
-    #[error("property `{0}`: unsupported {1} (supported: string, integer, number, boolean, date, date-time, array of strings, enum, minimum, maximum, maxLength)")]
+    #[error(
+        "property `{0}`: unsupported {1} (supported: string, integer, number, boolean, date, date-time, array of strings, enum, minimum, maximum, maxLength)"
+    )]
     Unsupported(String, String),
     /// Values of one property have incompatible types.
     #[error("property `{0}` mixes {1} and {2}")]
@@ -596,7 +646,8 @@ mod tests {
         Schema {
             properties: vec![
                 status(),
-                PropertySchema::new("diameter_mm", "直径", "diameter", PropertyType::Integer).range(100.0, 3000.0),
+                PropertySchema::new("diameter_mm", "直径", "diameter", PropertyType::Integer)
+                    .range(100.0, 3000.0),
                 PropertySchema::new("area_m2", "面积", "area", PropertyType::Number).computed(),
             ],
             additional_properties: false,
@@ -609,7 +660,9 @@ mod tests {
 
     #[test]
     fn a_value_outside_the_enumeration_names_the_property_and_the_allowed_values() {
-        let err = schema().validate(props(json!({"status": "broken"}))).unwrap_err();
+        let err = schema()
+            .validate(props(json!({"status": "broken"})))
+            .unwrap_err();
         assert_eq!(err.property, "status");
         assert!(err.allowed.contains("intact, damaged"), "{err}");
         assert!(err.problem.contains("broken"));
@@ -617,29 +670,54 @@ mod tests {
 
     #[test]
     fn an_unknown_property_is_refused() {
-        let err = schema().validate(props(json!({"status": "intact", "colour": "red"}))).unwrap_err();
+        let err = schema()
+            .validate(props(json!({"status": "intact", "colour": "red"})))
+            .unwrap_err();
         assert_eq!(err.property, "colour");
         assert!(err.allowed.contains("status"));
     }
 
     #[test]
     fn a_wrong_type_and_an_out_of_range_number_are_refused() {
-        assert!(schema().validate(props(json!({"status": "intact", "diameter_mm": "700"}))).is_err());
-        assert!(schema().validate(props(json!({"status": "intact", "diameter_mm": 7.5}))).is_err());
-        assert!(schema().validate(props(json!({"status": "intact", "diameter_mm": 50}))).is_err());
-        assert!(schema().validate(props(json!({"status": "intact", "diameter_mm": 700}))).is_ok());
+        assert!(
+            schema()
+                .validate(props(json!({"status": "intact", "diameter_mm": "700"})))
+                .is_err()
+        );
+        assert!(
+            schema()
+                .validate(props(json!({"status": "intact", "diameter_mm": 7.5})))
+                .is_err()
+        );
+        assert!(
+            schema()
+                .validate(props(json!({"status": "intact", "diameter_mm": 50})))
+                .is_err()
+        );
+        assert!(
+            schema()
+                .validate(props(json!({"status": "intact", "diameter_mm": 700})))
+                .is_ok()
+        );
     }
 
     #[test]
     fn a_missing_required_property_is_refused_and_optional_ones_become_null() {
-        assert_eq!(schema().validate(props(json!({}))).unwrap_err().problem, "missing or null");
-        let ok = schema().validate(props(json!({"status": "intact"}))).unwrap();
+        assert_eq!(
+            schema().validate(props(json!({}))).unwrap_err().problem,
+            "missing or null"
+        );
+        let ok = schema()
+            .validate(props(json!({"status": "intact"})))
+            .unwrap();
         assert_eq!(ok.get("diameter_mm"), Some(&Value::Null));
     }
 
     #[test]
     fn computed_properties_on_input_are_dropped() {
-        let ok = schema().validate(props(json!({"status": "intact", "area_m2": 1}))).unwrap();
+        let ok = schema()
+            .validate(props(json!({"status": "intact", "area_m2": 1})))
+            .unwrap();
         assert!(!ok.contains_key("area_m2"));
     }
 
@@ -653,7 +731,8 @@ mod tests {
 
     #[test]
     fn digit_strings_must_have_an_allowed_length() {
-        let code = PropertySchema::new("code", "编码", "code", PropertyType::String).digits(&[6, 9]);
+        let code =
+            PropertySchema::new("code", "编码", "code", PropertyType::String).digits(&[6, 9]);
         assert!(code.check(&json!("410104")).is_ok());
         assert!(code.check(&json!("4101040")).is_err());
         assert!(code.check(&json!("41010a")).is_err());
@@ -662,7 +741,8 @@ mod tests {
     #[test]
     fn the_json_schema_form_reads_back_to_the_same_schema() {
         let original = schema();
-        let doc = original.to_json_schema("t", ("geometry", "https://geojson.org/schema/Point.json"));
+        let doc =
+            original.to_json_schema("t", ("geometry", "https://geojson.org/schema/Point.json"));
         let (read, geometry) = Schema::from_json_schema(&doc).unwrap();
         assert_eq!(read, original);
         assert_eq!(geometry.unwrap().0, "geometry");
@@ -677,7 +757,10 @@ mod tests {
         assert_eq!(inferred.property("d").unwrap().ty, PropertyType::Date);
         assert_eq!(inferred.property("s").unwrap().ty, PropertyType::String);
         let c = props(json!({"n": "one"}));
-        assert!(matches!(Schema::infer([&a, &c]), Err(SchemaError::Mixed(..))));
+        assert!(matches!(
+            Schema::infer([&a, &c]),
+            Err(SchemaError::Mixed(..))
+        ));
     }
 
     #[test]

@@ -51,13 +51,19 @@ fn day_end(date: NaiveDate) -> DateTime<Utc> {
 pub fn parse_instant(text: &str) -> Result<DateInterval, TemporalError> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         if text.len() == 10 {
-            return Ok(DateInterval { start: Some(day_start(date)), end: Some(day_end(date)) });
+            return Ok(DateInterval {
+                start: Some(day_start(date)),
+                end: Some(day_end(date)),
+            });
         }
     }
     let instant = DateTime::parse_from_rfc3339(text)
         .map_err(|_| TemporalError::Malformed(text.to_owned()))?
         .with_timezone(&Utc);
-    Ok(DateInterval { start: Some(instant), end: Some(instant) })
+    Ok(DateInterval {
+        start: Some(instant),
+        end: Some(instant),
+    })
 }
 
 impl DateInterval {
@@ -74,13 +80,20 @@ impl DateInterval {
             return parse_instant(text);
         };
         let bound = |part: &str| -> Result<Option<Self>, TemporalError> {
-            if part.is_empty() || part == ".." { Ok(None) } else { parse_instant(part).map(Some) }
+            if part.is_empty() || part == ".." {
+                Ok(None)
+            } else {
+                parse_instant(part).map(Some)
+            }
         };
         let (start, end) = (bound(a)?, bound(b)?);
         if start.is_none() && end.is_none() {
             return Err(TemporalError::Unbounded);
         }
-        let interval = Self { start: start.and_then(|s| s.start), end: end.and_then(|e| e.end) };
+        let interval = Self {
+            start: start.and_then(|s| s.start),
+            end: end.and_then(|e| e.end),
+        };
         if let (Some(s), Some(e)) = (interval.start, interval.end) {
             if s > e {
                 return Err(TemporalError::Inverted);
@@ -97,7 +110,10 @@ impl DateInterval {
             return Some(first);
         }
         let last = end.and_then(|e| parse_instant(e).ok());
-        Some(Self { start: first.start, end: last.and_then(|l| l.end) })
+        Some(Self {
+            start: first.start,
+            end: last.and_then(|l| l.end),
+        })
     }
 
     /// Whether two intervals share an instant.
@@ -136,15 +152,30 @@ mod tests {
     fn a_validity_period_without_end_is_still_valid() {
         let cell = DateInterval::of_feature(Some("2021-01-01"), None, true).unwrap();
         assert!(DateInterval::parse("2030-01-01").unwrap().intersects(&cell));
-        let retired = DateInterval::of_feature(Some("2021-01-01"), Some("2024-12-31"), true).unwrap();
-        assert!(!DateInterval::parse("2025-01-01").unwrap().intersects(&retired));
-        assert!(DateInterval::parse("2024-12-31T23:00:00+08:00").unwrap().intersects(&retired));
+        let retired =
+            DateInterval::of_feature(Some("2021-01-01"), Some("2024-12-31"), true).unwrap();
+        assert!(
+            !DateInterval::parse("2025-01-01")
+                .unwrap()
+                .intersects(&retired)
+        );
+        assert!(
+            DateInterval::parse("2024-12-31T23:00:00+08:00")
+                .unwrap()
+                .intersects(&retired)
+        );
     }
 
     #[test]
     fn malformed_and_inverted_intervals_are_rejected() {
-        assert!(matches!(DateInterval::parse("yesterday"), Err(TemporalError::Malformed(_))));
-        assert_eq!(DateInterval::parse("2024-02-01/2024-01-01"), Err(TemporalError::Inverted));
+        assert!(matches!(
+            DateInterval::parse("yesterday"),
+            Err(TemporalError::Malformed(_))
+        ));
+        assert_eq!(
+            DateInterval::parse("2024-02-01/2024-01-01"),
+            Err(TemporalError::Inverted)
+        );
         assert_eq!(DateInterval::parse("../.."), Err(TemporalError::Unbounded));
     }
 }

@@ -119,19 +119,43 @@ impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
 }
 
 /// Reads every feature of a GeoJSON file. `progress` is called with the bytes read so far.
-pub fn read_features(path: &Path, progress: impl FnMut(u64)) -> Result<Vec<geojson::Feature>, ImportError> {
+pub fn read_features(
+    path: &Path,
+    progress: impl FnMut(u64),
+) -> Result<Vec<geojson::Feature>, ImportError> {
     let shown = path.display().to_string();
-    let io = |source| ImportError::Io { path: shown.clone(), source };
+    let io = |source| ImportError::Io {
+        path: shown.clone(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(1 << 20, Counting { inner: file, read: 0, progress });
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: file,
+            read: 0,
+            progress,
+        },
+    );
     // Newline-delimited when the first line is a whole Feature; otherwise one GeoJSON object.
     let first_line = {
         let buffer = reader.fill_buf().map_err(io)?;
-        let end = buffer.iter().position(|&b| b == b'\n').unwrap_or(buffer.len());
-        String::from_utf8_lossy(&buffer[..end]).trim_start_matches('\u{1e}').trim().to_owned()
+        let end = buffer
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(buffer.len());
+        String::from_utf8_lossy(&buffer[..end])
+            .trim_start_matches('\u{1e}')
+            .trim()
+            .to_owned()
     };
     let first: Option<Value> = serde_json::from_str(&first_line).ok();
-    if first.as_ref().and_then(|v| v.get("type")).and_then(Value::as_str) == Some("Feature") {
+    if first
+        .as_ref()
+        .and_then(|v| v.get("type"))
+        .and_then(Value::as_str)
+        == Some("Feature")
+    {
         let mut features = Vec::new();
         for (number, line) in reader.lines().enumerate() {
             let line = line.map_err(io)?;
@@ -139,16 +163,25 @@ pub fn read_features(path: &Path, progress: impl FnMut(u64)) -> Result<Vec<geojs
             if line.is_empty() {
                 continue;
             }
-            let feature = geojson::Feature::from_json_value(serde_json::from_str(line).map_err(|e| {
-                ImportError::Format { path: shown.clone(), reason: format!("line {}: {e}", number + 1) }
-            })?)
-            .map_err(|e| ImportError::Format { path: shown.clone(), reason: format!("line {}: {e}", number + 1) })?;
+            let feature =
+                geojson::Feature::from_json_value(serde_json::from_str(line).map_err(|e| {
+                    ImportError::Format {
+                        path: shown.clone(),
+                        reason: format!("line {}: {e}", number + 1),
+                    }
+                })?)
+                .map_err(|e| ImportError::Format {
+                    path: shown.clone(),
+                    reason: format!("line {}: {e}", number + 1),
+                })?;
             features.push(feature);
         }
         return Ok(features);
     }
-    let value: Value = serde_json::from_reader(reader)
-        .map_err(|e| ImportError::Format { path: shown.clone(), reason: format!("not JSON: {e}") })?;
+    let value: Value = serde_json::from_reader(reader).map_err(|e| ImportError::Format {
+        path: shown.clone(),
+        reason: format!("not JSON: {e}"),
+    })?;
     match geojson::GeoJson::from_json_value(value) {
         Ok(geojson::GeoJson::FeatureCollection(fc)) => Ok(fc.features),
         Ok(geojson::GeoJson::Feature(f)) => Ok(vec![f]),
@@ -156,12 +189,18 @@ pub fn read_features(path: &Path, progress: impl FnMut(u64)) -> Result<Vec<geojs
             path: shown,
             reason: "a bare geometry; expected a FeatureCollection or features".into(),
         }),
-        Err(e) => Err(ImportError::Format { path: shown, reason: e.to_string() }),
+        Err(e) => Err(ImportError::Format {
+            path: shown,
+            reason: e.to_string(),
+        }),
     }
 }
 
 /// The definition of a known collection: stored, or built in.
-async fn existing_definition(store: &dyn Store, id: &CollectionId) -> Result<Option<CollectionDef>, ServiceError> {
+async fn existing_definition(
+    store: &dyn Store,
+    id: &CollectionId,
+) -> Result<Option<CollectionDef>, ServiceError> {
     for doc in store.collections().await? {
         if doc.get("id").and_then(Value::as_str) == Some(id.as_str()) {
             return Ok(Some(CollectionDef::from_json(&doc)?));
@@ -170,9 +209,16 @@ async fn existing_definition(store: &dyn Store, id: &CollectionId) -> Result<Opt
     Ok(layers::builtin().into_iter().find(|d| &d.id == id))
 }
 
-fn infer_definition(id: &CollectionId, features: &[geojson::Feature]) -> Result<CollectionDef, ServiceError> {
+fn infer_definition(
+    id: &CollectionId,
+    features: &[geojson::Feature],
+) -> Result<CollectionDef, ServiceError> {
     let empty = serde_json::Map::new();
-    let schema = Schema::infer(features.iter().map(|f| f.properties.as_ref().unwrap_or(&empty)))?;
+    let schema = Schema::infer(
+        features
+            .iter()
+            .map(|f| f.properties.as_ref().unwrap_or(&empty)),
+    )?;
     let family = features
         .iter()
         .filter_map(|f| f.geometry.as_ref())
@@ -198,7 +244,9 @@ pub async fn import_features(
         .any(|d| d.get("id").and_then(Value::as_str) == Some(options.collection.as_str()));
     let (def, created) = match (&options.schema, existing) {
         (SchemaSource::Existing, Some(def)) => (def, !stored_already),
-        (SchemaSource::Existing, None) => return Err(ImportError::NoSchema(options.collection.to_string())),
+        (SchemaSource::Existing, None) => {
+            return Err(ImportError::NoSchema(options.collection.to_string()));
+        }
         (_, Some(_)) => return Err(ImportError::Exists(options.collection.to_string())),
         (SchemaSource::JsonSchema(doc), None) => {
             let family = features
@@ -207,7 +255,11 @@ pub async fn import_features(
                 .map(|g| GeometryFamily::of_type(type_name(&g.value)))
                 .reduce(GeometryFamily::union)
                 .unwrap_or(GeometryFamily::Any);
-            (CollectionDef::custom(options.collection.clone(), doc, family).map_err(ServiceError::from)?, true)
+            (
+                CollectionDef::custom(options.collection.clone(), doc, family)
+                    .map_err(ServiceError::from)?,
+                true,
+            )
         }
         (SchemaSource::Infer, None) => (infer_definition(&options.collection, &features)?, true),
     };
@@ -224,16 +276,34 @@ pub async fn import_features(
             Ok(prepared) => {
                 if let Some(fid) = &prepared.id {
                     if !seen.insert(fid.clone()) {
-                        rejected.push(Rejected { index, id: Some(fid.to_string()), reason: "the id appears twice in the file".into() });
+                        rejected.push(Rejected {
+                            index,
+                            id: Some(fid.to_string()),
+                            reason: "the id appears twice in the file".into(),
+                        });
                         continue;
                     }
                 }
-                changes.push(if options.upsert { Change::Upsert(prepared) } else { Change::Insert(prepared) });
+                changes.push(if options.upsert {
+                    Change::Upsert(prepared)
+                } else {
+                    Change::Insert(prepared)
+                });
             }
-            Err(error) => rejected.push(Rejected { index, id, reason: error.to_string() }),
+            Err(error) => rejected.push(Rejected {
+                index,
+                id,
+                reason: error.to_string(),
+            }),
         }
     }
-    let mut report = ImportReport { read, imported: 0, rejected, schema: def.json_schema(), created };
+    let mut report = ImportReport {
+        read,
+        imported: 0,
+        rejected,
+        schema: def.json_schema(),
+        created,
+    };
     if !report.rejected.is_empty() && !options.skip_invalid {
         return Err(ImportError::Rejected(Box::new(report)));
     }
@@ -256,13 +326,19 @@ pub async fn import_file(
     let owned = path.to_owned();
     let features = tokio::task::spawn_blocking(move || read_features(&owned, progress))
         .await
-        .map_err(|e| ImportError::Format { path: path.display().to_string(), reason: e.to_string() })??;
+        .map_err(|e| ImportError::Format {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })??;
     import_features(store.as_ref(), options, features).await
 }
 
 /// Loads the demo district (`<layer>.geojson` for each built-in layer found in `dir`) into an
 /// empty store. Returns the number of features loaded per layer.
-pub async fn load_demo(store: &Arc<dyn Store>, dir: &Path) -> Result<Vec<(String, usize)>, ImportError> {
+pub async fn load_demo(
+    store: &Arc<dyn Store>,
+    dir: &Path,
+) -> Result<Vec<(String, usize)>, ImportError> {
     let mut loaded = Vec::new();
     for def in layers::builtin() {
         let path = dir.join(format!("{}.geojson", def.id));
@@ -293,7 +369,12 @@ mod tests {
     }
 
     fn features(value: Value) -> Vec<geojson::Feature> {
-        value.as_array().unwrap().iter().map(|f| geojson::Feature::from_json_value(f.clone()).unwrap()).collect()
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| geojson::Feature::from_json_value(f.clone()).unwrap())
+            .collect()
     }
 
     fn options(collection: &str, schema: SchemaSource) -> ImportOptions {
@@ -314,19 +395,39 @@ mod tests {
     #[tokio::test]
     async fn one_invalid_feature_rejects_the_whole_import_and_names_it() {
         let store = store().await;
-        let input = features(json!([manhole("4101040102000001", "intact"), manhole("4101040102000002", "broken")]));
-        let err = import_features(store.as_ref(), &options("manholes", SchemaSource::Existing), input).await.unwrap_err();
-        let ImportError::Rejected(report) = err else { panic!("expected a rejection, got {err}") };
+        let input = features(json!([
+            manhole("4101040102000001", "intact"),
+            manhole("4101040102000002", "broken")
+        ]));
+        let err = import_features(
+            store.as_ref(),
+            &options("manholes", SchemaSource::Existing),
+            input,
+        )
+        .await
+        .unwrap_err();
+        let ImportError::Rejected(report) = err else {
+            panic!("expected a rejection, got {err}")
+        };
         assert_eq!(report.rejected.len(), 1);
         assert_eq!(report.rejected[0].index, 1);
         assert!(report.rejected[0].reason.contains("status"));
-        assert_eq!(store.count(&CollectionId::parse("manholes").unwrap()).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .count(&CollectionId::parse("manholes").unwrap())
+                .await
+                .unwrap(),
+            0
+        );
     }
 
     #[tokio::test]
     async fn skip_invalid_imports_the_valid_ones() {
         let store = store().await;
-        let input = features(json!([manhole("4101040102000001", "intact"), manhole("4101040102000002", "broken")]));
+        let input = features(json!([
+            manhole("4101040102000001", "intact"),
+            manhole("4101040102000002", "broken")
+        ]));
         let mut opts = options("manholes", SchemaSource::Existing);
         opts.skip_invalid = true;
         let report = import_features(store.as_ref(), &opts, input).await.unwrap();
@@ -340,26 +441,50 @@ mod tests {
             {"type": "Feature", "id": 5, "properties": {"name": "a", "n": 1}, "geometry": {"type": "Point", "coordinates": [1, 2]}},
             {"type": "Feature", "id": 6, "properties": {"name": "b", "n": 2.5}, "geometry": {"type": "MultiPoint", "coordinates": [[1, 2]]}}
         ]));
-        let report = import_features(store.as_ref(), &options("trees", SchemaSource::Infer), input).await.unwrap();
+        let report = import_features(
+            store.as_ref(),
+            &options("trees", SchemaSource::Infer),
+            input,
+        )
+        .await
+        .unwrap();
         assert!(report.created);
         assert_eq!(report.imported, 2);
         assert_eq!(report.schema["properties"]["n"]["type"], "number");
-        let def = existing_definition(store.as_ref(), &CollectionId::parse("trees").unwrap()).await.unwrap().unwrap();
+        let def = existing_definition(store.as_ref(), &CollectionId::parse("trees").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(def.family, GeometryFamily::Points);
     }
 
     #[tokio::test]
     async fn an_unknown_collection_without_a_schema_is_refused() {
         let store = store().await;
-        let err = import_features(store.as_ref(), &options("nothing", SchemaSource::Existing), vec![]).await.unwrap_err();
+        let err = import_features(
+            store.as_ref(),
+            &options("nothing", SchemaSource::Existing),
+            vec![],
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ImportError::NoSchema(_)));
     }
 
     #[tokio::test]
     async fn an_id_repeated_in_the_file_is_rejected() {
         let store = store().await;
-        let input = features(json!([manhole("4101040102000001", "intact"), manhole("4101040102000001", "intact")]));
-        let err = import_features(store.as_ref(), &options("manholes", SchemaSource::Existing), input).await.unwrap_err();
+        let input = features(json!([
+            manhole("4101040102000001", "intact"),
+            manhole("4101040102000001", "intact")
+        ]));
+        let err = import_features(
+            store.as_ref(),
+            &options("manholes", SchemaSource::Existing),
+            input,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ImportError::Rejected(r) if r.rejected[0].reason.contains("twice")));
     }
 
@@ -369,7 +494,11 @@ mod tests {
         let one = manhole("4101040102000001", "intact");
         let two = manhole("4101040102000002", "intact");
         let fc = dir.path().join("a.geojson");
-        std::fs::write(&fc, json!({"type": "FeatureCollection", "features": [one, two]}).to_string()).unwrap();
+        std::fs::write(
+            &fc,
+            json!({"type": "FeatureCollection", "features": [one, two]}).to_string(),
+        )
+        .unwrap();
         let nd = dir.path().join("a.ndjson");
         std::fs::write(&nd, format!("{one}\n\u{1e}{two}\n\n")).unwrap();
         let a = read_features(&fc, |_| {}).unwrap();
@@ -378,6 +507,9 @@ mod tests {
         assert_eq!(a, b);
         let bad = dir.path().join("bad.geojson");
         std::fs::write(&bad, "{\"type\": \"FeatureCollection\", \"features\": [").unwrap();
-        assert!(matches!(read_features(&bad, |_| {}), Err(ImportError::Format { .. })));
+        assert!(matches!(
+            read_features(&bad, |_| {}),
+            Err(ImportError::Format { .. })
+        ));
     }
 }

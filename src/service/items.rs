@@ -30,7 +30,13 @@ pub struct ItemsQuery {
 
 impl Default for ItemsQuery {
     fn default() -> Self {
-        Self { bbox: None, datetime: None, equals: Vec::new(), offset: 0, limit: DEFAULT_LIMIT }
+        Self {
+            bbox: None,
+            datetime: None,
+            equals: Vec::new(),
+            offset: 0,
+            limit: DEFAULT_LIMIT,
+        }
     }
 }
 
@@ -52,16 +58,26 @@ fn values_equal(a: &Value, b: &Value) -> bool {
 
 /// Runs `query` on one collection snapshot.
 pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
-    let temporal = query.datetime.as_ref().and_then(|interval| collection.def.temporal.as_ref().map(|t| (interval, t)));
+    let temporal = query
+        .datetime
+        .as_ref()
+        .and_then(|interval| collection.def.temporal.as_ref().map(|t| (interval, t)));
     let keep = |feature: &Feature| {
-        let equal = query
-            .equals
-            .iter()
-            .all(|(name, value)| feature.properties.get(name).is_some_and(|v| values_equal(v, value)));
+        let equal = query.equals.iter().all(|(name, value)| {
+            feature
+                .properties
+                .get(name)
+                .is_some_and(|v| values_equal(v, value))
+        });
         let in_time = temporal.is_none_or(|(interval, t)| {
             let start = feature.properties.get(&t.start).and_then(Value::as_str);
-            let end = t.end.as_ref().and_then(|e| feature.properties.get(e)).and_then(Value::as_str);
-            DateInterval::of_feature(start, end, t.end.is_some()).is_some_and(|own| own.intersects(interval))
+            let end = t
+                .end
+                .as_ref()
+                .and_then(|e| feature.properties.get(e))
+                .and_then(Value::as_str);
+            DateInterval::of_feature(start, end, t.end.is_some())
+                .is_some_and(|own| own.intersects(interval))
         });
         equal && in_time
     };
@@ -69,15 +85,36 @@ pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
     let (number_matched, features) = match &query.bbox {
         None if unfiltered => {
             let index = &collection.index;
-            (index.len(), index.iter().skip(query.offset).take(query.limit).cloned().collect())
+            (
+                index.len(),
+                index
+                    .iter()
+                    .skip(query.offset)
+                    .take(query.limit)
+                    .cloned()
+                    .collect(),
+            )
         }
         None => page(collection.index.iter().filter(|f| keep(f)), query),
-        Some(bbox) => page(collection.index.intersecting(&bbox.rects()).into_iter().filter(|f| keep(f)), query),
+        Some(bbox) => page(
+            collection
+                .index
+                .intersecting(&bbox.rects())
+                .into_iter()
+                .filter(|f| keep(f)),
+            query,
+        ),
     };
-    ItemsPage { number_matched, features }
+    ItemsPage {
+        number_matched,
+        features,
+    }
 }
 
-fn page<'a>(matches: impl Iterator<Item = &'a Arc<Feature>>, query: &ItemsQuery) -> (usize, Vec<Arc<Feature>>) {
+fn page<'a>(
+    matches: impl Iterator<Item = &'a Arc<Feature>>,
+    query: &ItemsQuery,
+) -> (usize, Vec<Arc<Feature>>) {
     let mut count = 0;
     let mut features = Vec::with_capacity(query.limit.min(1024));
     for feature in matches {

@@ -34,7 +34,11 @@ pub struct Collection {
 impl Collection {
     fn new(def: Arc<CollectionDef>, index: CollectionIndex) -> Self {
         let temporal_extent = temporal_extent(&def, &index);
-        Self { def, index, temporal_extent }
+        Self {
+            def,
+            index,
+            temporal_extent,
+        }
     }
 }
 
@@ -42,14 +46,27 @@ fn temporal_extent(def: &CollectionDef, index: &CollectionIndex) -> Option<DateI
     let temporal = def.temporal.as_ref()?;
     let mut extent: Option<DateInterval> = None;
     for feature in index.iter() {
-        let start = feature.properties.get(&temporal.start).and_then(|v| v.as_str());
-        let end = temporal.end.as_ref().and_then(|e| feature.properties.get(e)).and_then(|v| v.as_str());
-        let Some(interval) = DateInterval::of_feature(start, end, temporal.end.is_some()) else { continue };
+        let start = feature
+            .properties
+            .get(&temporal.start)
+            .and_then(|v| v.as_str());
+        let end = temporal
+            .end
+            .as_ref()
+            .and_then(|e| feature.properties.get(e))
+            .and_then(|v| v.as_str());
+        let Some(interval) = DateInterval::of_feature(start, end, temporal.end.is_some()) else {
+            continue;
+        };
         extent = Some(match extent {
             None => interval,
             Some(e) => DateInterval {
                 start: e.start.min(interval.start),
-                end: if e.end.is_none() || interval.end.is_none() { None } else { e.end.max(interval.end) },
+                end: if e.end.is_none() || interval.end.is_none() {
+                    None
+                } else {
+                    e.end.max(interval.end)
+                },
             },
         });
     }
@@ -97,7 +114,9 @@ pub struct Catalog {
 
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Catalog").field("collections", &self.collections.load().len()).finish_non_exhaustive()
+        f.debug_struct("Catalog")
+            .field("collections", &self.collections.load().len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,9 +139,16 @@ impl Catalog {
             let def = CollectionDef::from_json(&doc)?;
             let features = store.features(&def.id).await?;
             let index = build_index(features);
-            map.insert(def.id.clone(), Arc::new(Collection::new(Arc::new(def), index)));
+            map.insert(
+                def.id.clone(),
+                Arc::new(Collection::new(Arc::new(def), index)),
+            );
         }
-        Ok(Self { store, collections: ArcSwap::from_pointee(map), writer: tokio::sync::Mutex::new(()) })
+        Ok(Self {
+            store,
+            collections: ArcSwap::from_pointee(map),
+            writer: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// The store (for readiness checks).
@@ -135,7 +161,11 @@ impl Catalog {
         let map = self.collections.load();
         let builtin_order = |c: &Collection| c.def.layer.map_or(usize::MAX, |l| l as usize);
         let mut all: Vec<Arc<Collection>> = map.values().cloned().collect();
-        all.sort_by(|a, b| builtin_order(a).cmp(&builtin_order(b)).then_with(|| a.def.id.cmp(&b.def.id)));
+        all.sort_by(|a, b| {
+            builtin_order(a)
+                .cmp(&builtin_order(b))
+                .then_with(|| a.def.id.cmp(&b.def.id))
+        });
         all
     }
 
@@ -153,23 +183,46 @@ impl Catalog {
         FeatureId::parse(id)
             .ok()
             .and_then(|fid| snapshot.index.get(&fid).cloned())
-            .ok_or_else(|| ServiceError::UnknownFeature { collection: snapshot.def.id.clone(), feature: id.to_owned() })
+            .ok_or_else(|| ServiceError::UnknownFeature {
+                collection: snapshot.def.id.clone(),
+                feature: id.to_owned(),
+            })
     }
 
     /// Writes `changes` to a collection (creating it with `def` if it is new), then publishes the
     /// new snapshot. All or nothing: a store error leaves store and index as they were.
-    pub async fn write(&self, def: &CollectionDef, create: bool, changes: Vec<Change>) -> Result<WriteSummary, ServiceError> {
+    pub async fn write(
+        &self,
+        def: &CollectionDef,
+        create: bool,
+        changes: Vec<Change>,
+    ) -> Result<WriteSummary, ServiceError> {
         let _writer = self.writer.lock().await;
         let definition = create.then(|| def.to_json());
-        let applied = self.store.apply(&def.id, definition.as_ref(), changes).await?;
+        let applied = self
+            .store
+            .apply(&def.id, definition.as_ref(), changes)
+            .await?;
         let current = self.collections.load();
         let stored: Vec<Arc<Feature>> = applied.stored.into_iter().map(Arc::new).collect();
         let (def, index) = match current.get(&def.id) {
-            Some(existing) if !create => (Arc::clone(&existing.def), existing.index.with_changes(&stored, &applied.deleted)),
-            Some(existing) => (Arc::new(def.clone()), existing.index.with_changes(&stored, &applied.deleted)),
-            None => (Arc::new(def.clone()), CollectionIndex::build(stored.clone())),
+            Some(existing) if !create => (
+                Arc::clone(&existing.def),
+                existing.index.with_changes(&stored, &applied.deleted),
+            ),
+            Some(existing) => (
+                Arc::new(def.clone()),
+                existing.index.with_changes(&stored, &applied.deleted),
+            ),
+            None => (
+                Arc::new(def.clone()),
+                CollectionIndex::build(stored.clone()),
+            ),
         };
-        let summary = WriteSummary { stored: stored.len(), deleted: applied.deleted.len() };
+        let summary = WriteSummary {
+            stored: stored.len(),
+            deleted: applied.deleted.len(),
+        };
         let mut next = BTreeMap::clone(&current);
         next.insert(def.id.clone(), Arc::new(Collection::new(def, index)));
         self.collections.store(Arc::new(next));

@@ -79,7 +79,8 @@ pub trait Store: Send + Sync {
     async fn collections(&self) -> Result<Vec<Value>, StoreError>;
 
     /// Creates the collection, or replaces its definition.
-    async fn put_collection(&self, id: &CollectionId, definition: &Value) -> Result<(), StoreError>;
+    async fn put_collection(&self, id: &CollectionId, definition: &Value)
+    -> Result<(), StoreError>;
 
     /// Every feature of a collection, in key order.
     async fn features(&self, collection: &CollectionId) -> Result<Vec<Feature>, StoreError>;

@@ -30,7 +30,8 @@ fn now_text() -> String {
 }
 
 fn parse_time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).map_or_else(|_| DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .map_or_else(|_| DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc))
 }
 
 fn encode_geometry(feature: &NewFeature) -> Vec<u8> {
@@ -60,30 +61,53 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         } else {
-            SqlitePoolOptions::new().max_connections(4).connect_with(options).await?
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?
         };
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 }
 
-fn decode_row(collection: &CollectionId, row: &sqlx::sqlite::SqliteRow) -> Result<Feature, StoreError> {
+fn decode_row(
+    collection: &CollectionId,
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Feature, StoreError> {
     let fid: i64 = row.try_get("fid")?;
-    let corrupt = |reason: String| StoreError::Corrupt { collection: collection.to_string(), fid, reason };
+    let corrupt = |reason: String| StoreError::Corrupt {
+        collection: collection.to_string(),
+        fid,
+        reason,
+    };
     let id: String = row.try_get("id")?;
     let id = FeatureId::parse(&id).map_err(|e| corrupt(e.to_string()))?;
     let wkb: Vec<u8> = row.try_get("geometry")?;
-    let geometry = geozero::wkb::Wkb(wkb).to_geo().map_err(|e| corrupt(format!("geometry: {e}")))?;
+    let geometry = geozero::wkb::Wkb(wkb)
+        .to_geo()
+        .map_err(|e| corrupt(format!("geometry: {e}")))?;
     let properties: String = row.try_get("properties")?;
     let properties: Map<String, Value> =
         serde_json::from_str(&properties).map_err(|e| corrupt(format!("properties: {e}")))?;
     let version: i64 = row.try_get("version")?;
     let created: String = row.try_get("created_at")?;
     let updated: String = row.try_get("updated_at")?;
-    Ok(Feature::new(fid, id, geometry, properties, version, parse_time(&created), parse_time(&updated)))
+    Ok(Feature::new(
+        fid,
+        id,
+        geometry,
+        properties,
+        version,
+        parse_time(&created),
+        parse_time(&updated),
+    ))
 }
 
-async fn collection_exists(conn: &mut SqliteConnection, id: &CollectionId) -> Result<bool, StoreError> {
+async fn collection_exists(
+    conn: &mut SqliteConnection,
+    id: &CollectionId,
+) -> Result<bool, StoreError> {
     Ok(sqlx::query("SELECT 1 FROM collections WHERE id = ?")
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -91,7 +115,11 @@ async fn collection_exists(conn: &mut SqliteConnection, id: &CollectionId) -> Re
         .is_some())
 }
 
-async fn put_collection_on(conn: &mut SqliteConnection, id: &CollectionId, definition: &Value) -> Result<(), StoreError> {
+async fn put_collection_on(
+    conn: &mut SqliteConnection,
+    id: &CollectionId,
+    definition: &Value,
+) -> Result<(), StoreError> {
     let now = now_text();
     sqlx::query(
         "INSERT INTO collections (id, definition, created_at, updated_at) VALUES (?, ?, ?, ?)
@@ -130,21 +158,27 @@ async fn insert_run(
         let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO features (fid, collection, id, geometry, properties, version, created_at, updated_at) ",
         );
-        builder.push_values(chunk.iter().zip(&ids).enumerate(), |mut b, (i, (feature, id))| {
-            b.push_bind(first_fid + i64::try_from(i).unwrap_or(0))
-                .push_bind(collection.as_str())
-                .push_bind(id.as_str())
-                .push_bind(encode_geometry(feature))
-                .push_bind(Value::Object(feature.properties.clone()).to_string())
-                .push_bind(1_i64)
-                .push_bind(now)
-                .push_bind(now);
-        });
+        builder.push_values(
+            chunk.iter().zip(&ids).enumerate(),
+            |mut b, (i, (feature, id))| {
+                b.push_bind(first_fid + i64::try_from(i).unwrap_or(0))
+                    .push_bind(collection.as_str())
+                    .push_bind(id.as_str())
+                    .push_bind(encode_geometry(feature))
+                    .push_bind(Value::Object(feature.properties.clone()).to_string())
+                    .push_bind(1_i64)
+                    .push_bind(now)
+                    .push_bind(now);
+            },
+        );
         if let Err(error) = builder.build().execute(&mut *conn).await {
             if let sqlx::Error::Database(db) = &error {
                 if db.is_unique_violation() {
                     let duplicate = first_duplicate(conn, collection, &ids).await?;
-                    return Err(StoreError::DuplicateId { collection: collection.clone(), id: duplicate });
+                    return Err(StoreError::DuplicateId {
+                        collection: collection.clone(),
+                        id: duplicate,
+                    });
                 }
             }
             return Err(error.into());
@@ -256,7 +290,11 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn put_collection(&self, id: &CollectionId, definition: &Value) -> Result<(), StoreError> {
+    async fn put_collection(
+        &self,
+        id: &CollectionId,
+        definition: &Value,
+    ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
         put_collection_on(&mut conn, id, definition).await
     }
@@ -295,9 +333,10 @@ impl Store for SqliteStore {
                 }
             }
         }
-        let mut next_fid: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(fid), 0) + 1 FROM features")
-            .fetch_one(&mut *tx)
-            .await?;
+        let mut next_fid: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(fid), 0) + 1 FROM features")
+                .fetch_one(&mut *tx)
+                .await?;
         let now = now_text();
         let mut applied = Applied::default();
         let mut run = Vec::new();
@@ -307,11 +346,20 @@ impl Store for SqliteStore {
                 continue;
             }
             if !run.is_empty() {
-                insert_run(&mut tx, collection, std::mem::take(&mut run), &mut next_fid, &now, &mut applied).await?;
+                insert_run(
+                    &mut tx,
+                    collection,
+                    std::mem::take(&mut run),
+                    &mut next_fid,
+                    &now,
+                    &mut applied,
+                )
+                .await?;
             }
             match change {
                 Change::Upsert(feature) => {
-                    let stored = upsert_one(&mut tx, collection, feature, &mut next_fid, &now).await?;
+                    let stored =
+                        upsert_one(&mut tx, collection, feature, &mut next_fid, &now).await?;
                     applied.stored.push(stored);
                 }
                 Change::Delete(id) => {
@@ -360,13 +408,20 @@ mod tests {
     fn new(id: Option<&str>, x: f64) -> NewFeature {
         let mut properties = Map::new();
         properties.insert("name".into(), json!(format!("n{x}")));
-        NewFeature { id: id.map(|i| FeatureId::parse(i).unwrap()), geometry: point!(x: x, y: 34.7).into(), properties }
+        NewFeature {
+            id: id.map(|i| FeatureId::parse(i).unwrap()),
+            geometry: point!(x: x, y: 34.7).into(),
+            properties,
+        }
     }
 
     async fn store_with(collection: &str) -> (SqliteStore, CollectionId) {
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         let id = CollectionId::parse(collection).unwrap();
-        store.put_collection(&id, &json!({"id": collection})).await.unwrap();
+        store
+            .put_collection(&id, &json!({"id": collection}))
+            .await
+            .unwrap();
         (store, id)
     }
 
@@ -374,7 +429,14 @@ mod tests {
     async fn inserted_features_read_back_with_geometry_properties_and_version_one() {
         let (store, c) = store_with("things").await;
         let applied = store
-            .apply(&c, None, vec![Change::Insert(new(Some("a"), 113.1)), Change::Insert(new(None, 113.2))])
+            .apply(
+                &c,
+                None,
+                vec![
+                    Change::Insert(new(Some("a"), 113.1)),
+                    Change::Insert(new(None, 113.2)),
+                ],
+            )
             .await
             .unwrap();
         assert_eq!(applied.stored.len(), 2);
@@ -391,31 +453,63 @@ mod tests {
     #[tokio::test]
     async fn a_batch_with_a_duplicate_id_writes_nothing() {
         let (store, c) = store_with("things").await;
-        store.apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))]).await.unwrap();
+        store
+            .apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))])
+            .await
+            .unwrap();
         let err = store
-            .apply(&c, None, vec![Change::Insert(new(Some("b"), 2.0)), Change::Insert(new(Some("a"), 3.0))])
+            .apply(
+                &c,
+                None,
+                vec![
+                    Change::Insert(new(Some("b"), 2.0)),
+                    Change::Insert(new(Some("a"), 3.0)),
+                ],
+            )
             .await
             .unwrap_err();
-        assert!(matches!(err, StoreError::DuplicateId { ref id, .. } if id.as_str() == "a"), "{err}");
+        assert!(
+            matches!(err, StoreError::DuplicateId { ref id, .. } if id.as_str() == "a"),
+            "{err}"
+        );
         assert_eq!(store.count(&c).await.unwrap(), 1);
     }
 
     #[tokio::test]
     async fn an_upsert_keeps_the_key_and_raises_the_version() {
         let (store, c) = store_with("things").await;
-        let first = store.apply(&c, None, vec![Change::Upsert(new(Some("a"), 1.0))]).await.unwrap();
-        let second = store.apply(&c, None, vec![Change::Upsert(new(Some("a"), 2.0))]).await.unwrap();
+        let first = store
+            .apply(&c, None, vec![Change::Upsert(new(Some("a"), 1.0))])
+            .await
+            .unwrap();
+        let second = store
+            .apply(&c, None, vec![Change::Upsert(new(Some("a"), 2.0))])
+            .await
+            .unwrap();
         assert_eq!(first.stored[0].fid, second.stored[0].fid);
         assert_eq!(second.stored[0].version, 2);
-        assert_eq!(store.features(&c).await.unwrap()[0].geometry, point!(x: 2.0, y: 34.7).into());
+        assert_eq!(
+            store.features(&c).await.unwrap()[0].geometry,
+            point!(x: 2.0, y: 34.7).into()
+        );
     }
 
     #[tokio::test]
     async fn deletes_report_only_what_existed() {
         let (store, c) = store_with("things").await;
-        store.apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))]).await.unwrap();
+        store
+            .apply(&c, None, vec![Change::Insert(new(Some("a"), 1.0))])
+            .await
+            .unwrap();
         let applied = store
-            .apply(&c, None, vec![Change::Delete(FeatureId::parse("a").unwrap()), Change::Delete(FeatureId::parse("zz").unwrap())])
+            .apply(
+                &c,
+                None,
+                vec![
+                    Change::Delete(FeatureId::parse("a").unwrap()),
+                    Change::Delete(FeatureId::parse("zz").unwrap()),
+                ],
+            )
             .await
             .unwrap();
         assert_eq!(applied.deleted.len(), 1);
@@ -426,7 +520,10 @@ mod tests {
     async fn writing_to_an_unknown_collection_is_refused() {
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         let c = CollectionId::parse("nope").unwrap();
-        assert!(matches!(store.apply(&c, None, vec![]).await, Err(StoreError::UnknownCollection(_))));
+        assert!(matches!(
+            store.apply(&c, None, vec![]).await,
+            Err(StoreError::UnknownCollection(_))
+        ));
     }
 
     #[tokio::test]

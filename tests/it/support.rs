@@ -1,0 +1,255 @@
+//! Shared fixtures: the demo district loaded once into an in-memory store, requests driven
+//! through the router with `oneshot`, and a real server process on a free port.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use citygrid::api::{AppState, router};
+use citygrid::service::Catalog;
+use citygrid::service::import::load_demo;
+use citygrid::store::{SqliteStore, Store};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The base URL the fixture router puts in links.
+pub const BASE: &str = "http://citygrid.test";
+
+/// The demo district in an in-memory store, with its catalogue and router.
+pub struct Demo {
+    pub runtime: tokio::runtime::Runtime,
+    pub catalog: Arc<Catalog>,
+    pub router: Router,
+}
+
+static DEMO: LazyLock<Demo> = LazyLock::new(|| {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let catalog = runtime.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        load_demo(&store, &repo().join("data")).await.unwrap();
+        Arc::new(Catalog::load(store).await.unwrap())
+    });
+    let router = router(AppState::new(Arc::clone(&catalog), BASE));
+    Demo {
+        runtime,
+        catalog,
+        router,
+    }
+});
+
+/// The shared demo fixture.
+pub fn demo() -> &'static Demo {
+    &DEMO
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// Sends a request through the demo router.
+pub fn send(request: Request<Body>) -> Reply {
+    let demo = demo();
+    demo.runtime.block_on(async {
+        let response = demo.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    })
+}
+
+/// `GET uri` on the demo router.
+pub fn get(uri: &str) -> Reply {
+    send(Request::get(uri).body(Body::empty()).unwrap())
+}
+
+/// `GET uri` with headers.
+pub fn get_with(uri: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(request.body(Body::empty()).unwrap())
+}
+
+/// Asserts a 4xx problem body naming `parameter`.
+pub fn assert_problem(reply: &Reply, status: u16, parameter: Option<&str>) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
+    assert_eq!(reply.content_type(), "application/problem+json");
+    let problem = reply.json();
+    assert_eq!(problem["status"], status);
+    assert!(problem["title"].is_string() && problem["detail"].is_string());
+    if let Some(parameter) = parameter {
+        assert_eq!(problem["parameter"], parameter, "{problem}");
+    }
+}
+
+/// Makes a path relative to the fixture's base URL.
+pub fn local(href: &str) -> String {
+    href.strip_prefix(BASE).unwrap_or(href).to_owned()
+}
+
+/// A real `citygrid serve` process on a free loopback port, stopped on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts the binary with the demo district in a fresh database and waits until `/ready`.
+    pub fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let database = format!("sqlite://{}", dir.path().join("citygrid.db").display());
+        let child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &database,
+            ])
+            .arg("--data-dir")
+            .arg(repo().join("data"))
+            .args(["--log", "warn"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        // Loading the demo district into a new database takes a few seconds in a debug build.
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            if http_get(&format!("{}/ready", self.base)).is_some_and(|(status, _)| status == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the server at {} did not become ready", self.base);
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().unwrap();
+        status.success()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a socket (no client library needed): status and body.
+pub fn http_get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Runs a command line tool, panicking with its output when it fails or is missing.
+pub fn run_tool(program: &str, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed by this test ({e}); install gdal-bin, as scripts/test does")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
