@@ -147,7 +147,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
     let store = store::open(&args.database_url)
         .await
         .with_context(|| format!("opening {}", args.database_url))?;
-    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(size)
     } else {
@@ -161,7 +161,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
     );
     let progress = bar.clone();
     let result = import::import_file(&store, &args.file, &options, move |read| {
-        progress.set_position(read)
+        progress.set_position(read);
     })
     .await;
     bar.finish_and_clear();

@@ -41,7 +41,7 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CITYGRID_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// Database URL: sqlite://PATH (created if missing).
+    /// Database URL: <sqlite://PATH> (created if missing).
     #[arg(
         long,
         env = "CITYGRID_DATABASE_URL",
@@ -51,7 +51,7 @@ pub struct ServeArgs {
     /// Directory of the demo district loaded into an empty database on first start.
     #[arg(long, env = "CITYGRID_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Public base URL used in links (default: http://BIND).
+    /// Public base URL used in links (default: <http://BIND>).
     #[arg(long, env = "CITYGRID_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Log filter, e.g. `info` or `citygrid=debug,tower_http=info`.

@@ -148,7 +148,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(detail) | Self::Unavailable(detail) => {
-                tracing::error!(error = %detail, "request failed")
+                tracing::error!(error = %detail, "request failed");
             }
             _ => tracing::debug!(error = %self, "request refused"),
         }

@@ -19,7 +19,8 @@ pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 /// The parameters of the items endpoint besides property names.
 const ITEMS_PARAMETERS: [&str; 6] = ["limit", "offset", "bbox", "bbox-crs", "datetime", "f"];
 
-fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
+    let href: String = href.into();
     json!({ "href": href, "rel": rel, "type": kind, "title": title })
 }
 

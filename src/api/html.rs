@@ -69,10 +69,10 @@ pub fn landing(doc: &Value) -> String {
 
 /// The conformance classes.
 pub fn conformance(classes: &[&str]) -> String {
-    let items: String = classes
-        .iter()
-        .map(|c| format!("<li><code>{}</code></li>", escape(c)))
-        .collect();
+    let items = classes.iter().fold(String::new(), |mut out, c| {
+        let _ = write!(out, "<li><code>{}</code></li>", escape(c));
+        out
+    });
     page("符合性 Conformance", &format!("<ul>{items}</ul>"))
 }
 

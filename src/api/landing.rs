@@ -30,7 +30,8 @@ fn format_of(state_query: Option<&str>, headers: &HeaderMap) -> Result<Format, A
     negotiate(param(&pairs, "f"), headers)
 }
 
-fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
+    let href: String = href.into();
     json!({ "href": href, "rel": rel, "type": kind, "title": title })
 }
 

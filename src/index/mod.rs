@@ -157,13 +157,13 @@ impl CollectionIndex {
     }
 
     fn remove(&mut self, id: &FeatureId) {
-        if let Some(i) = self.by_id.remove(id) {
-            if let Some(old) = self.slots[i as usize].take() {
-                if let Some(b) = old.bbox {
-                    self.tree.remove(&GeomWithData::new(envelope(b), i));
-                }
-                self.live -= 1;
+        if let Some(i) = self.by_id.remove(id)
+            && let Some(old) = self.slots[i as usize].take()
+        {
+            if let Some(b) = old.bbox {
+                self.tree.remove(&GeomWithData::new(envelope(b), i));
             }
+            self.live -= 1;
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Conversions between WGS84 and the offset coordinate systems of Chinese web maps.
 //!
-//! GCJ-02 (AMap, Tencent, Tianditu's Chinese basemaps) is WGS84 shifted by the widely published
+//! GCJ-02 (`AMap`, Tencent, Tianditu's Chinese basemaps) is WGS84 shifted by the widely published
 //! obfuscation formula on the Krasovsky ellipsoid; BD-09 (Baidu) shifts GCJ-02 once more. Outside
 //! mainland China (the rectangle below) both leave coordinates unchanged. The inverses have no
 //! closed form: they iterate the forward transform to 1e-7° (about 1 cm).
@@ -21,7 +21,7 @@ pub enum InputCrs {
     /// WGS84 / CRS84 (also CGCS2000 within centimetres): stored as is.
     #[default]
     Wgs84,
-    /// GCJ-02 (AMap, Tencent).
+    /// GCJ-02 (`AMap`, Tencent).
     Gcj02,
     /// BD-09 (Baidu).
     Bd09,

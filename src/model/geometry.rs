@@ -254,9 +254,9 @@ fn convert_positions(value: &mut Gj, crs: InputCrs) {
         Gj::MultiLineString(ls) | Gj::Polygon(ls) => ls.iter_mut().flatten().for_each(convert),
         Gj::MultiPolygon(pss) => pss.iter_mut().flatten().flatten().for_each(convert),
         Gj::GeometryCollection(items) => {
-            items
-                .iter_mut()
-                .for_each(|g| convert_positions(&mut g.value, crs));
+            for g in items.iter_mut() {
+                convert_positions(&mut g.value, crs);
+            }
         }
     }
 }
@@ -325,6 +325,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "parse takes the Option a GeoJSON feature carries"
+    )]
     fn gj(value: serde_json::Value) -> Option<Gj> {
         Some(geojson::Geometry::from_json_value(value).unwrap().value)
     }

@@ -625,14 +625,14 @@ impl Layer {
                     }
                     _ => {}
                 }
-                if let (Some(from), Some(to)) = (get("valid_from"), get("valid_to")) {
-                    if to < from {
-                        return Err(rule(
-                            "valid_to",
-                            format!("{to} is before valid_from {from}"),
-                            "a date on or after valid_from",
-                        ));
-                    }
+                if let (Some(from), Some(to)) = (get("valid_from"), get("valid_to"))
+                    && to < from
+                {
+                    return Err(rule(
+                        "valid_to",
+                        format!("{to} is before valid_from {from}"),
+                        "a date on or after valid_from",
+                    ));
                 }
                 Ok(())
             }

@@ -1,6 +1,8 @@
 //! Property schemas: the typed description of a collection's properties, validation of incoming
 //! properties against it, and its JSON Schema form (the queryables document and the import format).
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value, json};
 
 /// The type of one property.
@@ -157,17 +159,23 @@ impl PropertySchema {
             format!("one of {}", codes.join(", "))
         };
         match (self.minimum, self.maximum) {
-            (Some(min), Some(max)) => text.push_str(&format!(" from {min} to {max}")),
-            (Some(min), None) => text.push_str(&format!(" ≥ {min}")),
-            (None, Some(max)) => text.push_str(&format!(" ≤ {max}")),
+            (Some(min), Some(max)) => {
+                let _ = write!(text, " from {min} to {max}");
+            }
+            (Some(min), None) => {
+                let _ = write!(text, " ≥ {min}");
+            }
+            (None, Some(max)) => {
+                let _ = write!(text, " ≤ {max}");
+            }
             (None, None) => {}
         }
         if !self.digit_lengths.is_empty() {
             let lengths: Vec<String> = self.digit_lengths.iter().map(ToString::to_string).collect();
-            text.push_str(&format!(" of {} digits", lengths.join(" or ")));
+            let _ = write!(text, " of {} digits", lengths.join(" or "));
         }
         if let Some(max) = self.max_length {
-            text.push_str(&format!(" of at most {max} characters"));
+            let _ = write!(text, " of at most {max} characters");
         }
         if !self.required {
             text.push_str(", or null");
@@ -192,21 +200,19 @@ impl PropertySchema {
         if !type_ok {
             return Err(fail());
         }
-        if let Some(number) = value.as_f64() {
-            if self.minimum.is_some_and(|min| number < min)
-                || self.maximum.is_some_and(|max| number > max)
-            {
-                return Err(fail());
-            }
+        if let Some(number) = value.as_f64()
+            && (self.minimum.is_some_and(|min| number < min)
+                || self.maximum.is_some_and(|max| number > max))
+        {
+            return Err(fail());
         }
         if let Some(text) = value.as_str() {
             if !self.enumeration.is_empty() && !self.enumeration.iter().any(|v| v.code == text) {
                 return Err(fail());
             }
-            if !self.digit_lengths.is_empty()
-                && !(self.digit_lengths.contains(&text.len())
-                    && text.bytes().all(|b| b.is_ascii_digit()))
-            {
+            let digits_ok = self.digit_lengths.contains(&text.len())
+                && text.bytes().all(|b| b.is_ascii_digit());
+            if !self.digit_lengths.is_empty() && !digits_ok {
                 return Err(fail());
             }
             if self
@@ -317,22 +323,20 @@ impl Schema {
             schema.check(&value)?;
             out.insert(schema.name.clone(), value);
         }
-        if !self.additional_properties {
-            if let Some((name, value)) = properties.into_iter().next() {
-                let names: Vec<&str> = self
-                    .properties
-                    .iter()
-                    .filter(|p| !p.computed)
-                    .map(|p| p.name.as_str())
-                    .collect();
-                return Err(PropertyError {
-                    property: name,
-                    problem: format!("unknown property (value {value})"),
-                    allowed: format!("the properties {}", names.join(", ")),
-                });
-            }
-        } else {
+        if self.additional_properties {
             out.extend(properties);
+        } else if let Some((name, value)) = properties.into_iter().next() {
+            let names: Vec<&str> = self
+                .properties
+                .iter()
+                .filter(|p| !p.computed)
+                .map(|p| p.name.as_str())
+                .collect();
+            return Err(PropertyError {
+                property: name,
+                problem: format!("unknown property (value {value})"),
+                allowed: format!("the properties {}", names.join(", ")),
+            });
         }
         Ok(out)
     }
@@ -419,6 +423,10 @@ impl Schema {
 
     /// Reads a JSON Schema object as written by [`Schema::to_json_schema`] or as in OGC queryables
     /// documents. Returns the schema and the geometry queryable's name and `$ref`, if one is given.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one match per JSON Schema keyword, in order"
+    )]
     pub fn from_json_schema(doc: &Value) -> Result<(Self, Option<(String, String)>), SchemaError> {
         let object = doc.as_object().ok_or(SchemaError::NotAnObject)?;
         let listed = object
@@ -655,7 +663,10 @@ mod tests {
     }
 
     fn props(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap_or_default()
+        match value {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
     }
 
     #[test]

@@ -49,13 +49,13 @@ fn day_end(date: NaiveDate) -> DateTime<Utc> {
 
 /// Parses a date or date-time into the interval it covers.
 pub fn parse_instant(text: &str) -> Result<DateInterval, TemporalError> {
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if text.len() == 10 {
-            return Ok(DateInterval {
-                start: Some(day_start(date)),
-                end: Some(day_end(date)),
-            });
-        }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && text.len() == 10
+    {
+        return Ok(DateInterval {
+            start: Some(day_start(date)),
+            end: Some(day_end(date)),
+        });
     }
     let instant = DateTime::parse_from_rfc3339(text)
         .map_err(|_| TemporalError::Malformed(text.to_owned()))?
@@ -94,10 +94,10 @@ impl DateInterval {
             start: start.and_then(|s| s.start),
             end: end.and_then(|e| e.end),
         };
-        if let (Some(s), Some(e)) = (interval.start, interval.end) {
-            if s > e {
-                return Err(TemporalError::Inverted);
-            }
+        if let (Some(s), Some(e)) = (interval.start, interval.end)
+            && s > e
+        {
+            return Err(TemporalError::Inverted);
         }
         Ok(interval)
     }

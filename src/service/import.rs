@@ -274,15 +274,15 @@ pub async fn import_features(
         });
         match def.prepare(feature, options.crs) {
             Ok(prepared) => {
-                if let Some(fid) = &prepared.id {
-                    if !seen.insert(fid.clone()) {
-                        rejected.push(Rejected {
-                            index,
-                            id: Some(fid.to_string()),
-                            reason: "the id appears twice in the file".into(),
-                        });
-                        continue;
-                    }
+                if let Some(fid) = &prepared.id
+                    && !seen.insert(fid.clone())
+                {
+                    rejected.push(Rejected {
+                        index,
+                        id: Some(fid.to_string()),
+                        reason: "the id appears twice in the file".into(),
+                    });
+                    continue;
                 }
                 changes.push(if options.upsert {
                     Change::Upsert(prepared)
@@ -368,7 +368,7 @@ mod tests {
         Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap())
     }
 
-    fn features(value: Value) -> Vec<geojson::Feature> {
+    fn features(value: &Value) -> Vec<geojson::Feature> {
         value
             .as_array()
             .unwrap()
@@ -395,7 +395,7 @@ mod tests {
     #[tokio::test]
     async fn one_invalid_feature_rejects_the_whole_import_and_names_it() {
         let store = store().await;
-        let input = features(json!([
+        let input = features(&json!([
             manhole("4101040102000001", "intact"),
             manhole("4101040102000002", "broken")
         ]));
@@ -424,7 +424,7 @@ mod tests {
     #[tokio::test]
     async fn skip_invalid_imports_the_valid_ones() {
         let store = store().await;
-        let input = features(json!([
+        let input = features(&json!([
             manhole("4101040102000001", "intact"),
             manhole("4101040102000002", "broken")
         ]));
@@ -437,7 +437,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_collection_with_an_inferred_schema_refuses_nothing_it_inferred() {
         let store = store().await;
-        let input = features(json!([
+        let input = features(&json!([
             {"type": "Feature", "id": 5, "properties": {"name": "a", "n": 1}, "geometry": {"type": "Point", "coordinates": [1, 2]}},
             {"type": "Feature", "id": 6, "properties": {"name": "b", "n": 2.5}, "geometry": {"type": "MultiPoint", "coordinates": [[1, 2]]}}
         ]));
@@ -474,7 +474,7 @@ mod tests {
     #[tokio::test]
     async fn an_id_repeated_in_the_file_is_rejected() {
         let store = store().await;
-        let input = features(json!([
+        let input = features(&json!([
             manhole("4101040102000001", "intact"),
             manhole("4101040102000001", "intact")
         ]));

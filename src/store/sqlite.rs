@@ -172,14 +172,14 @@ async fn insert_run(
             },
         );
         if let Err(error) = builder.build().execute(&mut *conn).await {
-            if let sqlx::Error::Database(db) = &error {
-                if db.is_unique_violation() {
-                    let duplicate = first_duplicate(conn, collection, &ids).await?;
-                    return Err(StoreError::DuplicateId {
-                        collection: collection.clone(),
-                        id: duplicate,
-                    });
-                }
+            if let sqlx::Error::Database(db) = &error
+                && db.is_unique_violation()
+            {
+                let duplicate = first_duplicate(conn, collection, &ids).await?;
+                return Err(StoreError::DuplicateId {
+                    collection: collection.clone(),
+                    id: duplicate,
+                });
             }
             return Err(error.into());
         }

@@ -1,6 +1,12 @@
 //! Integration tests: the router driven without a socket, the real binary on a free port, and
 //! real clients (GDAL) against it. One module per resource.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::many_single_char_names,
+    reason = "counts in tests are small; w, s, e, n name a box's edges"
+)]
+
 mod binary;
 mod collections;
 mod district;
