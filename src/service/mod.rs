@@ -242,3 +242,133 @@ pub struct WriteSummary {
 fn build_index(features: Vec<Feature>) -> CollectionIndex {
     CollectionIndex::build(features.into_iter().map(Arc::new).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NewFeature;
+    use crate::model::crs::InputCrs;
+    use crate::store::SqliteStore;
+    use serde_json::json;
+
+    async fn catalog() -> Catalog {
+        Catalog::load(Arc::new(
+            SqliteStore::open("sqlite::memory:").await.unwrap(),
+        ))
+        .await
+        .unwrap()
+    }
+
+    fn manhole(code: &str, lon: f64) -> NewFeature {
+        let def = layers::builtin()
+            .into_iter()
+            .find(|d| d.id.as_str() == "manholes")
+            .unwrap();
+        let f = geojson::Feature::from_json_value(json!({"type": "Feature",
+            "properties": {"component_code": code, "kind": "sewage", "status": "intact"},
+            "geometry": {"type": "Point", "coordinates": [lon, 34.7]}}))
+        .unwrap();
+        def.prepare(f, InputCrs::Wgs84).unwrap()
+    }
+
+    fn manholes_def(catalog: &Catalog) -> CollectionDef {
+        (*catalog.collection("manholes").unwrap().def).clone()
+    }
+
+    #[tokio::test]
+    async fn the_builtin_layers_exist_in_a_new_store() {
+        let catalog = catalog().await;
+        assert_eq!(catalog.collections().len(), 7);
+        assert_eq!(catalog.collections()[0].def.id.as_str(), "grid_cells");
+    }
+
+    #[tokio::test]
+    async fn a_reader_keeps_its_snapshot_while_a_write_publishes_a_new_one() {
+        let catalog = catalog().await;
+        let def = manholes_def(&catalog);
+        let before = catalog.collection("manholes").unwrap();
+        catalog
+            .write(
+                &def,
+                false,
+                vec![Change::Insert(manhole("4101040102000001", 113.7))],
+            )
+            .await
+            .unwrap();
+        assert!(before.index.is_empty(), "the old snapshot is unchanged");
+        let after = catalog.collection("manholes").unwrap();
+        assert_eq!(after.index.len(), 1);
+        assert_eq!(
+            catalog
+                .feature("manholes", "4101040102000001")
+                .unwrap()
+                .version,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_changes_neither_store_nor_index() {
+        let catalog = catalog().await;
+        let def = manholes_def(&catalog);
+        catalog
+            .write(
+                &def,
+                false,
+                vec![Change::Insert(manhole("4101040102000001", 113.7))],
+            )
+            .await
+            .unwrap();
+        let err = catalog
+            .write(
+                &def,
+                false,
+                vec![
+                    Change::Insert(manhole("4101040102000002", 113.71)),
+                    Change::Insert(manhole("4101040102000001", 113.72)),
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ServiceError::Store(StoreError::DuplicateId { .. })),
+            "{err}"
+        );
+        assert_eq!(catalog.collection("manholes").unwrap().index.len(), 1);
+        let stored = catalog.store().count(&def.id).await.unwrap();
+        assert_eq!(stored, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_readers_see_a_batch_whole_or_not_at_all() {
+        let catalog = Arc::new(catalog().await);
+        let def = manholes_def(&catalog);
+        let reader = {
+            let catalog = Arc::clone(&catalog);
+            tokio::spawn(async move {
+                let mut seen = std::collections::BTreeSet::new();
+                for _ in 0..2_000 {
+                    seen.insert(catalog.collection("manholes").unwrap().index.len());
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        for batch in 0..5 {
+            let changes = (0..100)
+                .map(|i| {
+                    Change::Insert(manhole(
+                        &format!("41010401020{:05}", batch * 100 + i),
+                        113.7,
+                    ))
+                })
+                .collect();
+            catalog.write(&def, false, changes).await.unwrap();
+        }
+        let seen = reader.await.unwrap();
+        assert!(
+            seen.iter().all(|n| n % 100 == 0),
+            "a reader saw a partial batch: {seen:?}"
+        );
+    }
+}

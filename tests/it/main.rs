@@ -11,6 +11,8 @@ mod binary;
 mod collections;
 mod district;
 mod gdal;
+mod import;
 mod items;
 mod landing;
+mod robustness;
 mod support;

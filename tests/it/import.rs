@@ -1,0 +1,211 @@
+//! `citygrid import` as a user runs it: all or nothing, a report naming rejected features,
+//! GCJ-02 conversion, and schemas given or inferred.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use citygrid::model::CollectionId;
+use citygrid::store::{SqliteStore, Store};
+use serde_json::{Value, json};
+
+fn import(dir: &Path, args: &[&str]) -> Output {
+    let database = format!("sqlite://{}", dir.join("import.db").display());
+    Command::new(env!("CARGO_BIN_EXE_citygrid"))
+        .arg("import")
+        .args(args)
+        .args(["--database-url", &database])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn stored(dir: &Path, collection: &str) -> Vec<citygrid::model::Feature> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.join("import.db").display()))
+            .await
+            .unwrap();
+        store
+            .features(&CollectionId::parse(collection).unwrap())
+            .await
+            .unwrap()
+    })
+}
+
+fn toilet(id: &str, lon: f64, lat: f64, kind: &str) -> Value {
+    json!({"type": "Feature", "id": id, "properties": {"kind": kind, "name": format!("公厕 {id}"), "status": "in_service"},
+           "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+}
+
+fn write_collection(dir: &Path, name: &str, features: &[Value]) {
+    std::fs::write(
+        dir.join(name),
+        json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_bad_feature_rejects_the_file_names_the_feature_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_collection(
+        dir.path(),
+        "in.geojson",
+        &[
+            toilet("t1", 113.7, 34.7, "public_toilet"),
+            toilet("t2", 113.7, 34.7, "sauna"),
+        ],
+    );
+    let out = import(dir.path(), &["in.geojson", "--collection", "facilities"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("#1 (id t2)")
+            && stderr.contains("kind")
+            && stderr.contains("public_toilet"),
+        "{stderr}"
+    );
+    assert!(stored(dir.path(), "facilities").is_empty());
+}
+
+#[test]
+fn gcj02_input_is_stored_as_wgs84() {
+    let dir = tempfile::tempdir().unwrap();
+    // The GCJ-02 reference value of WGS84 (113.68, 34.75).
+    write_collection(
+        dir.path(),
+        "amap.geojson",
+        &[toilet("t1", 113.686_129_1, 34.748_912_5, "public_toilet")],
+    );
+    let out = import(
+        dir.path(),
+        &[
+            "amap.geojson",
+            "--collection",
+            "facilities",
+            "--crs",
+            "gcj02",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let features = stored(dir.path(), "facilities");
+    let geo::Geometry::Point(p) = features[0].geometry else {
+        panic!("not a point")
+    };
+    assert!(
+        (p.x() - 113.68).abs() < 1e-7 && (p.y() - 34.75).abs() < 1e-7,
+        "{p:?}"
+    );
+}
+
+#[test]
+fn an_inferred_schema_is_printed_and_then_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = |id: u32, height: Value| {
+        json!({"type": "Feature", "id": id, "properties": {"species": "国槐", "height_m": height},
+        "geometry": {"type": "Point", "coordinates": [113.7, 34.7]}})
+    };
+    let lines = [tree(1, json!(6.5)), tree(2, json!(8))]
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("trees.ndjson"), lines).unwrap();
+    let out = import(
+        dir.path(),
+        &[
+            "trees.ndjson",
+            "--collection",
+            "street_trees",
+            "--infer-schema",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(schema["properties"]["height_m"]["type"], "number");
+    assert_eq!(stored(dir.path(), "street_trees").len(), 2);
+    std::fs::write(
+        dir.path().join("more.ndjson"),
+        tree(3, json!("tall")).to_string(),
+    )
+    .unwrap();
+    let out = import(dir.path(), &["more.ndjson", "--collection", "street_trees"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a string height is refused by the inferred schema"
+    );
+}
+
+#[test]
+fn a_json_schema_file_defines_a_new_collection_and_its_geometry_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = json!({
+        "title": "rivers",
+        "properties": {
+            "geom": {"$ref": "https://geojson.org/schema/LineString.json"},
+            "name": {"title": "name", "type": "string"},
+            "scalerank": {"title": "scalerank", "type": "integer"}
+        },
+        "additionalProperties": false
+    });
+    std::fs::write(dir.path().join("rivers.schema.json"), schema.to_string()).unwrap();
+    let river = |id: u32, geometry: Value| json!({"type": "Feature", "id": id, "properties": {"name": "贾鲁河", "scalerank": 3}, "geometry": geometry});
+    let line = json!({"type": "LineString", "coordinates": [[113.6, 34.8], [113.8, 34.7]]});
+    write_collection(
+        dir.path(),
+        "rivers.geojson",
+        &[river(1, line.clone()), river(2, line)],
+    );
+    let out = import(
+        dir.path(),
+        &[
+            "rivers.geojson",
+            "--collection",
+            "rivers",
+            "--schema",
+            "rivers.schema.json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stored(dir.path(), "rivers").len(), 2);
+    write_collection(
+        dir.path(),
+        "point.geojson",
+        &[river(
+            3,
+            json!({"type": "Point", "coordinates": [113.7, 34.7]}),
+        )],
+    );
+    let out = import(dir.path(), &["point.geojson", "--collection", "rivers"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Point is not accepted"));
+}
+
+#[test]
+fn a_file_that_is_not_geojson_is_an_error_with_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.geojson"),
+        "{\"type\": \"FeatureCollection\", \"features\": [",
+    )
+    .unwrap();
+    let out = import(dir.path(), &["bad.geojson", "--collection", "facilities"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.geojson"));
+}
