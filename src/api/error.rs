@@ -32,6 +32,9 @@ pub enum ApiError {
         /// The parameters allowed here.
         allowed: Vec<String>,
     },
+    /// The request body is larger than allowed (bytes).
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// The resource does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -71,6 +74,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -120,6 +124,7 @@ impl ApiError {
                 p
             }
             Self::NotFound(detail) => base("not-found", "Not found", detail.clone()),
+            Self::PayloadTooLarge(limit) => base("payload-too-large", "Payload too large", format!("the request body must not exceed {limit} bytes")),
             Self::NotAcceptable(format) => base(
                 "not-acceptable",
                 "Not acceptable",
@@ -174,6 +179,7 @@ impl From<ServiceError> for ApiError {
             } => Self::NotFound(format!(
                 "feature {feature:?} does not exist in collection {collection}"
             )),
+            ServiceError::NoGrid => Self::NotFound("no grid cells are loaded; import the grid_cells layer first".into()),
             ServiceError::Store(StoreError::Database(e)) => Self::Internal(e.to_string()),
             other => Self::Internal(other.to_string()),
         }

@@ -7,6 +7,7 @@ mod features;
 mod html;
 mod landing;
 pub mod openapi;
+mod spatial;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{Any, CorsLayer};
@@ -51,7 +52,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers(Any)
         .expose_headers([header::ETAG, header::CONTENT_TYPE, header::LOCATION])
         .max_age(Duration::from_secs(3600));
@@ -80,6 +81,11 @@ pub fn router(state: AppState) -> Router {
             "/collections/{collection_id}/items/{feature_id}",
             get(features::get_item),
         )
+        .route("/collections/{collection_id}/nearest", get(spatial::nearest_features))
+        .route("/grid/locate", get(spatial::locate_point).post(spatial::locate_points))
+        .route("/grid/stats", get(spatial::grid_stats))
+        .route("/search", post(spatial::search_features))
+        .route("/analysis/summary", post(spatial::summarize))
         .fallback(|| async {
             ApiError::NotFound("no such resource; GET / lists what is here".into())
         })

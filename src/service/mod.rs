@@ -6,19 +6,25 @@
 //! transaction), then a new snapshot replaces the old one in a single swap, so a reader sees a
 //! write whole or not at all. Writers are serialised by one async mutex.
 
+pub mod grid;
 pub mod import;
 pub mod items;
+pub mod spatial;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
 
 use arc_swap::ArcSwap;
 
 use crate::index::CollectionIndex;
-use crate::model::layers::{self, CollectionDef, FeatureError};
+use crate::model::layers::{self, CollectionDef, FeatureError, Layer};
 use crate::model::schema::SchemaError;
 use crate::model::{CollectionId, DateInterval, Feature, FeatureId};
 use crate::store::{Change, Store, StoreError};
+use grid::{CellStats, GridIndex, Level};
 
 /// One collection as readers see it: definition and index, never changing.
 #[derive(Debug)]
@@ -29,18 +35,49 @@ pub struct Collection {
     pub index: CollectionIndex,
     /// First and last instant of the features' temporal property, if any.
     pub temporal_extent: Option<DateInterval>,
+    /// For the grid cells layer: the cells prepared for point location.
+    pub grid: Option<Arc<GridIndex>>,
+    /// A number that no other snapshot has had: derived results are cached under it.
+    pub serial: u64,
 }
 
+/// Source of [`Collection::serial`].
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
 impl Collection {
-    fn new(def: Arc<CollectionDef>, index: CollectionIndex) -> Self {
+    /// A snapshot of `def` with `index`; the grid cells layer also gets its point locator.
+    pub fn new(def: Arc<CollectionDef>, index: CollectionIndex) -> Self {
         let temporal_extent = temporal_extent(&def, &index);
-        Self {
-            def,
-            index,
-            temporal_extent,
-        }
+        let grid = (def.layer == Some(Layer::GridCells)).then(|| Arc::new(GridIndex::build(index.iter())));
+        Self { def, index, temporal_extent, grid, serial: SERIAL.fetch_add(1, Ordering::Relaxed) }
     }
 }
+
+/// A per-cell statistics request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StatsRequest {
+    /// The level of the cells.
+    pub level: Level,
+    /// The collection measured.
+    pub collection: CollectionId,
+    /// Properties to break the figures down by.
+    pub group_by: Vec<String>,
+    /// The day whose valid cells are used.
+    pub day: NaiveDate,
+}
+
+/// Per-cell statistics, computed once per snapshot pair and request.
+#[derive(Debug)]
+pub struct Stats {
+    /// One entry per cell of the level valid on the day, in code order.
+    pub cells: Vec<CellStats>,
+}
+
+/// Cached statistics: (grid serial, collection serial, request) → result.
+type StatsCache = HashMap<(u64, u64, StatsRequest), Arc<Stats>>;
+
+/// Cached statistics kept at most; the cache is emptied when full.
+const STATS_CACHE_ENTRIES: usize = 256;
 
 fn temporal_extent(def: &CollectionDef, index: &CollectionIndex) -> Option<DateInterval> {
     let temporal = def.temporal.as_ref()?;
@@ -79,6 +116,9 @@ pub enum ServiceError {
     /// No collection has this id.
     #[error("collection {0} does not exist")]
     UnknownCollection(String),
+    /// The grid cells layer has no cells to locate in.
+    #[error("the grid_cells collection holds no cells")]
+    NoGrid,
     /// No feature has this id in the collection.
     #[error("feature {feature} does not exist in collection {collection}")]
     UnknownFeature {
@@ -110,6 +150,7 @@ pub struct Catalog {
     store: Arc<dyn Store>,
     collections: ArcSwap<BTreeMap<CollectionId, Arc<Collection>>>,
     writer: tokio::sync::Mutex<()>,
+    stats: Mutex<StatsCache>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -148,6 +189,7 @@ impl Catalog {
             store,
             collections: ArcSwap::from_pointee(map),
             writer: tokio::sync::Mutex::new(()),
+            stats: Mutex::new(HashMap::new()),
         })
     }
 
@@ -187,6 +229,50 @@ impl Catalog {
                 collection: snapshot.def.id.clone(),
                 feature: id.to_owned(),
             })
+    }
+
+    /// The grid cells prepared for point location.
+    pub fn grid(&self) -> Result<Arc<GridIndex>, ServiceError> {
+        self.collections
+            .load()
+            .values()
+            .find(|c| c.def.layer == Some(Layer::GridCells))
+            .and_then(|c| c.grid.clone())
+            .ok_or(ServiceError::NoGrid)
+    }
+
+    /// Per-cell statistics of a collection, from the cache when neither the grid nor the
+    /// collection changed since they were computed.
+    pub fn grid_stats(&self, request: &StatsRequest) -> Result<Arc<Stats>, ServiceError> {
+        let cells = self
+            .collections
+            .load()
+            .values()
+            .find(|c| c.def.layer == Some(Layer::GridCells))
+            .cloned()
+            .ok_or(ServiceError::NoGrid)?;
+        let grid = cells.grid.clone().ok_or(ServiceError::NoGrid)?;
+        let measured = self.collection(request.collection.as_str())?;
+        let key = (cells.serial, measured.serial, request.clone());
+        if let Some(hit) = self.stats.lock().expect("stats cache lock").get(&key) {
+            return Ok(Arc::clone(hit));
+        }
+        let mut rows = grid::cell_stats(
+            &grid,
+            request.level,
+            request.day,
+            measured.index.iter(),
+            |rect| measured.index.intersecting(&[rect]),
+            &request.group_by,
+        );
+        rows.sort_by(|a, b| a.cell.id.cmp(&b.cell.id));
+        let stats = Arc::new(Stats { cells: rows });
+        let mut cache = self.stats.lock().expect("stats cache lock");
+        if cache.len() >= STATS_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&stats));
+        Ok(stats)
     }
 
     /// Writes `changes` to a collection (creating it with `def` if it is new), then publishes the

@@ -15,4 +15,5 @@ mod import;
 mod items;
 mod landing;
 mod robustness;
+mod spatial;
 mod support;

@@ -1,0 +1,238 @@
+//! The grid as a service: which cells contain a point (the district → street → community → grid
+//! chain valid on a date), and per-cell statistics of any collection.
+//!
+//! Cells are redrawn over time: a retired cell keeps its geometry with `valid_to`. The validity
+//! dates cut time into epochs; within one epoch the valid cells of each level partition their
+//! parent, so each epoch gets its own prepared point-in-polygon locator per level. Points on an
+//! edge shared by two cells resolve deterministically to one of them (see `index::locate`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use crate::index::locate::CellLocator;
+use crate::index::measure::Region;
+use crate::model::Feature;
+
+/// A level of the grid hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// 区.
+    District,
+    /// 街道.
+    Street,
+    /// 社区.
+    Community,
+    /// 网格.
+    Grid,
+}
+
+impl Level {
+    /// Every level, outermost first.
+    pub const ALL: [Level; 4] = [Level::District, Level::Street, Level::Community, Level::Grid];
+
+    /// The `level` property value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::District => "district",
+            Self::Street => "street",
+            Self::Community => "community",
+            Self::Grid => "grid",
+        }
+    }
+
+    /// Parses a `level` property value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == text)
+    }
+}
+
+fn date(value: Option<&Value>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value?.as_str()?, "%Y-%m-%d").ok()
+}
+
+/// Whether `cell` is valid on `day` (`valid_from` ≤ day ≤ `valid_to`, a missing end = still valid).
+pub fn valid_on(cell: &Feature, day: NaiveDate) -> bool {
+    let from = date(cell.properties.get("valid_from"));
+    let to = date(cell.properties.get("valid_to"));
+    from.is_none_or(|f| f <= day) && to.is_none_or(|t| day <= t)
+}
+
+/// One stretch of time in which the set of valid cells does not change.
+#[derive(Debug)]
+struct Epoch {
+    /// First day (None: since ever).
+    from: Option<NaiveDate>,
+    /// Per level: the locator and the cells it indexes (key = position).
+    levels: Vec<(Level, CellLocator, Vec<Arc<Feature>>)>,
+}
+
+/// The grid cells prepared for point location, per validity epoch and level.
+#[derive(Debug, Default)]
+pub struct GridIndex {
+    epochs: Vec<Epoch>,
+}
+
+impl GridIndex {
+    /// Prepares the cells of a `grid_cells` collection.
+    pub fn build<'a>(cells: impl Iterator<Item = &'a Arc<Feature>>) -> Self {
+        let cells: Vec<&Arc<Feature>> = cells.collect();
+        let mut breaks: Vec<NaiveDate> = cells
+            .iter()
+            .flat_map(|c| {
+                let from = date(c.properties.get("valid_from"));
+                let after = date(c.properties.get("valid_to")).and_then(|t| t.succ_opt());
+                [from, after]
+            })
+            .flatten()
+            .collect();
+        breaks.sort_unstable();
+        breaks.dedup();
+        let mut starts: Vec<Option<NaiveDate>> = vec![None];
+        starts.extend(breaks.into_iter().map(Some));
+        let epochs = starts
+            .into_iter()
+            .map(|from| {
+                let day = from.unwrap_or(NaiveDate::MIN);
+                let levels = Level::ALL
+                    .into_iter()
+                    .map(|level| {
+                        let members: Vec<Arc<Feature>> = cells
+                            .iter()
+                            .filter(|c| c.properties.get("level").and_then(Value::as_str) == Some(level.name()))
+                            .filter(|c| valid_on(c, day))
+                            .map(|c| Arc::clone(c))
+                            .collect();
+                        let keyed = members
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| (u32::try_from(i).expect("fewer than 2^32 cells"), &c.geometry))
+                            .collect();
+                        (level, CellLocator::new(keyed), members)
+                    })
+                    .collect();
+                Epoch { from, levels }
+            })
+            .collect();
+        Self { epochs }
+    }
+
+    fn epoch(&self, day: NaiveDate) -> Option<&Epoch> {
+        self.epochs.iter().rev().find(|e| e.from.is_none_or(|f| f <= day))
+    }
+
+    /// The cell of `level` containing the point on `day`.
+    pub fn locate_level(&self, level: Level, lon: f64, lat: f64, day: NaiveDate) -> Option<&Arc<Feature>> {
+        let (_, locator, members) = self.epoch(day)?.levels.iter().find(|(l, _, _)| *l == level)?;
+        locator.locate(lon, lat).map(|key| &members[key as usize])
+    }
+
+    /// The chain of cells containing the point on `day`, outermost first; empty outside the grid.
+    pub fn locate(&self, lon: f64, lat: f64, day: NaiveDate) -> Vec<(Level, Arc<Feature>)> {
+        Level::ALL
+            .into_iter()
+            .filter_map(|level| self.locate_level(level, lon, lat, day).map(|c| (level, Arc::clone(c))))
+            .collect()
+    }
+
+    /// The cells of `level` valid on `day`, with their locator.
+    fn level(&self, level: Level, day: NaiveDate) -> Option<(&CellLocator, &[Arc<Feature>])> {
+        let (_, locator, members) = self.epoch(day)?.levels.iter().find(|(l, _, _)| *l == level)?;
+        Some((locator, members.as_slice()))
+    }
+}
+
+/// Count, clipped length and clipped area.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measures {
+    /// Features that intersect (points: lie in) the cell or region.
+    pub count: u64,
+    /// Geodesic length inside, metres.
+    pub length_m: f64,
+    /// Geodesic area inside, m².
+    pub area_m2: f64,
+}
+
+impl Measures {
+    /// Adds one feature's measures.
+    pub fn add(&mut self, length_m: f64, area_m2: f64) {
+        self.count += 1;
+        self.length_m += length_m;
+        self.area_m2 += area_m2;
+    }
+}
+
+/// The values of the `group_by` properties of a feature, as text (null → empty).
+pub fn group_key(feature: &Feature, group_by: &[String]) -> Vec<String> {
+    group_by
+        .iter()
+        .map(|name| match feature.properties.get(name) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        })
+        .collect()
+}
+
+/// Statistics of one cell.
+#[derive(Debug, Clone)]
+pub struct CellStats {
+    /// The cell.
+    pub cell: Arc<Feature>,
+    /// Totals.
+    pub total: Measures,
+    /// Totals per group key (values of the `group_by` properties).
+    pub groups: BTreeMap<Vec<String>, Measures>,
+}
+
+/// Per-cell statistics of `features` over the cells of `level` valid on `day`.
+///
+/// Points count in the one cell that contains them (the locator's edge rule); lines and polygons
+/// count in every cell they intersect, with the length and area clipped to each cell, so lengths
+/// and areas sum to the district's totals while counts of lines may exceed the number of lines.
+pub fn cell_stats<'a>(
+    grid: &GridIndex,
+    level: Level,
+    day: NaiveDate,
+    features: impl Iterator<Item = &'a Arc<Feature>> + Clone,
+    candidates: impl Fn(geo::Rect<f64>) -> Vec<&'a Arc<Feature>>,
+    group_by: &[String],
+) -> Vec<CellStats> {
+    let Some((locator, cells)) = grid.level(level, day) else { return Vec::new() };
+    let mut stats: Vec<CellStats> = cells
+        .iter()
+        .map(|c| CellStats { cell: Arc::clone(c), total: Measures::default(), groups: BTreeMap::new() })
+        .collect();
+    let mut points_only = true;
+    for feature in features.clone() {
+        if let geo::Geometry::Point(p) = &feature.geometry {
+            if let Some(key) = locator.locate(p.x(), p.y()) {
+                let s = &mut stats[key as usize];
+                s.total.add(0.0, 0.0);
+                s.groups.entry(group_key(feature, group_by)).or_default().add(0.0, 0.0);
+            }
+        } else {
+            points_only = false;
+        }
+    }
+    if points_only {
+        return stats;
+    }
+    for s in &mut stats {
+        let Some(region) = Region::from_geometry(&s.cell.geometry) else { continue };
+        let Some(bbox) = s.cell.bbox else { continue };
+        for feature in candidates(bbox) {
+            if matches!(feature.geometry, geo::Geometry::Point(_)) {
+                continue;
+            }
+            let clipped = region.clip_measures(&feature.geometry);
+            if clipped.inside {
+                s.total.add(clipped.length_m, clipped.area_m2);
+                s.groups.entry(group_key(feature, group_by)).or_default().add(clipped.length_m, clipped.area_m2);
+            }
+        }
+    }
+    stats
+}
