@@ -5,6 +5,11 @@
 //! [`GeodesicArea`]). Edges are straight in lon/lat, as every predicate of the crate treats them:
 //! clipping ([`Region::clip_measures`]) happens in lon/lat, and each clipped piece is then
 //! measured geodesically vertex to vertex.
+//!
+//! Accuracy: Karney's area and length take each edge as the geodesic between its vertices,
+//! while clipping cuts edges along the straight lon/lat line. Between the two the difference is
+//! the geodesic's bulge, millimetres on a 1 km edge: clipped areas agree with an exact
+//! straight-edge computation to about 1e-5 of the area at city scale, lengths far better.
 
 use geo::{
     BooleanOps, BoundingRect, Contains, Geodesic, GeodesicArea, Geometry, Intersects, Length,
@@ -202,5 +207,391 @@ fn collect_parts(g: &Geometry<f64>, lines: &mut Vec<LineString<f64>>, polygons: 
             }
         }
         Geometry::Point(_) | Geometry::MultiPoint(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Coord, Distance, Point, coord, line_string, point, polygon};
+    use proptest::prelude::*;
+
+    /// The demo district's neighbourhood: random geometries are built around it.
+    const LON0: f64 = 113.70;
+    const LAT0: f64 = 34.70;
+    /// One lattice step, degrees (about 90 m east–west, 111 m north–south there).
+    const STEP: f64 = 0.001;
+
+    fn lattice(i: i32, j: i32) -> Coord<f64> {
+        coord! { x: LON0 + f64::from(i) * STEP, y: LAT0 + f64::from(j) * STEP }
+    }
+
+    fn lattice_rect(i0: i32, j0: i32, i1: i32, j1: i32) -> Polygon<f64> {
+        let ring = vec![
+            lattice(i0, j0),
+            lattice(i1, j0),
+            lattice(i1, j1),
+            lattice(i0, j1),
+            lattice(i0, j0),
+        ];
+        Polygon::new(LineString::new(ring), vec![])
+    }
+
+    fn close(actual: f64, expected: f64, relative: f64, absolute: f64) -> bool {
+        (actual - expected).abs() <= relative * expected.abs() + absolute
+    }
+
+    #[test]
+    fn a_meridian_degree_at_the_equator_is_110_574_m() {
+        let meridian: Geometry<f64> = line_string![(x: 0.0, y: 0.0), (x: 0.0, y: 1.0)].into();
+        let length = geodesic_length_m(&meridian);
+        assert!((length - 110_574.389).abs() < 0.01, "{length}");
+    }
+
+    #[test]
+    fn a_one_degree_cell_at_the_equator_has_the_known_area() {
+        let cell: Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)].into();
+        let area = geodesic_area_m2(&cell);
+        assert!((area - 12_308_778_361.469).abs() < 1.0, "{area}");
+    }
+
+    #[test]
+    fn ring_orientation_does_not_change_the_area() {
+        let ccw = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 0.01, y: 0.0), (x: 0.01, y: 0.01), (x: 0.0, y: 0.01)],
+            interiors: [[(x: 0.004, y: 0.004), (x: 0.004, y: 0.006), (x: 0.006, y: 0.006), (x: 0.006, y: 0.004)]],
+        );
+        let mut cw_exterior = ccw.exterior().clone();
+        cw_exterior.0.reverse();
+        let mut ccw_hole = ccw.interiors()[0].clone();
+        ccw_hole.0.reverse();
+        let expected = geodesic_area_m2(&ccw.clone().into());
+        // About 1,105.7 m × 1,113.2 m less a 221 m × 223 m hole.
+        assert!(close(expected, 1_230_878.0 - 49_235.0, 1e-3, 0.0), "{expected}");
+        for variant in [
+            Polygon::new(cw_exterior.clone(), ccw.interiors().to_vec()),
+            Polygon::new(ccw.exterior().clone(), vec![ccw_hole.clone()]),
+            Polygon::new(cw_exterior, vec![ccw_hole]),
+        ] {
+            let area = geodesic_area_m2(&variant.into());
+            assert!(close(area, expected, 1e-12, 1e-6), "{area} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn points_and_polygons_have_no_length_and_points_and_lines_no_area() {
+        let square: Geometry<f64> = lattice_rect(0, 0, 1, 1).into();
+        let p: Geometry<f64> = point!(x: LON0, y: LAT0).into();
+        let line: Geometry<f64> = LineString::new(vec![lattice(0, 0), lattice(3, 4)]).into();
+        assert!(geodesic_length_m(&square).abs() < f64::EPSILON);
+        assert!(geodesic_length_m(&p).abs() < f64::EPSILON);
+        assert!(geodesic_area_m2(&p).abs() < f64::EPSILON);
+        assert!(geodesic_area_m2(&line).abs() < f64::EPSILON);
+        let both = Geometry::GeometryCollection(geo::GeometryCollection::new_from(vec![
+            square.clone(),
+            line.clone(),
+        ]));
+        assert!(close(geodesic_length_m(&both), geodesic_length_m(&line), 1e-12, 0.0));
+        assert!(close(geodesic_area_m2(&both), geodesic_area_m2(&square), 1e-12, 0.0));
+    }
+
+    /// A region of two lattice rectangles, the first with a rectangular hole.
+    fn two_blocks() -> Region {
+        let mut outer = lattice_rect(0, 0, 10, 10);
+        outer.interiors_push(lattice_rect(4, 4, 6, 6).exterior().clone());
+        Region::new(MultiPolygon::new(vec![outer, lattice_rect(20, 0, 30, 10)]))
+    }
+
+    fn line(points: &[(i32, i32)]) -> Geometry<f64> {
+        LineString::new(points.iter().map(|&(i, j)| lattice(i, j)).collect()).into()
+    }
+
+    fn length_between(a: (i32, i32), b: (i32, i32)) -> f64 {
+        Geodesic.distance(Point(lattice(a.0, a.1)), Point(lattice(b.0, b.1)))
+    }
+
+    #[test]
+    fn a_line_crossing_the_edge_counts_only_its_inside_part() {
+        let clipped = two_blocks().clip_measures(&line(&[(-5, 2), (15, 2)]));
+        assert!(clipped.inside);
+        let expected = length_between((0, 2), (10, 2));
+        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+        assert!(clipped.area_m2.abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_line_through_a_hole_loses_the_part_in_the_hole() {
+        let clipped = two_blocks().clip_measures(&line(&[(2, 5), (8, 5)]));
+        let expected = length_between((2, 5), (4, 5)) + length_between((6, 5), (8, 5));
+        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+    }
+
+    #[test]
+    fn a_line_along_the_boundary_counts_as_inside() {
+        let clipped = two_blocks().clip_measures(&line(&[(20, 0), (30, 0)]));
+        assert!(clipped.inside);
+        let expected = length_between((20, 0), (30, 0));
+        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+    }
+
+    #[test]
+    fn a_feature_in_a_hole_or_between_the_parts_is_outside() {
+        let region = two_blocks();
+        for g in [
+            line(&[(12, 2), (18, 8)]),
+            Geometry::Point(Point(lattice(5, 5))),
+            lattice_rect(13, 1, 17, 9).into(),
+        ] {
+            assert_eq!(region.clip_measures(&g), Clipped::default(), "{g:?}");
+        }
+        let far = line(&[(100, 100), (101, 101)]);
+        assert_eq!(region.clip_measures(&far), Clipped::default());
+    }
+
+    #[test]
+    fn points_on_the_boundary_are_inside_and_have_no_measure() {
+        let region = two_blocks();
+        for (i, j) in [(0, 0), (4, 5), (6, 6), (25, 10)] {
+            let clipped = region.clip_measures(&Geometry::Point(Point(lattice(i, j))));
+            assert_eq!(
+                clipped,
+                Clipped { inside: true, length_m: 0.0, area_m2: 0.0 },
+                "({i}, {j})"
+            );
+        }
+    }
+
+    #[test]
+    fn a_polygon_touching_at_a_corner_is_inside_with_no_area() {
+        let clipped = two_blocks().clip_measures(&lattice_rect(10, 10, 12, 12).into());
+        assert!(clipped.inside);
+        assert!(clipped.area_m2.abs() < 1e-3, "{clipped:?}");
+    }
+
+    #[test]
+    fn a_polygon_straddling_two_parts_counts_both_overlaps() {
+        let g: Geometry<f64> = lattice_rect(8, 1, 22, 3).into();
+        let clipped = two_blocks().clip_measures(&g);
+        let expected = geodesic_area_m2(&lattice_rect(8, 1, 10, 3).into())
+            + geodesic_area_m2(&lattice_rect(20, 1, 22, 3).into());
+        assert!(close(clipped.area_m2, expected, 1e-9, 1e-3), "{clipped:?} vs {expected}");
+    }
+
+    #[test]
+    fn a_feature_inside_takes_the_fast_path_with_full_measures() {
+        let g: Geometry<f64> = lattice_rect(21, 1, 29, 9).into();
+        let clipped = two_blocks().clip_measures(&g);
+        assert_eq!(clipped.area_m2, geodesic_area_m2(&g));
+        let l = line(&[(1, 1), (3, 3), (1, 8)]);
+        assert_eq!(two_blocks().clip_measures(&l).length_m, geodesic_length_m(&l));
+    }
+
+    /// A line of lattice points over the two blocks and the gap between them.
+    fn lattice_line() -> impl Strategy<Value = Vec<(i32, i32)>> {
+        prop::collection::vec((-3..34_i32, -3..14_i32), 2..6)
+    }
+
+    /// Brute-force inside length: each segment cut into `PIECES`, a piece counted when its
+    /// midpoint lies in the region (boundary included). Returns the length of pieces counted and
+    /// the length of pieces whose ends disagree (where the boundary crosses, the uncertainty).
+    fn sampled_inside_length(region: &Region, coords: &[Coord<f64>]) -> (f64, f64) {
+        const PIECES: u32 = 2_000;
+        let inside = |c: Coord<f64>| region.area().intersects(&Point(c));
+        let (mut counted, mut uncertain) = (0.0, 0.0);
+        for w in coords.windows(2) {
+            for k in 0..PIECES {
+                let a = w[0] + (w[1] - w[0]) * (f64::from(k) / f64::from(PIECES));
+                let b = w[0] + (w[1] - w[0]) * (f64::from(k + 1) / f64::from(PIECES));
+                let piece = Geodesic.distance(Point(a), Point(b));
+                if inside((a + b) * 0.5) {
+                    counted += piece;
+                }
+                if inside(a) != inside(b) {
+                    uncertain += piece;
+                }
+            }
+        }
+        (counted, uncertain)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn clipped_lengths_match_midpoint_sampling(points in lattice_line()) {
+            let region = two_blocks();
+            let g = line(&points);
+            let Geometry::LineString(ls) = &g else { unreachable!() };
+            let clipped = region.clip_measures(&g);
+            let (sampled, uncertain) = sampled_inside_length(&region, &ls.0);
+            let total = geodesic_length_m(&g);
+            // The sampling is exact away from boundary crossings; pieces that cross are
+            // counted whole or not at all.
+            prop_assert!(
+                (clipped.length_m - sampled).abs() <= uncertain + 1e-3 * total.max(10.0),
+                "clipped {} sampled {} (±{}) of {}", clipped.length_m, sampled, uncertain, total
+            );
+            prop_assert!((clipped.length_m - sampled).abs() <= 1e-3 * total + 0.01);
+            prop_assert_eq!(clipped.inside, region.area().intersects(&g));
+        }
+    }
+
+    /// Clips a ring to a convex counter-clockwise polygon (Sutherland–Hodgman).
+    fn clip_convex(ring: &[Coord<f64>], convex: &[Coord<f64>]) -> Vec<Coord<f64>> {
+        let left = |a: Coord<f64>, b: Coord<f64>, p: Coord<f64>| {
+            (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
+        };
+        let mut out: Vec<Coord<f64>> = ring[..ring.len() - 1].to_vec();
+        for e in convex.windows(2) {
+            let input = std::mem::take(&mut out);
+            for (k, &cur) in input.iter().enumerate() {
+                let prev = input[(k + input.len() - 1) % input.len()];
+                let (sc, sp) = (left(e[0], e[1], cur), left(e[0], e[1], prev));
+                if sc >= 0.0 {
+                    if sp < 0.0 {
+                        out.push(prev + (cur - prev) * (sp / (sp - sc)));
+                    }
+                    out.push(cur);
+                } else if sp >= 0.0 {
+                    out.push(prev + (cur - prev) * (sp / (sp - sc)));
+                }
+            }
+            if out.is_empty() {
+                return out;
+            }
+        }
+        out
+    }
+
+    /// The area of a ring clipped to a convex polygon, with geo's Karney area of the piece.
+    fn clipped_ring_area(ring: &LineString<f64>, convex: &Polygon<f64>) -> f64 {
+        let mut piece = clip_convex(&ring.0, &convex.exterior().0);
+        if piece.len() < 3 {
+            return 0.0;
+        }
+        piece.push(piece[0]);
+        Polygon::new(LineString::new(piece), vec![])
+            .geodesic_area_signed()
+            .abs()
+    }
+
+    /// A star-shaped ring around `centre`: radii in degrees at increasing angles.
+    fn star(centre: Coord<f64>, radii: &[f64], turn: f64) -> LineString<f64> {
+        let n = radii.len() as f64;
+        let mut ring: Vec<Coord<f64>> = radii
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let angle = turn + std::f64::consts::TAU * k as f64 / n;
+                centre + coord! { x: r * angle.cos(), y: r * angle.sin() }
+            })
+            .collect();
+        ring.push(ring[0]);
+        LineString::new(ring)
+    }
+
+    /// A star-shaped polygon (often not convex), with a hole half its size or none.
+    fn star_polygon() -> impl Strategy<Value = Polygon<f64>> {
+        (
+            (-2.0..12.0_f64, -2.0..12.0_f64),
+            prop::collection::vec(1.0..5.0_f64, 3..9),
+            0.0..1.0_f64,
+            any::<bool>(),
+        )
+            .prop_map(|((ci, cj), radii, turn, holed)| {
+                let centre = coord! { x: LON0 + ci * STEP, y: LAT0 + cj * STEP };
+                let radii: Vec<f64> = radii.iter().map(|r| r * STEP).collect();
+                let exterior = star(centre, &radii, turn);
+                let inner = radii.iter().copied().fold(f64::INFINITY, f64::min) * 0.5;
+                let holes = if holed {
+                    vec![star(centre, &[inner, inner * 0.8, inner, inner * 0.7], 0.3)]
+                } else {
+                    vec![]
+                };
+                Polygon::new(exterior, holes)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn clipped_areas_match_sutherland_hodgman(
+            polygons in prop::collection::vec(star_polygon(), 1..3),
+            (i0, j0, w, h) in (0..6_i32, 0..6_i32, 2..8_i32, 2..8_i32),
+            holed in any::<bool>(),
+            turn in 0.0..1.0_f64,
+        ) {
+            // The region: a lattice rectangle, maybe with a rectangular hole, and a convex
+            // octagon to its east; the area is (rect − hole) + octagon, each piece convex.
+            let rect = lattice_rect(i0, j0, i0 + w, j0 + h);
+            let hole = lattice_rect(i0 + 1, j0 + 1, i0 + w - 1, j0 + h - 1);
+            let octagon = Polygon::new(
+                star(lattice(16, 5), &[4.0 * STEP; 8], turn),
+                vec![],
+            );
+            let mut block = rect.clone();
+            if holed && w > 2 && h > 2 {
+                block.interiors_push(hole.exterior().clone());
+            }
+            let region = Region::new(MultiPolygon::new(vec![block, octagon.clone()]));
+            // Overlapping star polygons would not make a valid multipolygon: keep one when
+            // they meet.
+            let polygons = if polygons.len() == 2 && polygons[0].intersects(&polygons[1]) {
+                vec![polygons[0].clone()]
+            } else {
+                polygons
+            };
+            let mut expected = 0.0;
+            for p in &polygons {
+                for (convex, sign) in [(&rect, 1.0), (&octagon, 1.0), (&hole, -1.0)] {
+                    if sign < 0.0 && !(holed && w > 2 && h > 2) {
+                        continue;
+                    }
+                    let mut piece = clipped_ring_area(p.exterior(), convex);
+                    for inner in p.interiors() {
+                        piece -= clipped_ring_area(inner, convex);
+                    }
+                    expected += sign * piece;
+                }
+            }
+            let g: Geometry<f64> = MultiPolygon::new(polygons).into();
+            let clipped = region.clip_measures(&g);
+            // Karney's area takes edges as geodesics between vertices; the pieces of the two
+            // computations have different vertices on the same lon/lat edges, which moves the
+            // area by about 1e-5 of it at this scale.
+            prop_assert!(
+                close(clipped.area_m2, expected, 1e-4, 0.01),
+                "clipped {} expected {}", clipped.area_m2, expected
+            );
+            prop_assert_eq!(clipped.inside, region.area().intersects(&g));
+            prop_assert!(clipped.length_m.abs() < f64::EPSILON);
+        }
+
+        #[test]
+        fn lengths_agree_with_densified_geodesic_sums(points in lattice_line()) {
+            // Each straight lon/lat segment cut into 100 geodesic pieces: at city scale the
+            // straight segment and the geodesic agree far below 0.01 %.
+            let g = line(&points);
+            let Geometry::LineString(ls) = &g else { unreachable!() };
+            let mut densified = 0.0;
+            for w in ls.0.windows(2) {
+                for k in 0..100 {
+                    let a = w[0] + (w[1] - w[0]) * (f64::from(k) / 100.0);
+                    let b = w[0] + (w[1] - w[0]) * (f64::from(k + 1) / 100.0);
+                    densified += Geodesic.distance(Point(a), Point(b));
+                }
+            }
+            prop_assert!(close(geodesic_length_m(&g), densified, 1e-4, 1e-6));
+        }
+
+        #[test]
+        fn areas_agree_with_geo_on_counter_clockwise_polygons(p in star_polygon(), flip in any::<bool>()) {
+            let oriented = p.orient(Direction::Default);
+            let expected = oriented.geodesic_area_unsigned();
+            let given = if flip { p.orient(Direction::Reversed) } else { oriented };
+            prop_assert!(close(geodesic_area_m2(&given.into()), expected, 1e-4, 1e-6));
+        }
     }
 }
