@@ -270,3 +270,324 @@ pub fn geodesic_distance_m(a: &Geometry<f64>, b: &Geometry<f64>) -> f64 {
     let (p, q) = closest_pair(&Frame::at((p + q) * 0.5), &sa, &sb);
     Geodesic.distance(Point(p), Point(q))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{
+        Coord, LineString, MultiPoint, MultiPolygon, Polygon, coord, line_string, point, polygon,
+        wkt,
+    };
+    use proptest::prelude::*;
+
+    const LON0: f64 = 113.70;
+    const LAT0: f64 = 34.70;
+    /// A dyadic step (about 0.001°, 90 m by 108 m here): lattice coordinates are exact in
+    /// floating point, so collinear lattice points are exactly collinear. (With a step of 0.001°,
+    /// rounding puts such points a hair off their line, where geo's `Relate` and `Intersects`
+    /// can disagree: `Relate` rounds the crossing point it computes, `Intersects` does not.)
+    const STEP: f64 = 1.0 / 1024.0;
+
+    fn lattice(i: i32, j: i32) -> Coord<f64> {
+        coord! { x: LON0 + f64::from(i) * STEP, y: LAT0 + f64::from(j) * STEP }
+    }
+
+    fn rect(i0: i32, j0: i32, i1: i32, j1: i32) -> Polygon<f64> {
+        let ring = vec![
+            lattice(i0, j0),
+            lattice(i1, j0),
+            lattice(i1, j1),
+            lattice(i0, j1),
+            lattice(i0, j0),
+        ];
+        Polygon::new(LineString::new(ring), vec![])
+    }
+
+    fn check(predicate: Predicate, feature: &Geometry<f64>, query: &Geometry<f64>, expected: bool) {
+        assert_eq!(
+            holds(predicate, feature, query),
+            expected,
+            "{} {feature:?} {query:?}",
+            predicate.name()
+        );
+    }
+
+    #[test]
+    fn names_parse_back_to_their_predicate() {
+        for p in Predicate::ALL {
+            assert_eq!(Predicate::parse(p.name()), Some(p));
+        }
+        assert_eq!(Predicate::parse("Within"), None);
+        assert_eq!(Predicate::parse(""), None);
+    }
+
+    #[test]
+    fn a_line_along_a_polygon_boundary_intersects_it_but_is_not_within() {
+        let square: Geometry<f64> = rect(0, 0, 4, 4).into();
+        let edge: Geometry<f64> = LineString::new(vec![lattice(0, 0), lattice(4, 0)]).into();
+        check(Predicate::Intersects, &edge, &square, true);
+        check(Predicate::Within, &edge, &square, false);
+        check(Predicate::Contains, &square, &edge, false);
+        check(Predicate::Disjoint, &edge, &square, false);
+    }
+
+    #[test]
+    fn a_line_inside_that_touches_the_boundary_is_within() {
+        let square: Geometry<f64> = rect(0, 0, 4, 4).into();
+        let chord: Geometry<f64> = LineString::new(vec![lattice(0, 0), lattice(2, 2)]).into();
+        check(Predicate::Within, &chord, &square, true);
+        check(Predicate::Contains, &square, &chord, true);
+    }
+
+    #[test]
+    fn points_on_edges_and_vertices_intersect_but_are_not_within() {
+        let square: Geometry<f64> = rect(0, 0, 4, 4).into();
+        for (i, j) in [(0, 0), (2, 0), (4, 4), (4, 1)] {
+            let p: Geometry<f64> = Point(lattice(i, j)).into();
+            check(Predicate::Intersects, &p, &square, true);
+            check(Predicate::Within, &p, &square, false);
+            check(Predicate::Contains, &square, &p, false);
+        }
+        let inner: Geometry<f64> = Point(lattice(1, 3)).into();
+        check(Predicate::Within, &inner, &square, true);
+        check(Predicate::Contains, &square, &inner, true);
+    }
+
+    #[test]
+    fn a_point_in_a_hole_is_disjoint_and_one_on_the_hole_edge_is_not() {
+        let mut holed = rect(0, 0, 6, 6);
+        holed.interiors_push(rect(2, 2, 4, 4).exterior().clone());
+        let holed: Geometry<f64> = holed.into();
+        let in_hole: Geometry<f64> = Point(lattice(3, 3)).into();
+        let on_hole_edge: Geometry<f64> = Point(lattice(2, 3)).into();
+        check(Predicate::Disjoint, &in_hole, &holed, true);
+        check(Predicate::Intersects, &in_hole, &holed, false);
+        check(Predicate::Disjoint, &on_hole_edge, &holed, false);
+        check(Predicate::Within, &on_hole_edge, &holed, false);
+    }
+
+    #[test]
+    fn a_polygon_is_within_itself_and_contains_itself() {
+        let square: Geometry<f64> = rect(0, 0, 4, 4).into();
+        check(Predicate::Within, &square, &square, true);
+        check(Predicate::Contains, &square, &square, true);
+        let smaller: Geometry<f64> = rect(0, 0, 2, 2).into();
+        check(Predicate::Within, &smaller, &square, true);
+        check(Predicate::Within, &square, &smaller, false);
+        check(Predicate::Contains, &square, &smaller, true);
+    }
+
+    #[test]
+    fn polygons_sharing_only_an_edge_intersect_without_containment() {
+        let west: Geometry<f64> = rect(0, 0, 2, 2).into();
+        let east: Geometry<f64> = rect(2, 0, 4, 2).into();
+        check(Predicate::Intersects, &west, &east, true);
+        check(Predicate::Within, &west, &east, false);
+        check(Predicate::Contains, &west, &east, false);
+        check(Predicate::Disjoint, &west, &east, false);
+    }
+
+    #[test]
+    fn empty_geometries_are_disjoint_from_everything() {
+        let empty: Geometry<f64> = MultiPoint::<f64>::new(vec![]).into();
+        let square: Geometry<f64> = rect(0, 0, 4, 4).into();
+        for p in Predicate::ALL {
+            check(p, &empty, &square, p == Predicate::Disjoint);
+            check(p, &square, &empty, p == Predicate::Disjoint);
+        }
+        assert!(geodesic_distance_m(&empty, &square).is_infinite());
+    }
+
+    /// A small lattice geometry: coincident vertices, shared edges and points on edges are common.
+    fn lattice_geometry() -> impl Strategy<Value = Geometry<f64>> {
+        let c = || (0..7_i32, 0..7_i32);
+        prop_oneof![
+            c().prop_map(|(i, j)| Point(lattice(i, j)).into()),
+            prop::collection::vec(c(), 2..4).prop_map(|ps| {
+                MultiPoint::new(ps.into_iter().map(|(i, j)| Point(lattice(i, j))).collect()).into()
+            }),
+            prop::collection::vec(c(), 2..4)
+                .prop_filter("consecutive vertices differ", |ps| ps.windows(2).all(|w| w[0] != w[1]))
+                .prop_map(|ps| LineString::new(ps.into_iter().map(|(i, j)| lattice(i, j)).collect()).into()),
+            (c(), (1..5_i32, 1..5_i32), any::<bool>()).prop_map(|((i, j), (w, h), holed)| {
+                let mut p = rect(i, j, i + w, j + h);
+                if holed && w > 2 && h > 2 {
+                    p.interiors_push(rect(i + 1, j + 1, i + 2, j + 2).exterior().clone());
+                }
+                p.into()
+            }),
+            (c(), c(), c())
+                .prop_filter("a triangle with area", |(a, b, c)| {
+                    (b.0 - a.0) * (c.1 - a.1) != (b.1 - a.1) * (c.0 - a.0)
+                })
+                .prop_map(|(a, b, c)| {
+                    let ring = vec![lattice(a.0, a.1), lattice(b.0, b.1), lattice(c.0, c.1), lattice(a.0, a.1)];
+                    Polygon::new(LineString::new(ring), vec![]).into()
+                }),
+            (c(), c()).prop_map(|((i, j), (k, l))| {
+                let a = rect(i, j, i + 1, j + 1);
+                let b = rect(k, l, k + 2, l + 1);
+                if a.intersects(&b) {
+                    MultiPolygon::new(vec![a]).into()
+                } else {
+                    MultiPolygon::new(vec![a, b]).into()
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn predicates_agree_with_the_de9im_matrix(a in lattice_geometry(), b in lattice_geometry()) {
+            let matrix = a.relate(&b);
+            prop_assert_eq!(holds(Predicate::Intersects, &a, &b), matrix.is_intersects());
+            prop_assert_eq!(holds(Predicate::Disjoint, &a, &b), matrix.is_disjoint());
+            prop_assert_eq!(holds(Predicate::Within, &a, &b), matrix.is_within());
+            prop_assert_eq!(holds(Predicate::Contains, &a, &b), matrix.is_contains());
+            prop_assert_eq!(holds(Predicate::Within, &a, &b), holds(Predicate::Contains, &b, &a));
+            // (Lattice points that rounding puts a hair off a diagonal are disjoint yet may
+            // measure 0 m; the converse must hold.)
+            if holds(Predicate::Intersects, &a, &b) {
+                prop_assert!(geodesic_distance_m(&a, &b) == 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_distance_to_a_line_is_to_its_closest_point_not_its_vertices() {
+        let street: Geometry<f64> = line_string![(x: -0.01, y: 0.0), (x: 0.01, y: 0.0)].into();
+        let p: Geometry<f64> = point!(x: 0.0, y: 0.01).into();
+        let expected = Geodesic.distance(point!(x: 0.0, y: 0.01), point!(x: 0.0, y: 0.0));
+        let d = geodesic_distance_m(&p, &street);
+        assert!((d - expected).abs() < 1e-6, "{d} vs {expected}");
+        assert!((d - geodesic_distance_m(&street, &p)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_point_in_a_polygon_is_at_zero_and_one_in_its_hole_is_at_the_hole_edge() {
+        let holed: Geometry<f64> = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 0.01, y: 0.0), (x: 0.01, y: 0.01), (x: 0.0, y: 0.01)],
+            interiors: [[(x: 0.004, y: 0.004), (x: 0.006, y: 0.004), (x: 0.006, y: 0.006), (x: 0.004, y: 0.006)]],
+        )
+        .into();
+        let inside: Geometry<f64> = point!(x: 0.002, y: 0.002).into();
+        let on_edge: Geometry<f64> = point!(x: 0.01, y: 0.005).into();
+        assert!(geodesic_distance_m(&inside, &holed) == 0.0);
+        assert!(geodesic_distance_m(&on_edge, &holed) == 0.0);
+        let in_hole: Geometry<f64> = point!(x: 0.005, y: 0.005).into();
+        // Closest: the hole's south or north edge, 0.001° of latitude (east–west edges are 0.001°
+        // of longitude away, longer at the equator).
+        let expected = Geodesic.distance(point!(x: 0.005, y: 0.005), point!(x: 0.005, y: 0.004));
+        let d = geodesic_distance_m(&in_hole, &holed);
+        assert!((d - expected).abs() < 1e-6, "{d} vs {expected}");
+    }
+
+    #[test]
+    fn crossing_lines_are_at_zero_and_parallel_lines_at_their_gap() {
+        let a: Geometry<f64> = wkt!(LINESTRING(113.70 34.70, 113.71 34.71)).into();
+        let b: Geometry<f64> = wkt!(LINESTRING(113.70 34.71, 113.71 34.70)).into();
+        assert!(geodesic_distance_m(&a, &b) == 0.0);
+        let c: Geometry<f64> = wkt!(LINESTRING(113.70 34.70, 113.71 34.70)).into();
+        let d: Geometry<f64> = wkt!(LINESTRING(113.702 34.702, 113.708 34.702)).into();
+        let expected = Geodesic.distance(point!(x: 113.705, y: 34.702), point!(x: 113.705, y: 34.70));
+        let got = geodesic_distance_m(&c, &d);
+        assert!((got - expected).abs() < 1e-4 * expected, "{got} vs {expected}");
+    }
+
+    /// Points spaced along each segment of `g`'s boundary or lines, `pieces` per segment.
+    fn densified(g: &Geometry<f64>, pieces: u32) -> Vec<Coord<f64>> {
+        let mut segs = Vec::new();
+        segments(g, &mut segs);
+        let mut out = Vec::new();
+        for [a, b] in segs {
+            for k in 0..=pieces {
+                out.push(a + (b - a) * (f64::from(k) / f64::from(pieces)));
+            }
+        }
+        out
+    }
+
+    fn vertices(g: &Geometry<f64>) -> Vec<Coord<f64>> {
+        densified(g, 1)
+    }
+
+    /// Brute force: 0 if they intersect, else the least Karney distance between the points of
+    /// `a` and the points of `b` given.
+    fn brute(a: &Geometry<f64>, b: &Geometry<f64>, pa: &[Coord<f64>], pb: &[Coord<f64>]) -> f64 {
+        if a.intersects(b) {
+            return 0.0;
+        }
+        pa.iter()
+            .flat_map(|&p| pb.iter().map(move |&q| Geodesic.distance(Point(p), Point(q))))
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    fn float_coord() -> impl Strategy<Value = Coord<f64>> {
+        (0.0..20.0_f64, 0.0..20.0_f64).prop_map(|(i, j)| coord! { x: LON0 + i * STEP, y: LAT0 + j * STEP })
+    }
+
+    /// A line or a polygon (a triangle or quadrilateral, maybe holed) spanning up to about 2 km.
+    fn float_geometry() -> impl Strategy<Value = Geometry<f64>> {
+        prop_oneof![
+            prop::collection::vec(float_coord(), 2..4).prop_map(|cs| LineString::new(cs).into()),
+            (float_coord(), prop::collection::vec(1.0..6.0_f64, 3..5), any::<bool>()).prop_map(
+                |(centre, radii, holed)| {
+                    let ring = |scale: f64, radii: &[f64]| {
+                        let n = radii.len() as f64;
+                        let mut cs: Vec<Coord<f64>> = radii
+                            .iter()
+                            .enumerate()
+                            .map(|(k, r)| {
+                                let angle = std::f64::consts::TAU * k as f64 / n;
+                                centre + coord! { x: r * scale * STEP * angle.cos(), y: r * scale * STEP * angle.sin() }
+                            })
+                            .collect();
+                        cs.push(cs[0]);
+                        LineString::new(cs)
+                    };
+                    let smallest = radii.iter().copied().fold(f64::INFINITY, f64::min);
+                    let holes = if holed { vec![ring(0.3 * smallest / 6.0, &[6.0, 5.0, 6.0, 4.0])] } else { vec![] };
+                    Polygon::new(ring(1.0, &radii), holes).into()
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn point_distances_match_densified_geodesic_brute_force(
+            p in float_coord(),
+            g in float_geometry(),
+        ) {
+            let point: Geometry<f64> = Point(p).into();
+            let ours = geodesic_distance_m(&point, &g);
+            let expected = brute(&point, &g, &[p], &densified(&g, 4_000));
+            prop_assert!(
+                (ours - expected).abs() <= 1e-4 * expected + 0.01,
+                "ours {} brute force {}", ours, expected
+            );
+        }
+
+        #[test]
+        fn geometry_distances_match_brute_force(a in float_geometry(), b in float_geometry()) {
+            let ours = geodesic_distance_m(&a, &b);
+            // Every vertex of one against the other densified finely: the closest pair of two
+            // geometries that do not cross has a vertex at one end.
+            let fine = brute(&a, &b, &vertices(&a), &densified(&b, 4_000))
+                .min(brute(&a, &b, &densified(&a, 4_000), &vertices(&b)));
+            prop_assert!(
+                (ours - fine).abs() <= 1e-4 * fine + 0.01,
+                "ours {} brute force {}", ours, fine
+            );
+            // Every pair of points sampled on both, without that assumption: ours is never
+            // farther than a sampled pair.
+            let coarse = brute(&a, &b, &densified(&a, 60), &densified(&b, 60));
+            prop_assert!(ours <= coarse * (1.0 + 1e-9) + 1e-6, "ours {} sampled {}", ours, coarse);
+            prop_assert!((ours - geodesic_distance_m(&b, &a)).abs() <= 1e-9 * ours + 1e-9);
+        }
+    }
+}
