@@ -2,7 +2,13 @@
 //! exact predicates on the candidates, and copy-on-write updates so that a reader holding a
 //! snapshot never sees a half-applied write.
 //!
-//! CRS: WGS84 lon/lat degrees. Pure and synchronous: no I/O, no async.
+//! CRS: WGS84 lon/lat degrees; lengths in metres and areas in m², geodesic on the WGS84
+//! ellipsoid (Karney). Pure and synchronous: no I/O, no async.
+//!
+//! - [`measure`]: geodesic lengths and areas, whole or clipped to a query region;
+//! - [`predicate`]: DE-9IM predicates and the geodesic distance between two geometries;
+//! - [`locate`]: point-in-polygon prepared for the grid cells, with a deterministic edge rule;
+//! - [`nearest`]: k nearest features and features within a distance, on [`CollectionIndex`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +18,11 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, Envelope, RTree, RTreeObject};
 
 use crate::model::{Feature, FeatureId};
+
+pub mod locate;
+pub mod measure;
+pub mod nearest;
+pub mod predicate;
 
 /// A tree entry: a feature's envelope and its position in [`CollectionIndex::slots`].
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
