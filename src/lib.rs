@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod filter;
 pub mod index;
 pub mod model;
 pub mod service;
