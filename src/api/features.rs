@@ -9,15 +9,34 @@ use serde_json::{Value, json};
 use super::{
     ApiError, AppState, Format, html, media, negotiate, param, query_pairs, vary_accept, with_type,
 };
-use crate::model::{Bbox, DateInterval};
+use std::sync::Arc;
+
+use crate::filter::{Filter, FilterLang};
+use crate::model::feature::feature_json;
+use crate::model::{Bbox, DateInterval, Feature, Schema};
 use crate::service::Collection;
-use crate::service::items::{ItemsQuery, MAX_LIMIT, query_items};
+use crate::service::items::{ItemsQuery, MAX_LIMIT, SortKey, query_items};
 
 /// CRS84: the only CRS of OGC API – Features Part 1.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 /// The parameters of the items endpoint besides property names.
-const ITEMS_PARAMETERS: [&str; 6] = ["limit", "offset", "bbox", "bbox-crs", "datetime", "f"];
+const ITEMS_PARAMETERS: [&str; 11] = [
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "f",
+];
+
+/// The link relation of a collection's queryables (OGC API – Features – Part 3).
+const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
     let href: String = href.into();
@@ -74,6 +93,7 @@ pub(crate) fn collection_json(state: &AppState, c: &Collection) -> Value {
             link(state.url(&format!("{base}/items")), "items", media::GEOJSON, "the features"),
             link(state.url(&format!("{base}/items?f=html")), "items", media::HTML, "the features as HTML"),
             link(state.url(&format!("{base}/schema")), "describedby", media::SCHEMA, "the property schema"),
+            link(state.url(&format!("{base}/queryables")), REL_QUERYABLES, media::SCHEMA, "the queryables (for filter and sortby)"),
         ],
     })
 }
@@ -128,6 +148,133 @@ pub async fn collection_schema(
     Ok(with_type(schema.to_string(), media::SCHEMA))
 }
 
+/// `GET /collections/{collection_id}/queryables`: what `filter` may name, as JSON Schema
+/// (OGC API – Features – Part 3): the geometry and every property except arrays.
+pub async fn list_queryables(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let collection = state.catalog.collection(&collection_id)?;
+    let mut schema = collection.def.json_schema();
+    if let Some(properties) = schema["properties"].as_object_mut() {
+        properties.retain(|_, p| p["type"] != "array");
+    }
+    schema["$id"] = json!(state.url(&format!("/collections/{collection_id}/queryables")));
+    schema["title"] = json!(display_title(&collection.def));
+    schema["additionalProperties"] = json!(false);
+    Ok(with_type(schema.to_string(), media::SCHEMA))
+}
+
+fn simple_names(schema: &Schema) -> String {
+    schema
+        .properties
+        .iter()
+        .filter(|p| p.ty.is_simple())
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `sortby`: comma-separated simple properties, each optionally prefixed by `+` or `-`.
+fn parse_sortby(schema: &Schema, value: &str) -> Result<Vec<SortKey>, ApiError> {
+    value
+        .split(',')
+        .map(|raw| {
+            // A `+` in a query string decodes to a space.
+            let (descending, name) = match raw.strip_prefix('-') {
+                Some(name) => (true, name),
+                None => (false, raw.trim_start().trim_start_matches('+')),
+            };
+            let name = name.trim();
+            match schema.property(name) {
+                Some(p) if p.ty.is_simple() => Ok(SortKey {
+                    property: name.to_owned(),
+                    ty: p.ty,
+                    descending,
+                }),
+                _ => Err(ApiError::invalid(
+                    "sortby",
+                    value,
+                    format!(
+                        "comma-separated properties, each optionally prefixed by + (ascending) or - (descending), among: {}",
+                        simple_names(schema)
+                    ),
+                    format!("`{name}` is not a sortable property"),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `properties`: the comma-separated properties to return.
+fn parse_properties(schema: &Schema, value: &str) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if schema.property(name).is_none() {
+            let all: Vec<&str> = schema.properties.iter().map(|p| p.name.as_str()).collect();
+            return Err(ApiError::invalid(
+                "properties",
+                value,
+                format!("comma-separated properties among: {}", all.join(", ")),
+                format!("unknown property `{name}`"),
+            ));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
+
+/// `filter` in `lang`, compiled for `collection`.
+fn parse_filter(
+    collection: &Collection,
+    lang: FilterLang,
+    value: &str,
+) -> Result<Filter, ApiError> {
+    Filter::parse(value, lang, &collection.def).map_err(|e| {
+        ApiError::invalid(
+            "filter",
+            value,
+            format!(
+                "a CQL2 expression in {lang} over the queryables of /collections/{}/queryables",
+                collection.def.id
+            ),
+            e.to_string(),
+        )
+    })
+}
+
+/// `property=value` on a simple property (queryables as query parameters); any other name is an
+/// unknown parameter.
+fn equality_filter(
+    schema: &Schema,
+    property: &str,
+    value: &str,
+) -> Result<(String, Value), ApiError> {
+    match schema.property(property) {
+        Some(p) if p.ty.is_simple() => {
+            let typed = p.parse_text(value).map_err(|e| {
+                ApiError::invalid(property, value, e.allowed.clone(), e.problem.clone())
+            })?;
+            Ok((property.to_owned(), typed))
+        }
+        _ => {
+            let mut allowed: Vec<String> =
+                ITEMS_PARAMETERS.iter().map(|s| (*s).to_owned()).collect();
+            allowed.extend(
+                schema
+                    .properties
+                    .iter()
+                    .filter(|p| p.ty.is_simple())
+                    .map(|p| p.name.clone()),
+            );
+            Err(ApiError::UnknownParameter {
+                parameter: property.to_owned(),
+                allowed,
+            })
+        }
+    }
+}
+
 /// Turns query pairs into a validated items query for `collection`.
 pub(crate) fn parse_items_query(
     collection: &Collection,
@@ -135,6 +282,17 @@ pub(crate) fn parse_items_query(
 ) -> Result<ItemsQuery, ApiError> {
     let schema = &collection.def.schema;
     let mut query = ItemsQuery::default();
+    let lang = match param(pairs, "filter-lang") {
+        None => FilterLang::Cql2Text,
+        Some(name) => FilterLang::from_name(name).ok_or_else(|| {
+            ApiError::invalid(
+                "filter-lang",
+                name,
+                "cql2-text or cql2-json",
+                "unknown filter language",
+            )
+        })?,
+    };
     for (name, value) in pairs {
         match name.as_str() {
             "limit" => {
@@ -185,30 +343,21 @@ pub(crate) fn parse_items_query(
                 })?;
                 query.datetime = Some(interval);
             }
-            "f" => {}
-            property => match schema.property(property) {
-                Some(p) if p.ty.is_simple() => {
-                    let typed = p.parse_text(value).map_err(|e| {
-                        ApiError::invalid(property, value, e.allowed.clone(), e.problem.clone())
-                    })?;
-                    query.equals.push((property.to_owned(), typed));
+            "filter" => query.filter = Some(Arc::new(parse_filter(collection, lang, value)?)),
+            "filter-crs" => {
+                if value != CRS84 {
+                    return Err(ApiError::invalid(
+                        "filter-crs",
+                        value,
+                        CRS84,
+                        "unsupported CRS",
+                    ));
                 }
-                _ => {
-                    let mut allowed: Vec<String> =
-                        ITEMS_PARAMETERS.iter().map(|s| (*s).to_owned()).collect();
-                    allowed.extend(
-                        schema
-                            .properties
-                            .iter()
-                            .filter(|p| p.ty.is_simple())
-                            .map(|p| p.name.clone()),
-                    );
-                    return Err(ApiError::UnknownParameter {
-                        parameter: property.to_owned(),
-                        allowed,
-                    });
-                }
-            },
+            }
+            "sortby" => query.sort = parse_sortby(schema, value)?,
+            "properties" => query.properties = Some(parse_properties(schema, value)?),
+            "f" | "filter-lang" => {}
+            property => query.equals.push(equality_filter(schema, property, value)?),
         }
     }
     Ok(query)
@@ -313,10 +462,22 @@ pub async fn list_items(
         if i > 0 {
             body.push(',');
         }
-        body.push_str(feature.json());
+        match &items.properties {
+            None => body.push_str(feature.json()),
+            Some(names) => body.push_str(&projected_json(feature, names)),
+        }
     }
     body.push_str("]}");
     Ok(vary_accept(with_type(body, media::GEOJSON)))
+}
+
+/// A feature as GeoJSON with only the properties `names`, in that order.
+fn projected_json(feature: &Feature, names: &[String]) -> Box<str> {
+    let properties = names
+        .iter()
+        .filter_map(|n| feature.properties.get(n).map(|v| (n.clone(), v.clone())))
+        .collect();
+    feature_json(&feature.id, &feature.geometry, &properties)
 }
 
 /// `GET /collections/{collection_id}/items/{feature_id}`, with `ETag` and `If-None-Match`.

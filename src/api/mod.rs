@@ -1,5 +1,5 @@
 //! The HTTP interface, and the only code that knows HTTP: OGC API – Features Part 1 (core,
-//! GeoJSON, HTML, OpenAPI 3.0), health and readiness, the map viewer's static files, and the one
+//! GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 filters), health and readiness, the map viewer's static files, and the one
 //! mapping of failures to RFC 7807 problems ([`error`]).
 
 pub mod error;
@@ -72,6 +72,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/collections/{collection_id}/schema",
             get(features::collection_schema),
+        )
+        .route(
+            "/collections/{collection_id}/queryables",
+            get(features::list_queryables),
         )
         .route(
             "/collections/{collection_id}/items",

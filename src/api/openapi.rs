@@ -87,6 +87,11 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
         { "$ref": "#/components/parameters/bbox" },
         { "$ref": "#/components/parameters/bbox-crs" },
         { "$ref": "#/components/parameters/datetime" },
+        { "$ref": "#/components/parameters/filter" },
+        { "$ref": "#/components/parameters/filter-lang" },
+        { "$ref": "#/components/parameters/filter-crs" },
+        { "$ref": "#/components/parameters/sortby" },
+        { "$ref": "#/components/parameters/properties" },
         { "$ref": "#/components/parameters/f" }
     ]);
     let f = json!([{ "$ref": "#/components/parameters/f" }]);
@@ -104,6 +109,9 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
     paths.insert("/collections/{collectionId}/schema".into(), json!({ "get": operation("The property schema of a collection", "getCollectionSchema", "Capabilities",
         json!([{ "$ref": "#/components/parameters/collectionId" }]),
         json!({ "description": "JSON Schema", "content": { "application/schema+json": { "schema": { "type": "object" } } } })) }));
+    paths.insert("/collections/{collectionId}/queryables".into(), json!({ "get": operation("The queryables of a collection (what filter and sortby may name)", "getQueryables", "Capabilities",
+        json!([{ "$ref": "#/components/parameters/collectionId" }]),
+        json!({ "description": "JSON Schema of the queryables (OGC API – Features – Part 3)", "content": { "application/schema+json": { "schema": { "type": "object" } } } })) }));
     paths.insert("/collections/{collectionId}/items".into(), json!({ "get": operation("The features of a collection", "getFeatures", "Data",
         common_items, ok_json("A page of features", "featureCollectionGeoJSON", "application/geo+json")) }));
     paths.insert("/collections/{collectionId}/items/{featureId}".into(), json!({ "get": operation("One feature", "getFeature", "Data",
@@ -117,6 +125,11 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
             json!({ "$ref": "#/components/parameters/bbox" }),
             json!({ "$ref": "#/components/parameters/bbox-crs" }),
             json!({ "$ref": "#/components/parameters/datetime" }),
+            json!({ "$ref": "#/components/parameters/filter" }),
+            json!({ "$ref": "#/components/parameters/filter-lang" }),
+            json!({ "$ref": "#/components/parameters/filter-crs" }),
+            json!({ "$ref": "#/components/parameters/sortby" }),
+            json!({ "$ref": "#/components/parameters/properties" }),
             json!({ "$ref": "#/components/parameters/f" }),
         ];
         parameters.extend(
@@ -142,7 +155,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
         "info": {
             "title": "citygrid",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "网格化管理与城市更新空间数据服务 — OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0). Coordinates are CRS84 (WGS84 lon/lat).",
+            "description": "网格化管理与城市更新空间数据服务 — OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 text and JSON filters). Coordinates are CRS84 (WGS84 lon/lat).",
             "license": { "name": "MIT OR Apache-2.0" }
         },
         "servers": [{ "url": base_url }],
@@ -173,6 +186,31 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                     "name": "datetime", "in": "query", "required": false, "style": "form", "explode": false,
                     "description": "An instant or interval (RFC 3339 date-times or dates, `..` for an open end), matched against the collection's temporal property (x-temporal-property); ignored by collections without one.",
                     "schema": { "type": "string" }
+                },
+                "filter": {
+                    "name": "filter", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "A CQL2 expression over the collection's queryables (/collections/{collectionId}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, arithmetic, CASEI/ACCENTI, S_* spatial and T_* temporal functions. Property names are case-sensitive.",
+                    "schema": { "type": "string" }
+                },
+                "filter-lang": {
+                    "name": "filter-lang", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "The encoding of filter.",
+                    "schema": { "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" }
+                },
+                "filter-crs": {
+                    "name": "filter-crs", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "The CRS of geometries in filter; only CRS84.",
+                    "schema": { "type": "string", "format": "uri", "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] }
+                },
+                "sortby": {
+                    "name": "sortby", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "Comma-separated properties to sort by before paging, each optionally prefixed by + (ascending, the default) or - (descending); stable; nulls last when ascending.",
+                    "schema": { "type": "array", "items": { "type": "string", "pattern": "^[+-]?[A-Za-z_][A-Za-z0-9_:.-]*$" } }
+                },
+                "properties": {
+                    "name": "properties", "in": "query", "required": false, "style": "form", "explode": false,
+                    "description": "Comma-separated properties to return (all when absent).",
+                    "schema": { "type": "array", "items": { "type": "string" } }
                 },
                 "f": {
                     "name": "f", "in": "query", "required": false, "style": "form", "explode": false,

@@ -171,8 +171,8 @@ impl<'a> Compiler<'a> {
             "between" => {
                 arity(op, args, 3)?;
                 let value = self.scalar(&args[0])?;
-                let low = self.fit(op, self.scalar(&args[1])?, value.1)?;
-                let high = self.fit(op, self.scalar(&args[2])?, value.1)?;
+                let low = fit(op, self.scalar(&args[1])?, value.1)?;
+                let high = fit(op, self.scalar(&args[2])?, value.1)?;
                 comparable(op, value.1, &[low.1, high.1])?;
                 Ok(Node::Between {
                     value: value.0,
@@ -188,7 +188,7 @@ impl<'a> Compiler<'a> {
                 };
                 let mut list = Vec::with_capacity(items.len());
                 for item in items {
-                    let item = self.fit(op, self.scalar(item)?, value.1)?;
+                    let item = fit(op, self.scalar(item)?, value.1)?;
                     comparable(op, value.1, &[item.1])?;
                     list.push(item.0);
                 }
@@ -211,8 +211,8 @@ impl<'a> Compiler<'a> {
                 if let Some(cmp) = CmpOp::from_name(op) {
                     arity(op, args, 2)?;
                     let left = self.scalar(&args[0])?;
-                    let right = self.fit(op, self.scalar(&args[1])?, left.1)?;
-                    let left = self.fit(op, left, right.1)?;
+                    let right = fit(op, self.scalar(&args[1])?, left.1)?;
+                    let left = fit(op, left, right.1)?;
                     comparable(op, left.1, &[right.1])?;
                     return Ok(Node::Compare {
                         op: cmp,
@@ -246,39 +246,15 @@ impl<'a> Compiler<'a> {
                 format!("applies to strings; got {}", kind.describe()),
             ));
         }
-        let pattern = match self.scalar(&args[1])? {
-            (Scalar::Const(Val::Text(text)), _) => text,
-            _ => {
-                return Err(type_error(
-                    "like",
-                    "the pattern must be a string literal (optionally in CASEI/ACCENTI)",
-                ));
-            }
+        let (Scalar::Const(Val::Text(pattern)), _) = self.scalar(&args[1])? else {
+            return Err(type_error(
+                "like",
+                "the pattern must be a string literal (optionally in CASEI/ACCENTI)",
+            ));
         };
         let pattern = Pattern::new(&pattern)
             .map_err(|e| literal_error("LIKE pattern", &pattern, e.to_string()))?;
         Ok(Node::Like { value, pattern })
-    }
-
-    /// Gives a string literal the date or timestamp type of the other side when it reads as one.
-    fn fit(
-        &self,
-        operator: &str,
-        (scalar, kind): (Scalar, Kind),
-        target: Kind,
-    ) -> Result<(Scalar, Kind), FilterError> {
-        let Scalar::Const(Val::Text(text)) = &scalar else {
-            return Ok((scalar, kind));
-        };
-        let value = match target {
-            Kind::Date => parse_date(text).map(Val::Date),
-            Kind::Instant => parse_timestamp(text).map(Val::Instant),
-            _ => return Ok((scalar, kind)),
-        };
-        let value = value.ok_or_else(|| {
-            type_error(operator, format!("{text:?} is not {}", target.describe()))
-        })?;
-        Ok((Scalar::Const(value), target))
     }
 
     /// A value expression and its kind.
@@ -540,4 +516,23 @@ fn comparable(operator: &str, kind: Kind, others: &[Kind]) -> Result<(), FilterE
         }
     }
     Ok(())
+}
+
+/// Gives a string literal the date or timestamp type of the other side when it reads as one.
+fn fit(
+    operator: &str,
+    (scalar, kind): (Scalar, Kind),
+    target: Kind,
+) -> Result<(Scalar, Kind), FilterError> {
+    let Scalar::Const(Val::Text(text)) = &scalar else {
+        return Ok((scalar, kind));
+    };
+    let value = match target {
+        Kind::Date => parse_date(text).map(Val::Date),
+        Kind::Instant => parse_timestamp(text).map(Val::Instant),
+        _ => return Ok((scalar, kind)),
+    };
+    let value = value
+        .ok_or_else(|| type_error(operator, format!("{text:?} is not {}", target.describe())))?;
+    Ok((Scalar::Const(value), target))
 }

@@ -44,6 +44,7 @@ impl SpatialOp {
     }
 
     /// The relation with its arguments swapped: `a op b` ⇔ `b op.converse() a`.
+    #[must_use]
     pub fn converse(self) -> Self {
         match self {
             Self::Within => Self::Contains,

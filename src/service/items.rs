@@ -1,11 +1,16 @@
-//! The items query of OGC API – Features: bbox, datetime and property equality, paged by offset
-//! and limit, in a stable order (the store's key order).
+//! The items query of OGC API – Features: bbox, datetime, property equality and a CQL2 filter,
+//! sorted by properties when asked (stably, before paging), paged by offset and limit, otherwise
+//! in the store's key order.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::Collection;
+use crate::filter::Filter;
+use crate::filter::temporal::parse_timestamp;
+use crate::model::schema::PropertyType;
 use crate::model::{Bbox, DateInterval, Feature};
 
 /// Default page size.
@@ -22,6 +27,12 @@ pub struct ItemsQuery {
     pub datetime: Option<DateInterval>,
     /// Only features whose property equals the value (typed by the schema).
     pub equals: Vec<(String, Value)>,
+    /// Only features the CQL2 filter selects.
+    pub filter: Option<Arc<Filter>>,
+    /// Sort keys, most significant first; empty keeps the key order.
+    pub sort: Vec<SortKey>,
+    /// The properties to return (all when `None`); the representation applies it.
+    pub properties: Option<Vec<String>>,
     /// Matches to skip.
     pub offset: usize,
     /// Matches to return at most.
@@ -34,8 +45,60 @@ impl Default for ItemsQuery {
             bbox: None,
             datetime: None,
             equals: Vec::new(),
+            filter: None,
+            sort: Vec::new(),
+            properties: None,
             offset: 0,
             limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// One key of `sortby`: a simple property, ascending or descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// The property.
+    pub property: String,
+    /// Its type, which decides how values compare (timestamps as instants).
+    pub ty: PropertyType,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl SortKey {
+    /// Orders two features by this key. Nulls and missing values come last when ascending and
+    /// first when descending, as in SQL's default.
+    fn compare(&self, a: &Feature, b: &Feature) -> Ordering {
+        let a = a.properties.get(&self.property).filter(|v| !v.is_null());
+        let b = b.properties.get(&self.property).filter(|v| !v.is_null());
+        let ordering = match (a, b) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(a), Some(b)) => self.compare_values(a, b),
+        };
+        if self.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    }
+
+    fn compare_values(&self, a: &Value, b: &Value) -> Ordering {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => x
+                .as_f64()
+                .partial_cmp(&y.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+            (Value::String(x), Value::String(y)) if self.ty == PropertyType::DateTime => {
+                match (parse_timestamp(x), parse_timestamp(y)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    _ => x.cmp(y),
+                }
+            }
+            (Value::String(x), Value::String(y)) => x.cmp(y),
+            _ => Ordering::Equal,
         }
     }
 }
@@ -79,10 +142,42 @@ pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
             DateInterval::of_feature(start, end, t.end.is_some())
                 .is_some_and(|own| own.intersects(interval))
         });
-        equal && in_time
+        equal && in_time && query.filter.as_ref().is_none_or(|f| f.matches(feature))
     };
-    let unfiltered = query.equals.is_empty() && temporal.is_none();
-    let (number_matched, features) = match &query.bbox {
+    let unfiltered = query.equals.is_empty() && temporal.is_none() && query.filter.is_none();
+    // The R-tree narrows the candidates to the bbox, or else to what the filter must intersect.
+    let rects = query.bbox.as_ref().map(Bbox::rects).or_else(|| {
+        query
+            .filter
+            .as_ref()
+            .and_then(|f| f.bbox_hint())
+            .map(<[_]>::to_vec)
+    });
+    if !query.sort.is_empty() {
+        let mut matches: Vec<&Arc<Feature>> = match &rects {
+            None => collection.index.iter().filter(|f| keep(f)).collect(),
+            Some(rects) => collection
+                .index
+                .intersecting(rects)
+                .into_iter()
+                .filter(|f| keep(f))
+                .collect(),
+        };
+        matches.sort_by(|a, b| {
+            query
+                .sort
+                .iter()
+                .map(|key| key.compare(a, b))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        let (number_matched, features) = page(matches.into_iter(), query);
+        return ItemsPage {
+            number_matched,
+            features,
+        };
+    }
+    let (number_matched, features) = match &rects {
         None if unfiltered => {
             let index = &collection.index;
             (
@@ -96,10 +191,10 @@ pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
             )
         }
         None => page(collection.index.iter().filter(|f| keep(f)), query),
-        Some(bbox) => page(
+        Some(rects) => page(
             collection
                 .index
-                .intersecting(&bbox.rects())
+                .intersecting(rects)
                 .into_iter()
                 .filter(|f| keep(f)),
             query,

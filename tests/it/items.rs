@@ -321,3 +321,50 @@ fn geometry_is_wgs84_with_at_most_seven_decimals() {
         }
     }
 }
+
+#[test]
+fn a_cql2_filter_selects_the_same_manholes_as_the_equivalent_bbox_and_equality_parameters() {
+    let box_ = "113.67,34.75,113.69,34.77";
+    let by_parameters = get(&format!(
+        "/collections/manholes/items?bbox={box_}&status=damaged&limit=10000"
+    ))
+    .json();
+    let filter = format!("status = 'damaged' AND S_INTERSECTS(geometry, BBOX({box_}))");
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&filter, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let by_filter = get(&format!(
+        "/collections/manholes/items?filter={encoded}&limit=10000"
+    ))
+    .json();
+    let ids = |doc: &Value| -> Vec<String> {
+        doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(by_parameters["numberMatched"].as_u64().unwrap() > 0);
+    assert_eq!(by_filter["numberMatched"], by_parameters["numberMatched"]);
+    assert_eq!(ids(&by_filter), ids(&by_parameters));
+}
+
+#[test]
+fn the_queryables_of_a_built_in_layer_name_its_geometry_and_leave_out_arrays() {
+    let doc = get("/collections/grid_cells/queryables").json();
+    assert_eq!(
+        doc["properties"]["geometry"]["x-ogc-role"],
+        "primary-geometry"
+    );
+    assert_eq!(doc["properties"]["level"]["type"], "string");
+    assert!(
+        doc["properties"].get("workers").is_none(),
+        "an array of strings cannot be filtered, so it is not a queryable"
+    );
+    assert_problem(
+        &get("/collections/grid_cells/items?filter=workers%20IS%20NULL"),
+        400,
+        Some("filter"),
+    );
+}

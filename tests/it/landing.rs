@@ -60,6 +60,45 @@ fn conformance_declares_core_geojson_html_and_oas30() {
 }
 
 #[test]
+fn conformance_declares_filtering_and_the_cql2_classes_tested_by_the_standard_cases() {
+    let doc = get("/conformance").json();
+    let classes: Vec<&str> = doc["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for class in [
+        "queryables",
+        "queryables-query-parameters",
+        "filter",
+        "features-filter",
+    ] {
+        let uri = format!("http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/{class}");
+        assert!(classes.contains(&uri.as_str()), "{uri}");
+    }
+    for class in [
+        "cql2-text",
+        "cql2-json",
+        "basic-cql2",
+        "advanced-comparison-operators",
+        "basic-spatial-functions",
+        "basic-spatial-functions-plus",
+        "spatial-functions",
+        "temporal-functions",
+    ] {
+        let uri = format!("http://www.opengis.net/spec/cql2/1.0/conf/{class}");
+        assert!(classes.contains(&uri.as_str()), "{uri}");
+    }
+    assert!(
+        !classes
+            .iter()
+            .any(|c| c.ends_with("/array-functions") || c.ends_with("/conf/functions")),
+        "array and custom functions are not implemented"
+    );
+}
+
+#[test]
 fn the_api_document_is_openapi_3_with_the_limit_parameter_as_ogc_asks() {
     let reply = get("/api");
     assert_eq!(
@@ -79,6 +118,7 @@ fn the_api_document_is_openapi_3_with_the_limit_parameter_as_ogc_asks() {
         "/api",
         "/collections",
         "/collections/{collectionId}",
+        "/collections/{collectionId}/queryables",
         "/collections/{collectionId}/items",
         "/collections/{collectionId}/items/{featureId}",
         "/health",
@@ -89,6 +129,20 @@ fn the_api_document_is_openapi_3_with_the_limit_parameter_as_ogc_asks() {
     let manholes = doc["paths"]["/collections/manholes/items"]["get"]["parameters"]
         .as_array()
         .unwrap();
+    for parameter in [
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "properties",
+    ] {
+        assert!(
+            manholes
+                .iter()
+                .any(|p| p["$ref"] == format!("#/components/parameters/{parameter}")),
+            "{parameter} missing"
+        );
+    }
     let status = manholes.iter().find(|p| p["name"] == "status").unwrap();
     assert!(
         status["schema"]["enum"]

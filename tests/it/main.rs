@@ -9,6 +9,7 @@
 
 mod binary;
 mod collections;
+mod cql2;
 mod district;
 mod gdal;
 mod import;
