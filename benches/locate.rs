@@ -29,14 +29,18 @@ const POINTS: usize = 4_096;
 fn grid_cells() -> Vec<Geometry<f64>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/grid_cells.geojson");
     let text = std::fs::read_to_string(&path).expect("data/grid_cells.geojson is readable");
-    let collection: geojson::FeatureCollection =
-        text.parse::<geojson::GeoJson>().expect("valid GeoJSON").try_into().expect("a FeatureCollection");
+    let collection: geojson::FeatureCollection = text
+        .parse::<geojson::GeoJson>()
+        .expect("valid GeoJSON")
+        .try_into()
+        .expect("a FeatureCollection");
     collection
         .features
         .into_iter()
         .filter(|f| {
             f.property("level").and_then(|v| v.as_str()) == Some("grid")
-                && f.property("valid_to").is_none_or(serde_json::Value::is_null)
+                && f.property("valid_to")
+                    .is_none_or(serde_json::Value::is_null)
         })
         .map(|f| {
             let value = f.geometry.expect("every cell has a geometry").value;
@@ -78,7 +82,10 @@ fn main() {
         b.iter(|| black_box(CellLocator::new(keyed())).len());
     });
     group.throughput(Throughput::Elements(1));
-    for (name, points) in [("point_inside_a_cell", &inside), ("point_anywhere_in_the_bbox", &anywhere)] {
+    for (name, points) in [
+        ("point_inside_a_cell", &inside),
+        ("point_anywhere_in_the_bbox", &anywhere),
+    ] {
         group.bench_function(name, |b| {
             let mut next = points.iter().cycle();
             b.iter(|| {

@@ -192,9 +192,11 @@ impl CellLocator {
             let b = j * self.nx + i;
             &self.bucket_cells[self.bucket_start[b] as usize..self.bucket_start[b + 1] as usize]
         };
-        list.iter().map(|&i| &self.cells[i as usize]).filter(move |c| {
-            c.min[0] <= lon && lon <= c.max[0] && c.min[1] <= lat && lat <= c.max[1]
-        })
+        list.iter()
+            .map(|&i| &self.cells[i as usize])
+            .filter(move |c| {
+                c.min[0] <= lon && lon <= c.max[0] && c.min[1] <= lat && lat <= c.max[1]
+            })
     }
 
     fn ring(&self, r: u32) -> &[[f64; 2]] {
@@ -234,7 +236,8 @@ impl CellLocator {
                     && p[0] <= a[0].max(b[0])
                     && a[1].min(b[1]) <= p[1]
                     && p[1] <= a[1].max(b[1])
-                    && RobustKernel::orient2d(coord(a), coord(b), coord(p)) == Orientation::Collinear
+                    && RobustKernel::orient2d(coord(a), coord(b), coord(p))
+                        == Orientation::Collinear
             })
         })
     }
@@ -349,7 +352,13 @@ mod tests {
     #[test]
     fn points_outside_every_cell_and_nan_find_nothing() {
         let cells = locator(&two_by_two());
-        for (lon, lat) in [(-0.1, 0.5), (2.1, 0.5), (0.5, -1e-12), (f64::NAN, 0.5), (0.5, f64::INFINITY)] {
+        for (lon, lat) in [
+            (-0.1, 0.5),
+            (2.1, 0.5),
+            (0.5, -1e-12),
+            (f64::NAN, 0.5),
+            (0.5, f64::INFINITY),
+        ] {
             assert_eq!(cells.locate(lon, lat), None, "({lon}, {lat})");
             assert!(cells.locate_all(lon, lat).is_empty());
         }
@@ -360,8 +369,10 @@ mod tests {
 
     #[test]
     fn a_diagonal_shared_edge_gives_exactly_one_cell() {
-        let lower: Geometry<f64> = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)].into();
-        let upper: Geometry<f64> = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)].into();
+        let lower: Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)].into();
+        let upper: Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)].into();
         let cells = locator(&[(1, lower), (2, upper)]);
         for k in 1..1000 {
             let t = f64::from(k) / 1000.0;
@@ -432,7 +443,13 @@ mod tests {
         let mut cells = Vec::new();
         for i in 0..nx {
             for j in 0..ny {
-                let ring = vec![vertex(i, j), vertex(i + 1, j), vertex(i + 1, j + 1), vertex(i, j + 1), vertex(i, j)];
+                let ring = vec![
+                    vertex(i, j),
+                    vertex(i + 1, j),
+                    vertex(i + 1, j + 1),
+                    vertex(i, j + 1),
+                    vertex(i, j),
+                ];
                 let mut holes = Vec::new();
                 if i * ny + j == enclave_at % (nx * ny) {
                     let at = |u: f64, v: f64| Coord {
@@ -443,7 +460,10 @@ mod tests {
                     let mut reversed = triangle.clone();
                     reversed.reverse();
                     holes.push(LineString::new(reversed));
-                    cells.push((key.next().unwrap(), Polygon::new(LineString::new(triangle.clone()), vec![]).into()));
+                    cells.push((
+                        key.next().unwrap(),
+                        Polygon::new(LineString::new(triangle.clone()), vec![]).into(),
+                    ));
                     special_points(&triangle, t, &mut special);
                 }
                 special_points(&ring, t, &mut special);
@@ -452,7 +472,10 @@ mod tests {
         }
         let first = polygons.remove(0);
         if let Some(last) = polygons.pop() {
-            cells.push((key.next().unwrap(), MultiPolygon::new(vec![first, last]).into()));
+            cells.push((
+                key.next().unwrap(),
+                MultiPolygon::new(vec![first, last]).into(),
+            ));
         } else {
             cells.push((key.next().unwrap(), first.into()));
         }
@@ -483,15 +506,26 @@ mod tests {
                 (
                     Just((nx, ny)),
                     prop::collection::vec((-0.3..0.3_f64, -0.3..0.3_f64), 1..64),
-                    Just((0..u32::try_from(nx * ny + 1).unwrap()).map(|k| k * 3 + 1).collect::<Vec<_>>()).prop_shuffle(),
+                    Just(
+                        (0..u32::try_from(nx * ny + 1).unwrap())
+                            .map(|k| k * 3 + 1)
+                            .collect::<Vec<_>>(),
+                    )
+                    .prop_shuffle(),
                     0..64_usize,
                     0.0..1.0_f64,
                 )
             })
-            .prop_map(|((nx, ny), jitter, keys, enclave_at, t)| partition(nx, ny, &jitter, &keys, enclave_at, t))
+            .prop_map(|((nx, ny), jitter, keys, enclave_at, t)| {
+                partition(nx, ny, &jitter, &keys, enclave_at, t)
+            })
     }
 
-    fn check_point(cells: &CellLocator, partition: &Partition, p: [f64; 2]) -> Result<(), TestCaseError> {
+    fn check_point(
+        cells: &CellLocator,
+        partition: &Partition,
+        p: [f64; 2],
+    ) -> Result<(), TestCaseError> {
         let base = [113.70, 34.70];
         let all = cells.locate_all(p[0], p[1]);
         let mut expected_all: Vec<u32> = partition
@@ -503,11 +537,19 @@ mod tests {
         expected_all.sort_unstable();
         prop_assert_eq!(&all, &expected_all, "closed test at {:?}", p);
         let half = cells.locate_half_open(p[0], p[1]);
-        let in_half_open_box = base[0] <= p[0] && p[0] < partition.max[0] && base[1] <= p[1] && p[1] < partition.max[1];
+        let in_half_open_box = base[0] <= p[0]
+            && p[0] < partition.max[0]
+            && base[1] <= p[1]
+            && p[1] < partition.max[1];
         if in_half_open_box {
             prop_assert_eq!(half.len(), 1, "half-open cells at {:?}: {:?}", p, half);
         } else {
-            prop_assert!(half.is_empty(), "half-open cells at {:?} outside: {:?}", p, half);
+            prop_assert!(
+                half.is_empty(),
+                "half-open cells at {:?} outside: {:?}",
+                p,
+                half
+            );
         }
         prop_assert!(half.iter().all(|k| all.contains(k)));
         let located = cells.locate(p[0], p[1]);
