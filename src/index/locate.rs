@@ -192,9 +192,11 @@ impl CellLocator {
             let b = j * self.nx + i;
             &self.bucket_cells[self.bucket_start[b] as usize..self.bucket_start[b + 1] as usize]
         };
-        list.iter().map(|&i| &self.cells[i as usize]).filter(move |c| {
-            c.min[0] <= lon && lon <= c.max[0] && c.min[1] <= lat && lat <= c.max[1]
-        })
+        list.iter()
+            .map(|&i| &self.cells[i as usize])
+            .filter(move |c| {
+                c.min[0] <= lon && lon <= c.max[0] && c.min[1] <= lat && lat <= c.max[1]
+            })
     }
 
     fn ring(&self, r: u32) -> &[[f64; 2]] {
@@ -234,7 +236,8 @@ impl CellLocator {
                     && p[0] <= a[0].max(b[0])
                     && a[1].min(b[1]) <= p[1]
                     && p[1] <= a[1].max(b[1])
-                    && RobustKernel::orient2d(coord(a), coord(b), coord(p)) == Orientation::Collinear
+                    && RobustKernel::orient2d(coord(a), coord(b), coord(p))
+                        == Orientation::Collinear
             })
         })
     }
@@ -282,4 +285,295 @@ impl CellLocator {
 
 fn coord(p: [f64; 2]) -> Coord<f64> {
     Coord { x: p[0], y: p[1] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Intersects, LineString, MultiPolygon, Point, polygon};
+    use proptest::prelude::*;
+
+    fn square(x: f64, y: f64) -> Geometry<f64> {
+        polygon![(x: x, y: y), (x: x + 1.0, y: y), (x: x + 1.0, y: y + 1.0), (x: x, y: y + 1.0)]
+            .into()
+    }
+
+    /// Four unit squares: SW key 40, SE 30, NW 20, NE 10.
+    fn two_by_two() -> Vec<(u32, Geometry<f64>)> {
+        vec![
+            (40, square(0.0, 0.0)),
+            (30, square(1.0, 0.0)),
+            (20, square(0.0, 1.0)),
+            (10, square(1.0, 1.0)),
+        ]
+    }
+
+    fn locator(cells: &[(u32, Geometry<f64>)]) -> CellLocator {
+        CellLocator::new(cells.iter().map(|(k, g)| (*k, g)).collect())
+    }
+
+    #[test]
+    fn a_shared_vertex_belongs_to_the_north_east_cell() {
+        let cells = locator(&two_by_two());
+        assert_eq!(cells.locate(1.0, 1.0), Some(10));
+        assert_eq!(cells.locate_all(1.0, 1.0), vec![10, 20, 30, 40]);
+    }
+
+    #[test]
+    fn shared_edges_belong_to_the_cell_east_or_north_of_them() {
+        let cells = locator(&two_by_two());
+        assert_eq!(cells.locate(1.0, 0.5), Some(30)); // SE's west edge
+        assert_eq!(cells.locate(1.0, 1.5), Some(10)); // NE's west edge
+        assert_eq!(cells.locate(0.5, 1.0), Some(20)); // NW's south edge
+        assert_eq!(cells.locate(1.5, 1.0), Some(10)); // NE's south edge
+    }
+
+    #[test]
+    fn the_outer_west_and_south_edges_belong_to_their_cell() {
+        let cells = locator(&two_by_two());
+        assert_eq!(cells.locate_half_open(0.0, 0.5), vec![40]);
+        assert_eq!(cells.locate_half_open(1.5, 0.0), vec![30]);
+        assert_eq!(cells.locate_half_open(0.0, 0.0), vec![40]);
+    }
+
+    #[test]
+    fn the_outer_east_and_north_edges_fall_back_to_the_lowest_key_holding_them() {
+        let cells = locator(&two_by_two());
+        assert!(cells.locate_half_open(2.0, 0.5).is_empty());
+        assert_eq!(cells.locate(2.0, 0.5), Some(30));
+        assert_eq!(cells.locate(0.5, 2.0), Some(20));
+        // Between NW (20) and NE (10) on the north edge: both hold it, the lower key wins.
+        assert_eq!(cells.locate_all(1.0, 2.0), vec![10, 20]);
+        assert_eq!(cells.locate(1.0, 2.0), Some(10));
+        assert_eq!(cells.locate(2.0, 2.0), Some(10));
+        assert_eq!(cells.locate(2.0, 0.0), Some(30));
+    }
+
+    #[test]
+    fn points_outside_every_cell_and_nan_find_nothing() {
+        let cells = locator(&two_by_two());
+        for (lon, lat) in [
+            (-0.1, 0.5),
+            (2.1, 0.5),
+            (0.5, -1e-12),
+            (f64::NAN, 0.5),
+            (0.5, f64::INFINITY),
+        ] {
+            assert_eq!(cells.locate(lon, lat), None, "({lon}, {lat})");
+            assert!(cells.locate_all(lon, lat).is_empty());
+        }
+        let empty = CellLocator::new(vec![]);
+        assert!(empty.is_empty());
+        assert_eq!(empty.locate(0.0, 0.0), None);
+    }
+
+    #[test]
+    fn a_diagonal_shared_edge_gives_exactly_one_cell() {
+        let lower: Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0)].into();
+        let upper: Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)].into();
+        let cells = locator(&[(1, lower), (2, upper)]);
+        for k in 1..1000 {
+            let t = f64::from(k) / 1000.0;
+            assert_eq!(cells.locate_half_open(t, t).len(), 1, "({t}, {t})");
+            // Points a hair either side of the diagonal.
+            let off = t + 1e-15;
+            assert_eq!(cells.locate_half_open(off, t).len(), 1);
+        }
+        // On the diagonal the point is west of the lower triangle's edge: it is the lower's.
+        assert_eq!(cells.locate(0.5, 0.5), Some(1));
+    }
+
+    #[test]
+    fn an_enclave_takes_the_points_of_its_host_hole() {
+        let host: Geometry<f64> = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 1.0, y: 3.0), (x: 3.0, y: 3.0), (x: 3.0, y: 1.0)]],
+        )
+        .into();
+        let enclave: Geometry<f64> =
+            polygon![(x: 1.0, y: 1.0), (x: 3.0, y: 1.0), (x: 3.0, y: 3.0), (x: 1.0, y: 3.0)].into();
+        let cells = locator(&[(5, host), (6, enclave)]);
+        assert_eq!(cells.locate(2.0, 2.0), Some(6));
+        assert_eq!(cells.locate(0.5, 2.0), Some(5));
+        assert_eq!(cells.locate(1.0, 2.0), Some(6)); // the enclave's west edge
+        assert_eq!(cells.locate(3.0, 2.0), Some(5)); // the enclave's east edge: the host's
+        assert_eq!(cells.locate_all(3.0, 2.0), vec![5, 6]);
+    }
+
+    /// A rectangle of `nx` × `ny` jittered quadrilateral cells sharing their vertices, one
+    /// holding a triangular enclave, two opposite corners merged into a multipolygon, keys
+    /// shuffled. Outer vertices move only along the rectangle's sides.
+    #[derive(Debug, Clone)]
+    struct Partition {
+        cells: Vec<(u32, Geometry<f64>)>,
+        max: [f64; 2],
+        /// Every vertex, and points on every edge (midpoints and interpolated).
+        special: Vec<[f64; 2]>,
+    }
+
+    const W: f64 = 0.001;
+
+    fn partition(
+        nx: usize,
+        ny: usize,
+        jitter: &[(f64, f64)],
+        keys: &[u32],
+        enclave_at: usize,
+        t: f64,
+    ) -> Partition {
+        let base = [113.70, 34.70];
+        let vertex = |i: usize, j: usize| {
+            let (mut dx, mut dy) = jitter[(i * (ny + 1) + j) % jitter.len()];
+            if i == 0 || i == nx {
+                dx = 0.0;
+            }
+            if j == 0 || j == ny {
+                dy = 0.0;
+            }
+            Coord {
+                x: base[0] + (i as f64 + dx) * W,
+                y: base[1] + (j as f64 + dy) * W,
+            }
+        };
+        let mut polygons = Vec::new();
+        let mut special = Vec::new();
+        let mut key = keys.iter().copied();
+        let mut cells = Vec::new();
+        for i in 0..nx {
+            for j in 0..ny {
+                let ring = vec![
+                    vertex(i, j),
+                    vertex(i + 1, j),
+                    vertex(i + 1, j + 1),
+                    vertex(i, j + 1),
+                    vertex(i, j),
+                ];
+                let mut holes = Vec::new();
+                if i * ny + j == enclave_at % (nx * ny) {
+                    let at = |u: f64, v: f64| Coord {
+                        x: base[0] + (i as f64 + u) * W,
+                        y: base[1] + (j as f64 + v) * W,
+                    };
+                    let triangle = vec![at(0.4, 0.4), at(0.6, 0.45), at(0.5, 0.62), at(0.4, 0.4)];
+                    let mut reversed = triangle.clone();
+                    reversed.reverse();
+                    holes.push(LineString::new(reversed));
+                    cells.push((
+                        key.next().unwrap(),
+                        Polygon::new(LineString::new(triangle.clone()), vec![]).into(),
+                    ));
+                    special_points(&triangle, t, &mut special);
+                }
+                special_points(&ring, t, &mut special);
+                polygons.push(Polygon::new(LineString::new(ring), holes));
+            }
+        }
+        let first = polygons.remove(0);
+        if let Some(last) = polygons.pop() {
+            cells.push((
+                key.next().unwrap(),
+                MultiPolygon::new(vec![first, last]).into(),
+            ));
+        } else {
+            cells.push((key.next().unwrap(), first.into()));
+        }
+        for p in polygons {
+            cells.push((key.next().unwrap(), p.into()));
+        }
+        Partition {
+            cells,
+            max: [base[0] + nx as f64 * W, base[1] + ny as f64 * W],
+            special,
+        }
+    }
+
+    fn special_points(ring: &[Coord<f64>], t: f64, out: &mut Vec<[f64; 2]>) {
+        for w in ring.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            out.push([a.x, a.y]);
+            let mid = (a + b) * 0.5;
+            out.push([mid.x, mid.y]);
+            let at = a + (b - a) * t;
+            out.push([at.x, at.y]);
+        }
+    }
+
+    fn a_partition() -> impl Strategy<Value = Partition> {
+        (1..6_usize, 1..6_usize)
+            .prop_flat_map(|(nx, ny)| {
+                (
+                    Just((nx, ny)),
+                    prop::collection::vec((-0.3..0.3_f64, -0.3..0.3_f64), 1..64),
+                    Just(
+                        (0..u32::try_from(nx * ny + 1).unwrap())
+                            .map(|k| k * 3 + 1)
+                            .collect::<Vec<_>>(),
+                    )
+                    .prop_shuffle(),
+                    0..64_usize,
+                    0.0..1.0_f64,
+                )
+            })
+            .prop_map(|((nx, ny), jitter, keys, enclave_at, t)| {
+                partition(nx, ny, &jitter, &keys, enclave_at, t)
+            })
+    }
+
+    fn check_point(
+        cells: &CellLocator,
+        partition: &Partition,
+        p: [f64; 2],
+    ) -> Result<(), TestCaseError> {
+        let base = [113.70, 34.70];
+        let all = cells.locate_all(p[0], p[1]);
+        let mut expected_all: Vec<u32> = partition
+            .cells
+            .iter()
+            .filter(|(_, g)| g.intersects(&Point::new(p[0], p[1])))
+            .map(|&(k, _)| k)
+            .collect();
+        expected_all.sort_unstable();
+        prop_assert_eq!(&all, &expected_all, "closed test at {:?}", p);
+        let half = cells.locate_half_open(p[0], p[1]);
+        let in_half_open_box = base[0] <= p[0]
+            && p[0] < partition.max[0]
+            && base[1] <= p[1]
+            && p[1] < partition.max[1];
+        if in_half_open_box {
+            prop_assert_eq!(half.len(), 1, "half-open cells at {:?}: {:?}", p, half);
+        } else {
+            prop_assert!(
+                half.is_empty(),
+                "half-open cells at {:?} outside: {:?}",
+                p,
+                half
+            );
+        }
+        prop_assert!(half.iter().all(|k| all.contains(k)));
+        let located = cells.locate(p[0], p[1]);
+        prop_assert_eq!(located, half.first().or(all.first()).copied(), "at {:?}", p);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn every_point_of_a_partition_falls_in_exactly_one_cell(
+            partition in a_partition(),
+            randoms in prop::collection::vec((-0.05..1.05_f64, -0.05..1.05_f64), 64),
+        ) {
+            let cells = locator(&partition.cells);
+            let base = [113.70, 34.70];
+            for &p in &partition.special {
+                check_point(&cells, &partition, p)?;
+            }
+            for (u, v) in randoms {
+                let p = [base[0] + u * (partition.max[0] - base[0]), base[1] + v * (partition.max[1] - base[1])];
+                check_point(&cells, &partition, p)?;
+            }
+        }
+    }
 }

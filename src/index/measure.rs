@@ -192,7 +192,11 @@ impl Region {
 }
 
 /// Splits `g` into its line strings and polygons (points are dropped: they have no measure).
-fn collect_parts(g: &Geometry<f64>, lines: &mut Vec<LineString<f64>>, polygons: &mut Vec<Polygon<f64>>) {
+fn collect_parts(
+    g: &Geometry<f64>,
+    lines: &mut Vec<LineString<f64>>,
+    polygons: &mut Vec<Polygon<f64>>,
+) {
     match g {
         Geometry::Line(line) => lines.push(LineString::from(vec![line.start, line.end])),
         Geometry::LineString(line) => lines.push(line.clone()),
@@ -268,7 +272,10 @@ mod tests {
         ccw_hole.0.reverse();
         let expected = geodesic_area_m2(&ccw.clone().into());
         // About 1,105.7 m × 1,113.2 m less a 221 m × 223 m hole.
-        assert!(close(expected, 1_230_878.0 - 49_235.0, 1e-3, 0.0), "{expected}");
+        assert!(
+            close(expected, 1_230_878.0 - 49_235.0, 1e-3, 0.0),
+            "{expected}"
+        );
         for variant in [
             Polygon::new(cw_exterior.clone(), ccw.interiors().to_vec()),
             Polygon::new(ccw.exterior().clone(), vec![ccw_hole.clone()]),
@@ -292,8 +299,18 @@ mod tests {
             square.clone(),
             line.clone(),
         ]));
-        assert!(close(geodesic_length_m(&both), geodesic_length_m(&line), 1e-12, 0.0));
-        assert!(close(geodesic_area_m2(&both), geodesic_area_m2(&square), 1e-12, 0.0));
+        assert!(close(
+            geodesic_length_m(&both),
+            geodesic_length_m(&line),
+            1e-12,
+            0.0
+        ));
+        assert!(close(
+            geodesic_area_m2(&both),
+            geodesic_area_m2(&square),
+            1e-12,
+            0.0
+        ));
     }
 
     /// A region of two lattice rectangles, the first with a rectangular hole.
@@ -316,7 +333,10 @@ mod tests {
         let clipped = two_blocks().clip_measures(&line(&[(-5, 2), (15, 2)]));
         assert!(clipped.inside);
         let expected = length_between((0, 2), (10, 2));
-        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+        assert!(
+            close(clipped.length_m, expected, 1e-9, 1e-6),
+            "{clipped:?} vs {expected}"
+        );
         assert!(clipped.area_m2.abs() < f64::EPSILON);
     }
 
@@ -324,7 +344,10 @@ mod tests {
     fn a_line_through_a_hole_loses_the_part_in_the_hole() {
         let clipped = two_blocks().clip_measures(&line(&[(2, 5), (8, 5)]));
         let expected = length_between((2, 5), (4, 5)) + length_between((6, 5), (8, 5));
-        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+        assert!(
+            close(clipped.length_m, expected, 1e-9, 1e-6),
+            "{clipped:?} vs {expected}"
+        );
     }
 
     #[test]
@@ -332,7 +355,10 @@ mod tests {
         let clipped = two_blocks().clip_measures(&line(&[(20, 0), (30, 0)]));
         assert!(clipped.inside);
         let expected = length_between((20, 0), (30, 0));
-        assert!(close(clipped.length_m, expected, 1e-9, 1e-6), "{clipped:?} vs {expected}");
+        assert!(
+            close(clipped.length_m, expected, 1e-9, 1e-6),
+            "{clipped:?} vs {expected}"
+        );
     }
 
     #[test]
@@ -356,7 +382,11 @@ mod tests {
             let clipped = region.clip_measures(&Geometry::Point(Point(lattice(i, j))));
             assert_eq!(
                 clipped,
-                Clipped { inside: true, length_m: 0.0, area_m2: 0.0 },
+                Clipped {
+                    inside: true,
+                    length_m: 0.0,
+                    area_m2: 0.0
+                },
                 "({i}, {j})"
             );
         }
@@ -375,16 +405,26 @@ mod tests {
         let clipped = two_blocks().clip_measures(&g);
         let expected = geodesic_area_m2(&lattice_rect(8, 1, 10, 3).into())
             + geodesic_area_m2(&lattice_rect(20, 1, 22, 3).into());
-        assert!(close(clipped.area_m2, expected, 1e-9, 1e-3), "{clipped:?} vs {expected}");
+        assert!(
+            close(clipped.area_m2, expected, 1e-9, 1e-3),
+            "{clipped:?} vs {expected}"
+        );
     }
 
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "the fast path returns the very same computation as the whole measure"
+    )]
     fn a_feature_inside_takes_the_fast_path_with_full_measures() {
         let g: Geometry<f64> = lattice_rect(21, 1, 29, 9).into();
         let clipped = two_blocks().clip_measures(&g);
         assert_eq!(clipped.area_m2, geodesic_area_m2(&g));
         let l = line(&[(1, 1), (3, 3), (1, 8)]);
-        assert_eq!(two_blocks().clip_measures(&l).length_m, geodesic_length_m(&l));
+        assert_eq!(
+            two_blocks().clip_measures(&l).length_m,
+            geodesic_length_m(&l)
+        );
     }
 
     /// A line of lattice points over the two blocks and the gap between them.

@@ -103,7 +103,11 @@ impl CollectionIndex {
             });
             let enough = seen.values().filter(|&&d| d <= radius_m).count() >= k;
             if enough || covers_all || radius_m >= max_m {
-                let limit = if covers_all { max_m } else { radius_m.min(max_m) };
+                let limit = if covers_all {
+                    max_m
+                } else {
+                    radius_m.min(max_m)
+                };
                 let mut found: Vec<(&Arc<Feature>, f64)> = seen
                     .into_iter()
                     .filter(|&(_, d)| d <= limit)
@@ -136,5 +140,231 @@ impl CollectionIndex {
         hits.into_iter()
             .filter_map(|i| self.slots[i as usize].as_ref())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FeatureId;
+    use chrono::Utc;
+    use geo::{Destination, Geodesic, Intersects, LineString, Polygon, line_string, point};
+    use proptest::prelude::*;
+    use serde_json::Map;
+
+    const LON0: f64 = 113.70;
+    const LAT0: f64 = 34.70;
+
+    fn feature(fid: i64, geometry: Geometry<f64>) -> Arc<Feature> {
+        let now = Utc::now();
+        Arc::new(Feature::new(
+            fid,
+            FeatureId::parse(&format!("f{fid}")).unwrap(),
+            geometry,
+            Map::new(),
+            1,
+            now,
+            now,
+        ))
+    }
+
+    fn fids(found: &[(&Arc<Feature>, f64)]) -> Vec<i64> {
+        found.iter().map(|(f, _)| f.fid).collect()
+    }
+
+    #[test]
+    fn a_long_line_passing_close_beats_a_point_nearer_its_centre() {
+        // The line's centre is 5 km away but it passes 100 m south of the query; the point is
+        // 300 m north.
+        let index = CollectionIndex::build(vec![
+            feature(1, point!(x: LON0, y: LAT0 + 300.0 / 110_950.0).into()),
+            feature(
+                2,
+                line_string![(x: LON0 - 0.001, y: LAT0 - 100.0 / 110_950.0), (x: LON0 + 0.11, y: LAT0 - 100.0 / 110_950.0)]
+                    .into(),
+            ),
+        ]);
+        let found = index.nearest(LON0, LAT0, 2, None);
+        assert_eq!(fids(&found), [2, 1]);
+        assert!((found[0].1 - 100.0).abs() < 0.5, "{found:?}");
+        assert!((found[1].1 - 300.0).abs() < 1.5, "{found:?}");
+    }
+
+    #[test]
+    fn ties_are_broken_by_key_and_the_cap_excludes_farther_features() {
+        let here: Geometry<f64> = point!(x: LON0 + 0.01, y: LAT0).into();
+        let index = CollectionIndex::build(vec![
+            feature(9, here.clone()),
+            feature(4, here.clone()),
+            feature(7, here),
+            feature(1, point!(x: LON0 + 0.5, y: LAT0).into()),
+        ]);
+        assert_eq!(fids(&index.nearest(LON0, LAT0, 2, None)), [4, 7]);
+        assert_eq!(fids(&index.nearest(LON0, LAT0, 10, None)), [4, 7, 9, 1]);
+        assert_eq!(
+            fids(&index.nearest(LON0, LAT0, 10, Some(5_000.0))),
+            [4, 7, 9]
+        );
+        assert!(index.nearest(LON0, LAT0, 10, Some(100.0)).is_empty());
+        assert!(index.nearest(LON0, LAT0, 0, None).is_empty());
+        assert!(
+            CollectionIndex::default()
+                .nearest(LON0, LAT0, 3, None)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_point_inside_a_polygon_is_at_zero_and_removed_features_are_gone() {
+        let square: Polygon<f64> = Polygon::new(
+            LineString::from(vec![
+                (LON0, LAT0),
+                (LON0 + 0.01, LAT0),
+                (LON0 + 0.01, LAT0 + 0.01),
+                (LON0, LAT0 + 0.01),
+                (LON0, LAT0),
+            ]),
+            vec![],
+        );
+        let index = CollectionIndex::build(vec![
+            feature(1, square.into()),
+            feature(2, point!(x: LON0 + 0.005, y: LAT0 + 0.005).into()),
+        ]);
+        let found = index.nearest(LON0 + 0.005, LAT0 + 0.005, 2, None);
+        assert_eq!(fids(&found), [1, 2]);
+        assert!(found.iter().all(|&(_, d)| d == 0.0));
+        let fewer = index.with_changes(&[], &[FeatureId::parse("f1").unwrap()]);
+        assert_eq!(fids(&fewer.nearest(LON0, LAT0, 2, None)), [2]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn search_rects_hold_every_point_within_the_distance(
+            lon in -179.0..179.0_f64,
+            lat in -89.9..89.9_f64,
+            distance_m in 0.0..2_000_000.0_f64,
+            bearing in 0.0..360.0_f64,
+            fraction in 0.0..=1.0_f64,
+        ) {
+            let at = Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat });
+            let rect = search_rect(at, distance_m);
+            let there = Geodesic.destination(Point::new(lon, lat), bearing, distance_m * fraction);
+            // Longitudes wrap: the box is only meaningful when it does not cross ±180.
+            let wraps = rect.min().x < -180.0 || rect.max().x > 180.0;
+            prop_assume!(!wraps || rect.width() >= 360.0);
+            prop_assert!(
+                rect.min().y <= there.y() && there.y() <= rect.max().y,
+                "{:?} not in {:?}", there, rect
+            );
+            prop_assert!(
+                rect.width() >= 360.0 || (rect.min().x <= there.x() && there.x() <= rect.max().x),
+                "{:?} not in {:?}", there, rect
+            );
+        }
+    }
+
+    /// A random feature within about 10 km of the centre: a point, a line or a holed polygon.
+    fn a_geometry() -> impl Strategy<Value = Geometry<f64>> {
+        let c = || {
+            (-0.1..0.1_f64, -0.08..0.08_f64).prop_map(|(x, y)| coord! { x: LON0 + x, y: LAT0 + y })
+        };
+        prop_oneof![
+            c().prop_map(|p| Point(p).into()),
+            prop::collection::vec(c(), 2..4).prop_map(|cs| LineString::new(cs).into()),
+            (c(), 0.001..0.01_f64, any::<bool>()).prop_map(|(p, r, holed)| {
+                let ring = |s: f64| {
+                    LineString::from(vec![
+                        (p.x - s, p.y - s),
+                        (p.x + s, p.y - s),
+                        (p.x + s, p.y + s),
+                        (p.x - s, p.y + s),
+                        (p.x - s, p.y - s),
+                    ])
+                };
+                let holes = if holed { vec![ring(r / 2.0)] } else { vec![] };
+                Polygon::new(ring(r), holes).into()
+            }),
+        ]
+    }
+
+    fn an_index() -> impl Strategy<Value = (CollectionIndex, Vec<Arc<Feature>>)> {
+        (
+            prop::collection::vec(a_geometry(), 0..40),
+            prop::collection::vec(0..40_usize, 0..4),
+        )
+            .prop_map(|(geometries, duplicated)| {
+                let mut features: Vec<Arc<Feature>> = geometries
+                    .iter()
+                    .zip(1..)
+                    .map(|(g, fid)| feature(fid, g.clone()))
+                    .collect();
+                // Copies of some geometries under other keys make ties.
+                for (n, &i) in duplicated.iter().enumerate() {
+                    if let Some(g) = geometries.get(i) {
+                        features.push(feature(1000 + i64::try_from(n).unwrap(), g.clone()));
+                    }
+                }
+                (CollectionIndex::build(features.clone()), features)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn nearest_equals_sorting_every_feature_by_distance(
+            (index, features) in an_index(),
+            (dx, dy) in (-0.3..0.3_f64, -0.3..0.3_f64),
+            k in 0..8_usize,
+            max_distance_m in prop::option::of(0.0..20_000.0_f64),
+        ) {
+            let (lon, lat) = (LON0 + dx, LAT0 + dy);
+            let query: Geometry<f64> = Point::new(lon, lat).into();
+            let mut expected: Vec<(i64, f64)> = features
+                .iter()
+                .map(|f| (f.fid, geodesic_distance_m(&f.geometry, &query)))
+                .filter(|&(_, d)| max_distance_m.is_none_or(|m| d <= m))
+                .collect();
+            expected.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            expected.truncate(k);
+            let found: Vec<(i64, f64)> =
+                index.nearest(lon, lat, k, max_distance_m).into_iter().map(|(f, d)| (f.fid, d)).collect();
+            prop_assert_eq!(found, expected);
+        }
+
+        #[test]
+        fn within_distance_equals_a_brute_force_filter(
+            (index, features) in an_index(),
+            query in a_geometry(),
+            distance_m in 0.0..5_000.0_f64,
+        ) {
+            let mut expected: Vec<i64> = features
+                .iter()
+                .filter(|f| geodesic_distance_m(&f.geometry, &query) <= distance_m)
+                .map(|f| f.fid)
+                .collect();
+            expected.sort_unstable();
+            let found: Vec<i64> = index.within_distance(&query, distance_m).iter().map(|f| f.fid).collect();
+            prop_assert_eq!(found, expected);
+        }
+
+        #[test]
+        fn candidates_are_the_features_whose_envelope_meets_the_rect(
+            (index, features) in an_index(),
+            query in a_geometry(),
+        ) {
+            let rect = query.bounding_rect().unwrap();
+            let mut expected: Vec<i64> = features
+                .iter()
+                .filter(|f| f.bbox.is_some_and(|b| b.intersects(&rect)))
+                .map(|f| f.fid)
+                .collect();
+            expected.sort_unstable();
+            let mut found: Vec<i64> = index.candidates(rect).map(|f| f.fid).collect();
+            found.sort_unstable();
+            prop_assert_eq!(found, expected);
+        }
     }
 }

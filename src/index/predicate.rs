@@ -24,7 +24,12 @@ pub enum Predicate {
 
 impl Predicate {
     /// Every predicate, in the order of their names.
-    pub const ALL: [Self; 4] = [Self::Intersects, Self::Within, Self::Contains, Self::Disjoint];
+    pub const ALL: [Self; 4] = [
+        Self::Intersects,
+        Self::Within,
+        Self::Contains,
+        Self::Disjoint,
+    ];
 
     /// Parses a lowercase name: `intersects`, `within`, `contains` or `disjoint`.
     ///
@@ -407,8 +412,13 @@ mod tests {
                 MultiPoint::new(ps.into_iter().map(|(i, j)| Point(lattice(i, j))).collect()).into()
             }),
             prop::collection::vec(c(), 2..4)
-                .prop_filter("consecutive vertices differ", |ps| ps.windows(2).all(|w| w[0] != w[1]))
-                .prop_map(|ps| LineString::new(ps.into_iter().map(|(i, j)| lattice(i, j)).collect()).into()),
+                .prop_filter("consecutive vertices differ", |ps| ps
+                    .windows(2)
+                    .all(|w| w[0] != w[1]))
+                .prop_map(|ps| LineString::new(
+                    ps.into_iter().map(|(i, j)| lattice(i, j)).collect()
+                )
+                .into()),
             (c(), (1..5_i32, 1..5_i32), any::<bool>()).prop_map(|((i, j), (w, h), holed)| {
                 let mut p = rect(i, j, i + w, j + h);
                 if holed && w > 2 && h > 2 {
@@ -421,7 +431,12 @@ mod tests {
                     (b.0 - a.0) * (c.1 - a.1) != (b.1 - a.1) * (c.0 - a.0)
                 })
                 .prop_map(|(a, b, c)| {
-                    let ring = vec![lattice(a.0, a.1), lattice(b.0, b.1), lattice(c.0, c.1), lattice(a.0, a.1)];
+                    let ring = vec![
+                        lattice(a.0, a.1),
+                        lattice(b.0, b.1),
+                        lattice(c.0, c.1),
+                        lattice(a.0, a.1),
+                    ];
                     Polygon::new(LineString::new(ring), vec![]).into()
                 }),
             (c(), c()).prop_map(|((i, j), (k, l))| {
@@ -491,9 +506,13 @@ mod tests {
         assert!(geodesic_distance_m(&a, &b) == 0.0);
         let c: Geometry<f64> = wkt!(LINESTRING(113.70 34.70, 113.71 34.70)).into();
         let d: Geometry<f64> = wkt!(LINESTRING(113.702 34.702, 113.708 34.702)).into();
-        let expected = Geodesic.distance(point!(x: 113.705, y: 34.702), point!(x: 113.705, y: 34.70));
+        let expected =
+            Geodesic.distance(point!(x: 113.705, y: 34.702), point!(x: 113.705, y: 34.70));
         let got = geodesic_distance_m(&c, &d);
-        assert!((got - expected).abs() < 1e-4 * expected, "{got} vs {expected}");
+        assert!(
+            (got - expected).abs() < 1e-4 * expected,
+            "{got} vs {expected}"
+        );
     }
 
     /// Points spaced along each segment of `g`'s boundary or lines, `pieces` per segment.
@@ -520,12 +539,16 @@ mod tests {
             return 0.0;
         }
         pa.iter()
-            .flat_map(|&p| pb.iter().map(move |&q| Geodesic.distance(Point(p), Point(q))))
+            .flat_map(|&p| {
+                pb.iter()
+                    .map(move |&q| Geodesic.distance(Point(p), Point(q)))
+            })
             .fold(f64::INFINITY, f64::min)
     }
 
     fn float_coord() -> impl Strategy<Value = Coord<f64>> {
-        (0.0..20.0_f64, 0.0..20.0_f64).prop_map(|(i, j)| coord! { x: LON0 + i * STEP, y: LAT0 + j * STEP })
+        (0.0..20.0_f64, 0.0..20.0_f64)
+            .prop_map(|(i, j)| coord! { x: LON0 + i * STEP, y: LAT0 + j * STEP })
     }
 
     /// A line or a polygon (a triangle or quadrilateral, maybe holed) spanning up to about 2 km.
