@@ -194,8 +194,8 @@ fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>
                 .map_err(|_| ApiError::invalid("collections", id, "ids listed by /collections", "unknown collection"))?;
             let filter = match filter {
                 None | Some(Value::Null) => None,
-                Some(Value::String(text)) => Some(Filter::parse(text, FilterLang::Text, &collection.def)),
-                Some(json) => Some(Filter::parse(&json.to_string(), FilterLang::Json, &collection.def)),
+                Some(Value::String(text)) => Some(Filter::parse(text, FilterLang::Cql2Text, &collection.def)),
+                Some(json) => Some(Filter::parse(&json.to_string(), FilterLang::Cql2Json, &collection.def)),
             }
             .transpose()
             .map_err(|e| ApiError::invalid("filter", "", "a CQL2 expression (JSON, or text) over the collection's queryables", format!("{id}: {e}")))?;

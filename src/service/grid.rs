@@ -144,6 +144,15 @@ impl GridIndex {
     }
 }
 
+/// A cell's polygon prepared for clipping.
+fn region_of(geometry: &geo::Geometry<f64>) -> Option<Region> {
+    match geometry {
+        geo::Geometry::Polygon(p) => Some(Region::new(geo::MultiPolygon(vec![p.clone()]))),
+        geo::Geometry::MultiPolygon(m) => Some(Region::new(m.clone())),
+        _ => None,
+    }
+}
+
 /// Count, clipped length and clipped area.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Measures {
@@ -196,7 +205,7 @@ pub fn cell_stats<'a>(
     grid: &GridIndex,
     level: Level,
     day: NaiveDate,
-    features: impl Iterator<Item = &'a Arc<Feature>> + Clone,
+    features: impl Iterator<Item = &'a Arc<Feature>>,
     candidates: impl Fn(geo::Rect<f64>) -> Vec<&'a Arc<Feature>>,
     group_by: &[String],
 ) -> Vec<CellStats> {
@@ -206,7 +215,7 @@ pub fn cell_stats<'a>(
         .map(|c| CellStats { cell: Arc::clone(c), total: Measures::default(), groups: BTreeMap::new() })
         .collect();
     let mut points_only = true;
-    for feature in features.clone() {
+    for feature in features {
         if let geo::Geometry::Point(p) = &feature.geometry {
             if let Some(key) = locator.locate(p.x(), p.y()) {
                 let s = &mut stats[key as usize];
@@ -221,7 +230,7 @@ pub fn cell_stats<'a>(
         return stats;
     }
     for s in &mut stats {
-        let Some(region) = Region::from_geometry(&s.cell.geometry) else { continue };
+        let Some(region) = region_of(&s.cell.geometry) else { continue };
         let Some(bbox) = s.cell.bbox else { continue };
         for feature in candidates(bbox) {
             if matches!(feature.geometry, geo::Geometry::Point(_)) {

@@ -117,7 +117,8 @@ pub fn summarize(targets: &[(Target, Vec<String>)], region: &Region) -> Vec<Summ
         .map(|(target, group_by)| {
             let mut total = Measures::default();
             let mut groups: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
-            for feature in target.collection.index.intersecting(&[region.bbox()]) {
+            let Some(bbox) = region.bbox() else { return Summary { collection: Arc::clone(&target.collection), group_by: group_by.clone(), total, groups } };
+            for feature in target.collection.index.intersecting(&[bbox]) {
                 if target.filter.as_ref().is_some_and(|f| !f.matches(feature)) {
                     continue;
                 }
