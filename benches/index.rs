@@ -157,11 +157,8 @@ fn bench_index(c: &mut Criterion) {
         .collect();
 
     for fixture in fixtures {
-        let collection = Collection {
-            def: Arc::clone(&def),
-            index: CollectionIndex::build(fixture.features),
-            temporal_extent: None,
-        };
+        let collection =
+            Collection::new(Arc::clone(&def), CollectionIndex::build(fixture.features));
         for (name, rects) in &sizes {
             let hits: usize = rects
                 .iter()

@@ -124,7 +124,11 @@ impl ApiError {
                 p
             }
             Self::NotFound(detail) => base("not-found", "Not found", detail.clone()),
-            Self::PayloadTooLarge(limit) => base("payload-too-large", "Payload too large", format!("the request body must not exceed {limit} bytes")),
+            Self::PayloadTooLarge(limit) => base(
+                "payload-too-large",
+                "Payload too large",
+                format!("the request body must not exceed {limit} bytes"),
+            ),
             Self::NotAcceptable(format) => base(
                 "not-acceptable",
                 "Not acceptable",
@@ -179,7 +183,9 @@ impl From<ServiceError> for ApiError {
             } => Self::NotFound(format!(
                 "feature {feature:?} does not exist in collection {collection}"
             )),
-            ServiceError::NoGrid => Self::NotFound("no grid cells are loaded; import the grid_cells layer first".into()),
+            ServiceError::NoGrid => {
+                Self::NotFound("no grid cells are loaded; import the grid_cells layer first".into())
+            }
             ServiceError::Store(StoreError::Database(e)) => Self::Internal(e.to_string()),
             other => Self::Internal(other.to_string()),
         }

@@ -85,8 +85,14 @@ pub fn router(state: AppState) -> Router {
             "/collections/{collection_id}/items/{feature_id}",
             get(features::get_item),
         )
-        .route("/collections/{collection_id}/nearest", get(spatial::nearest_features))
-        .route("/grid/locate", get(spatial::locate_point).post(spatial::locate_points))
+        .route(
+            "/collections/{collection_id}/nearest",
+            get(spatial::nearest_features),
+        )
+        .route(
+            "/grid/locate",
+            get(spatial::locate_point).post(spatial::locate_points),
+        )
         .route("/grid/stats", get(spatial::grid_stats))
         .route("/search", post(spatial::search_features))
         .route("/analysis/summary", post(spatial::summarize))

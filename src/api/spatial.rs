@@ -18,10 +18,10 @@ use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::filter::{Filter, FilterLang};
 use crate::index::measure::Region;
 use crate::index::predicate::Predicate;
+use crate::model::Feature;
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{self, GeometryFamily};
 use crate::model::temporal::today_in_china;
-use crate::model::Feature;
 use crate::service::grid::{CellStats, Level, Measures};
 use crate::service::items::MAX_LIMIT;
 use crate::service::spatial::{self, Search, Target};
@@ -38,46 +38,79 @@ pub const MAX_K: usize = 1_000;
 
 fn number(pairs: &[(String, String)], name: &str, allowed: &str) -> Result<Option<f64>, ApiError> {
     param(pairs, name)
-        .map(|raw| raw.parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| ApiError::invalid(name, raw, allowed, "not a number")))
+        .map(|raw| {
+            raw.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| ApiError::invalid(name, raw, allowed, "not a number"))
+        })
         .transpose()
 }
 
 fn check_known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     if let Some((name, _)) = pairs.iter().find(|(n, _)| !allowed.contains(&n.as_str())) {
-        return Err(ApiError::UnknownParameter { parameter: name.clone(), allowed: allowed.iter().map(|s| (*s).to_owned()).collect() });
+        return Err(ApiError::UnknownParameter {
+            parameter: name.clone(),
+            allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
+        });
     }
     Ok(())
 }
 
 fn crs_param(raw: Option<&str>) -> Result<InputCrs, ApiError> {
-    raw.map_or(Ok(InputCrs::Wgs84), |raw| InputCrs::parse(raw).ok_or_else(|| ApiError::invalid("crs", raw, "wgs84, gcj02 or bd09", "unknown coordinate system")))
+    raw.map_or(Ok(InputCrs::Wgs84), |raw| {
+        InputCrs::parse(raw).ok_or_else(|| {
+            ApiError::invalid(
+                "crs",
+                raw,
+                "wgs84, gcj02 or bd09",
+                "unknown coordinate system",
+            )
+        })
+    })
 }
 
 fn date_param(raw: Option<&str>, name: &str) -> Result<NaiveDate, ApiError> {
     raw.map_or(Ok(today_in_china()), |raw| {
-        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| ApiError::invalid(name, raw, "a date YYYY-MM-DD", "not a date"))
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(name, raw, "a date YYYY-MM-DD", "not a date"))
     })
 }
 
 /// A validated WGS84 position from `lon`/`lat` given in `crs`.
 fn position(lon: f64, lat: f64, crs: InputCrs, what: &str) -> Result<(f64, f64), ApiError> {
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-        return Err(ApiError::invalid(what, &format!("{lon},{lat}"), "longitude -180..180 and latitude -90..90", "out of range"));
+        return Err(ApiError::invalid(
+            what,
+            &format!("{lon},{lat}"),
+            "longitude -180..180 and latitude -90..90",
+            "out of range",
+        ));
     }
     Ok(crs.to_wgs84(lon, lat))
 }
 
 async fn read_json(body: Body) -> Result<Value, ApiError> {
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))
 }
 
 fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
-    body.as_object().ok_or_else(|| ApiError::invalid("body", "", "a JSON object", "not an object"))
+    body.as_object()
+        .ok_or_else(|| ApiError::invalid("body", "", "a JSON object", "not an object"))
 }
 
 fn reject_unknown_members(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    check_known(&body.keys().map(|k| (k.clone(), String::new())).collect::<Vec<_>>(), allowed)
+    check_known(
+        &body
+            .keys()
+            .map(|k| (k.clone(), String::new()))
+            .collect::<Vec<_>>(),
+        allowed,
+    )
 }
 
 fn cell_json(state: &AppState, level: Level, cell: &Feature) -> Value {
@@ -95,7 +128,12 @@ fn cell_json(state: &AppState, level: Level, cell: &Feature) -> Value {
 }
 
 fn chain_json(state: &AppState, chain: &[(Level, Arc<Feature>)]) -> Value {
-    Value::Array(chain.iter().map(|(level, cell)| cell_json(state, *level, cell)).collect())
+    Value::Array(
+        chain
+            .iter()
+            .map(|(level, cell)| cell_json(state, *level, cell))
+            .collect(),
+    )
 }
 
 fn grid(state: &AppState) -> Result<Arc<crate::service::grid::GridIndex>, ApiError> {
@@ -103,24 +141,35 @@ fn grid(state: &AppState) -> Result<Arc<crate::service::grid::GridIndex>, ApiErr
 }
 
 /// `GET /grid/locate?lon=&lat=[&crs=][&at=]`: the chain of cells containing a point.
-pub async fn locate_point(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn locate_point(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
     check_known(&pairs, &["lon", "lat", "crs", "at", "f"])?;
-    let lon = number(&pairs, "lon", "a longitude in degrees")?.ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
-    let lat = number(&pairs, "lat", "a latitude in degrees")?.ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
+    let lon = number(&pairs, "lon", "a longitude in degrees")?
+        .ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
+    let lat = number(&pairs, "lat", "a latitude in degrees")?
+        .ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
     let crs = crs_param(param(&pairs, "crs"))?;
     let day = date_param(param(&pairs, "at"), "at")?;
     let (x, y) = position(lon, lat, crs, "lon,lat")?;
     let chain = grid(&state)?.locate(x, y, day);
     if chain.is_empty() {
-        return Err(ApiError::NotFound(format!("the point ({x:.7}, {y:.7}) lies outside every grid cell valid on {day}")));
+        return Err(ApiError::NotFound(format!(
+            "the point ({x:.7}, {y:.7}) lies outside every grid cell valid on {day}"
+        )));
     }
-    let body = json!({ "lon": x, "lat": y, "at": day.to_string(), "chain": chain_json(&state, &chain) });
+    let body =
+        json!({ "lon": x, "lat": y, "at": day.to_string(), "chain": chain_json(&state, &chain) });
     Ok(with_type(body.to_string(), media::JSON))
 }
 
 /// `POST /grid/locate`: up to 10,000 points (e.g. a GPS track), answered in order.
-pub async fn locate_points(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
+pub async fn locate_points(
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = read_json(body).await?;
     let members = object(&body)?;
     reject_unknown_members(members, &["points", "crs", "at"])?;
@@ -129,15 +178,37 @@ pub async fn locate_points(State(state): State<AppState>, body: Body) -> Result<
     let points = members
         .get("points")
         .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::invalid("points", "", "an array of [lon, lat] pairs", "missing or not an array"))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "points",
+                "",
+                "an array of [lon, lat] pairs",
+                "missing or not an array",
+            )
+        })?;
     if points.len() > MAX_LOCATE_POINTS {
-        return Err(ApiError::invalid("points", &points.len().to_string(), format!("at most {MAX_LOCATE_POINTS} points"), "too many points"));
+        return Err(ApiError::invalid(
+            "points",
+            &points.len().to_string(),
+            format!("at most {MAX_LOCATE_POINTS} points"),
+            "too many points",
+        ));
     }
     let grid = grid(&state)?;
     let mut results = Vec::with_capacity(points.len());
     for (i, point) in points.iter().enumerate() {
-        let pair = point.as_array().filter(|p| p.len() == 2).and_then(|p| Some((p[0].as_f64()?, p[1].as_f64()?)));
-        let (lon, lat) = pair.ok_or_else(|| ApiError::invalid(&format!("points[{i}]"), &point.to_string(), "[lon, lat]", "not a pair of numbers"))?;
+        let pair = point
+            .as_array()
+            .filter(|p| p.len() == 2)
+            .and_then(|p| Some((p[0].as_f64()?, p[1].as_f64()?)));
+        let (lon, lat) = pair.ok_or_else(|| {
+            ApiError::invalid(
+                &format!("points[{i}]"),
+                &point.to_string(),
+                "[lon, lat]",
+                "not a pair of numbers",
+            )
+        })?;
         let (x, y) = position(lon, lat, crs, &format!("points[{i}]"))?;
         let chain = grid.locate(x, y, day);
         results.push(if chain.is_empty() {
@@ -146,7 +217,10 @@ pub async fn locate_points(State(state): State<AppState>, body: Body) -> Result<
             json!({ "lon": x, "lat": y, "chain": chain_json(&state, &chain) })
         });
     }
-    Ok(with_type(json!({ "at": day.to_string(), "results": results }).to_string(), media::JSON))
+    Ok(with_type(
+        json!({ "at": day.to_string(), "results": results }).to_string(),
+        media::JSON,
+    ))
 }
 
 fn vertex_count(g: &Geometry<f64>) -> usize {
@@ -155,15 +229,38 @@ fn vertex_count(g: &Geometry<f64>) -> usize {
 }
 
 /// Parses a GeoJSON geometry member of a request body.
-fn query_geometry(value: Option<&Value>, name: &str, crs: InputCrs, family: GeometryFamily) -> Result<Geometry<f64>, ApiError> {
-    let value = value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
-    let parsed = geojson::Geometry::from_json_value(value.clone())
-        .map_err(|e| ApiError::invalid(name, &value.to_string(), "a GeoJSON geometry", e.to_string()))?;
-    let geometry = geometry::parse(Some(parsed.value), family, crs)
-        .map_err(|e| ApiError::invalid(name, "", "a valid GeoJSON geometry in WGS84 (or the crs given)", e.to_string()))?;
+fn query_geometry(
+    value: Option<&Value>,
+    name: &str,
+    crs: InputCrs,
+    family: GeometryFamily,
+) -> Result<Geometry<f64>, ApiError> {
+    let value =
+        value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
+    let parsed = geojson::Geometry::from_json_value(value.clone()).map_err(|e| {
+        ApiError::invalid(
+            name,
+            &value.to_string(),
+            "a GeoJSON geometry",
+            e.to_string(),
+        )
+    })?;
+    let geometry = geometry::parse(Some(parsed.value), family, crs).map_err(|e| {
+        ApiError::invalid(
+            name,
+            "",
+            "a valid GeoJSON geometry in WGS84 (or the crs given)",
+            e.to_string(),
+        )
+    })?;
     let vertices = vertex_count(&geometry);
     if vertices > MAX_VERTICES {
-        return Err(ApiError::invalid(name, &format!("{vertices} vertices"), format!("at most {MAX_VERTICES} vertices"), "too many vertices"));
+        return Err(ApiError::invalid(
+            name,
+            &format!("{vertices} vertices"),
+            format!("at most {MAX_VERTICES} vertices"),
+            "too many vertices",
+        ));
     }
     Ok(geometry)
 }
@@ -174,54 +271,99 @@ fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiErro
         Some(Value::String(s)) => Ok(vec![s.clone()]),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| ApiError::invalid(name, &v.to_string(), "strings", "not a string")))
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    ApiError::invalid(name, &v.to_string(), "strings", "not a string")
+                })
+            })
             .collect(),
-        Some(other) => Err(ApiError::invalid(name, &other.to_string(), "a string or an array of strings", "wrong type")),
+        Some(other) => Err(ApiError::invalid(
+            name,
+            &other.to_string(),
+            "a string or an array of strings",
+            "wrong type",
+        )),
     }
 }
 
 fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>, ApiError> {
     let ids = string_list(members.get("collections"), "collections")?;
     if ids.is_empty() {
-        return Err(ApiError::invalid("collections", "", "one or more collection ids", "missing"));
+        return Err(ApiError::invalid(
+            "collections",
+            "",
+            "one or more collection ids",
+            "missing",
+        ));
     }
     let filter = members.get("filter");
     ids.iter()
         .map(|id| {
-            let collection = state
-                .catalog
-                .collection(id)
-                .map_err(|_| ApiError::invalid("collections", id, "ids listed by /collections", "unknown collection"))?;
+            let collection = state.catalog.collection(id).map_err(|_| {
+                ApiError::invalid(
+                    "collections",
+                    id,
+                    "ids listed by /collections",
+                    "unknown collection",
+                )
+            })?;
             let filter = match filter {
                 None | Some(Value::Null) => None,
-                Some(Value::String(text)) => Some(Filter::parse(text, FilterLang::Cql2Text, &collection.def)),
-                Some(json) => Some(Filter::parse(&json.to_string(), FilterLang::Cql2Json, &collection.def)),
+                Some(Value::String(text)) => {
+                    Some(Filter::parse(text, FilterLang::Cql2Text, &collection.def))
+                }
+                Some(json) => Some(Filter::parse(
+                    &json.to_string(),
+                    FilterLang::Cql2Json,
+                    &collection.def,
+                )),
             }
             .transpose()
-            .map_err(|e| ApiError::invalid("filter", "", "a CQL2 expression (JSON, or text) over the collection's queryables", format!("{id}: {e}")))?;
+            .map_err(|e| {
+                ApiError::invalid(
+                    "filter",
+                    "",
+                    "a CQL2 expression (JSON, or text) over the collection's queryables",
+                    format!("{id}: {e}"),
+                )
+            })?;
             Ok(Target { collection, filter })
         })
         .collect()
 }
 
-fn usize_member(members: &Map<String, Value>, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+fn usize_member(
+    members: &Map<String, Value>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     match members.get(name) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
             .map(|n| n.min(max))
-            .ok_or_else(|| ApiError::invalid(name, &v.to_string(), format!("an integer from 0 to {max}"), "not a non-negative integer")),
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    name,
+                    &v.to_string(),
+                    format!("an integer from 0 to {max}"),
+                    "not a non-negative integer",
+                )
+            }),
     }
 }
 
 /// Selects `properties` of a feature's GeoJSON (all when empty) and adds foreign members.
 fn feature_value(feature: &Feature, properties: &[String], extra: &[(&str, Value)]) -> Value {
     let mut value: Value = serde_json::from_str(feature.json()).unwrap_or(Value::Null);
-    if !properties.is_empty() {
-        if let Some(props) = value.get_mut("properties").and_then(Value::as_object_mut) {
-            props.retain(|k, _| properties.iter().any(|p| p == k));
-        }
+    if let Some(props) = value
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+        .filter(|_| !properties.is_empty())
+    {
+        props.retain(|k, _| properties.iter().any(|p| p == k));
     }
     if let Some(object) = value.as_object_mut() {
         for (k, v) in extra {
@@ -231,38 +373,47 @@ fn feature_value(feature: &Feature, properties: &[String], extra: &[(&str, Value
     value
 }
 
-/// `POST /search`: features of one or more collections related to a geometry.
-pub async fn search_features(State(state): State<AppState>, RawQuery(query): RawQuery, body: Body) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["f"])?;
-    let csv = match param(&pairs, "f") {
-        None | Some("json" | "geojson") => false,
-        Some("csv") => true,
-        Some(other) => return Err(ApiError::invalid("f", other, "json, geojson or csv", "unknown format")),
-    };
-    let body = read_json(body).await?;
-    let members = object(&body)?;
-    reject_unknown_members(members, &["collections", "intersects", "predicate", "within_distance_m", "filter", "properties", "limit", "offset", "crs"])?;
+/// Validates the members of a `/search` body: the search, and the properties to return.
+fn parse_search(
+    state: &AppState,
+    members: &Map<String, Value>,
+) -> Result<(Search, Vec<String>), ApiError> {
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(members.get("intersects"), "intersects", crs, GeometryFamily::Any)?;
+    let geometry = query_geometry(
+        members.get("intersects"),
+        "intersects",
+        crs,
+        GeometryFamily::Any,
+    )?;
     let predicate = match members.get("predicate") {
         None | Some(Value::Null) => Predicate::Intersects,
-        Some(v) => v
-            .as_str()
-            .and_then(Predicate::parse)
-            .ok_or_else(|| ApiError::invalid("predicate", &v.to_string(), "intersects, within, contains or disjoint", "unknown predicate"))?,
+        Some(v) => v.as_str().and_then(Predicate::parse).ok_or_else(|| {
+            ApiError::invalid(
+                "predicate",
+                &v.to_string(),
+                "intersects, within, contains or disjoint",
+                "unknown predicate",
+            )
+        })?,
     };
     let within_distance_m = match members.get("within_distance_m") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_f64()
                 .filter(|d| d.is_finite() && *d >= 0.0 && *d <= 100_000.0)
-                .ok_or_else(|| ApiError::invalid("within_distance_m", &v.to_string(), "metres from 0 to 100000", "not an allowed distance"))?,
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "within_distance_m",
+                        &v.to_string(),
+                        "metres from 0 to 100000",
+                        "not an allowed distance",
+                    )
+                })?,
         ),
     };
     let properties = string_list(members.get("properties"), "properties")?;
     let search = Search {
-        targets: targets(&state, members)?,
+        targets: targets(state, members)?,
         geometry,
         predicate,
         within_distance_m,
@@ -270,20 +421,80 @@ pub async fn search_features(State(state): State<AppState>, RawQuery(query): Raw
         limit: usize_member(members, "limit", 100, MAX_LIMIT)?.max(1),
     };
     for name in &properties {
-        if !search.targets.iter().any(|t| t.collection.def.schema.property(name).is_some()) {
-            return Err(ApiError::invalid("properties", name, "properties of the collections searched", "unknown property"));
+        if !search
+            .targets
+            .iter()
+            .any(|t| t.collection.def.schema.property(name).is_some())
+        {
+            return Err(ApiError::invalid(
+                "properties",
+                name,
+                "properties of the collections searched",
+                "unknown property",
+            ));
         }
     }
+    Ok((search, properties))
+}
+
+/// `POST /search`: features of one or more collections related to a geometry.
+pub async fn search_features(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(query.as_deref())?;
+    check_known(&pairs, &["f"])?;
+    let csv = match param(&pairs, "f") {
+        None | Some("json" | "geojson") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "f",
+                other,
+                "json, geojson or csv",
+                "unknown format",
+            ));
+        }
+    };
+    let body = read_json(body).await?;
+    let members = object(&body)?;
+    reject_unknown_members(
+        members,
+        &[
+            "collections",
+            "intersects",
+            "predicate",
+            "within_distance_m",
+            "filter",
+            "properties",
+            "limit",
+            "offset",
+            "crs",
+        ],
+    )?;
+    let (search, properties) = parse_search(&state, members)?;
     let page = spatial::search(&search);
     if csv {
-        return Ok(with_type(search_csv(&page.hits, &properties), "text/csv; charset=utf-8"));
+        return Ok(with_type(
+            search_csv(&page.hits, &properties),
+            "text/csv; charset=utf-8",
+        ));
     }
     let features: Vec<Value> = page
         .hits
         .iter()
-        .map(|hit| feature_value(&hit.feature, &properties, &[("collection", json!(hit.collection.def.id.as_str()))]))
+        .map(|hit| {
+            feature_value(
+                &hit.feature,
+                &properties,
+                &[("collection", json!(hit.collection.def.id.as_str()))],
+            )
+        })
         .collect();
-    let mut links = vec![json!({ "href": state.url("/search"), "rel": "self", "type": media::GEOJSON, "method": "POST", "body": body })];
+    let mut links = vec![
+        json!({ "href": state.url("/search"), "rel": "self", "type": media::GEOJSON, "method": "POST", "body": body }),
+    ];
     if search.offset + page.hits.len() < page.number_matched {
         let mut next = body.clone();
         next["offset"] = json!(search.offset + search.limit);
@@ -307,7 +518,11 @@ pub async fn search_features(State(state): State<AppState>, RawQuery(query): Raw
 
 /// Quotes a CSV field (RFC 4180).
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
 }
 
 fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
@@ -328,7 +543,13 @@ fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
     out.push_str("\r\n");
     for hit in hits {
         let wkt = hit.feature.geometry.to_wkt().unwrap_or_default();
-        let _ = write!(out, "{},{},{}", csv_field(hit.collection.def.id.as_str()), csv_field(hit.feature.id.as_str()), csv_field(&wkt));
+        let _ = write!(
+            out,
+            "{},{},{}",
+            csv_field(hit.collection.def.id.as_str()),
+            csv_field(hit.feature.id.as_str()),
+            csv_field(&wkt)
+        );
         for c in &columns {
             out.push(',');
             let text = match hit.feature.properties.get(c) {
@@ -347,13 +568,23 @@ fn measures_json(m: &Measures) -> Value {
     json!({ "count": m.count, "length_m": (m.length_m * 1000.0).round() / 1000.0, "area_m2": (m.area_m2 * 1000.0).round() / 1000.0 })
 }
 
-fn groups_json(group_by: &[String], groups: &std::collections::BTreeMap<Vec<String>, Measures>) -> Value {
+fn groups_json(
+    group_by: &[String],
+    groups: &std::collections::BTreeMap<Vec<String>, Measures>,
+) -> Value {
     Value::Array(
         groups
             .iter()
             .map(|(key, m)| {
                 let mut entry = measures_json(m);
-                let values: Map<String, Value> = group_by.iter().cloned().zip(key.iter().map(|v| if v.is_empty() { Value::Null } else { json!(v) })).collect();
+                let values: Map<String, Value> = group_by
+                    .iter()
+                    .cloned()
+                    .zip(
+                        key.iter()
+                            .map(|v| if v.is_empty() { Value::Null } else { json!(v) }),
+                    )
+                    .collect();
                 entry["group"] = Value::Object(values);
                 entry
             })
@@ -361,26 +592,48 @@ fn groups_json(group_by: &[String], groups: &std::collections::BTreeMap<Vec<Stri
     )
 }
 
-fn region_of(geometry: Geometry<f64>) -> Result<Region, ApiError> {
+/// The region of a polygonal query geometry (other types were refused when it was parsed).
+fn region_of(geometry: Geometry<f64>) -> Region {
     let polygons = match geometry {
         Geometry::Polygon(p) => MultiPolygon(vec![p]),
         Geometry::MultiPolygon(m) => m,
-        _ => unreachable!("the geometry family is Polygon"),
+        _ => MultiPolygon(Vec::new()),
     };
-    Ok(Region::new(polygons))
+    Region::new(polygons)
 }
 
-fn group_by_for(members: &Map<String, Value>, collection: &Collection) -> Result<Vec<String>, ApiError> {
+fn group_by_for(
+    members: &Map<String, Value>,
+    collection: &Collection,
+) -> Result<Vec<String>, ApiError> {
     let names = match members.get("group_by") {
-        Some(Value::Object(per_collection)) => string_list(per_collection.get(collection.def.id.as_str()), "group_by")?,
+        Some(Value::Object(per_collection)) => {
+            string_list(per_collection.get(collection.def.id.as_str()), "group_by")?
+        }
         other => string_list(other, "group_by")?,
     };
     for name in &names {
         match collection.def.schema.property(name) {
             Some(p) if p.ty.is_simple() => {}
             _ => {
-                let allowed: Vec<&str> = collection.def.schema.properties.iter().filter(|p| p.ty.is_simple()).map(|p| p.name.as_str()).collect();
-                return Err(ApiError::invalid("group_by", name, format!("properties of {}: {}", collection.def.id, allowed.join(", ")), "unknown property"));
+                let allowed: Vec<&str> = collection
+                    .def
+                    .schema
+                    .properties
+                    .iter()
+                    .filter(|p| p.ty.is_simple())
+                    .map(|p| p.name.as_str())
+                    .collect();
+                return Err(ApiError::invalid(
+                    "group_by",
+                    name,
+                    format!(
+                        "properties of {}: {}",
+                        collection.def.id,
+                        allowed.join(", ")
+                    ),
+                    "unknown property",
+                ));
             }
         }
     }
@@ -392,11 +645,19 @@ fn group_by_for(members: &Map<String, Value>, collection: &Collection) -> Result
 pub async fn summarize(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let body = read_json(body).await?;
     let members = object(&body)?;
-    reject_unknown_members(members, &["collections", "intersects", "group_by", "filter", "crs"])?;
+    reject_unknown_members(
+        members,
+        &["collections", "intersects", "group_by", "filter", "crs"],
+    )?;
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(members.get("intersects"), "intersects", crs, GeometryFamily::Polygon)?;
+    let geometry = query_geometry(
+        members.get("intersects"),
+        "intersects",
+        crs,
+        GeometryFamily::Polygon,
+    )?;
     let area_m2 = crate::index::measure::geodesic_area_m2(&geometry);
-    let region = region_of(geometry)?;
+    let region = region_of(geometry);
     let mut targets_with_groups = Vec::new();
     for target in targets(&state, members)? {
         let group_by = group_by_for(members, &target.collection)?;
@@ -426,8 +687,10 @@ pub async fn nearest_features(
     let pairs = query_pairs(query.as_deref())?;
     check_known(&pairs, &["lon", "lat", "k", "max_distance_m", "crs", "f"])?;
     let collection = state.catalog.collection(&collection_id)?;
-    let lon = number(&pairs, "lon", "a longitude in degrees")?.ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
-    let lat = number(&pairs, "lat", "a latitude in degrees")?.ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
+    let lon = number(&pairs, "lon", "a longitude in degrees")?
+        .ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
+    let lat = number(&pairs, "lat", "a latitude in degrees")?
+        .ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
     let crs = crs_param(param(&pairs, "crs"))?;
     let (x, y) = position(lon, lat, crs, "lon,lat")?;
     let k = match param(&pairs, "k") {
@@ -436,16 +699,34 @@ pub async fn nearest_features(
             .parse::<usize>()
             .ok()
             .filter(|k| (1..=MAX_K).contains(k))
-            .ok_or_else(|| ApiError::invalid("k", raw, format!("an integer from 1 to {MAX_K}"), "not an allowed count"))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "k",
+                    raw,
+                    format!("an integer from 1 to {MAX_K}"),
+                    "not an allowed count",
+                )
+            })?,
     };
     let max_distance_m = number(&pairs, "max_distance_m", "metres ≥ 0")?;
     if let Some(d) = max_distance_m.filter(|d| *d < 0.0) {
-        return Err(ApiError::invalid("max_distance_m", &d.to_string(), "metres ≥ 0", "negative"));
+        return Err(ApiError::invalid(
+            "max_distance_m",
+            &d.to_string(),
+            "metres ≥ 0",
+            "negative",
+        ));
     }
     let found = collection.index.nearest(x, y, k, max_distance_m);
     let features: Vec<Value> = found
         .iter()
-        .map(|(f, d)| feature_value(f, &[], &[("distance_m", json!((d * 1000.0).round() / 1000.0))]))
+        .map(|(f, d)| {
+            feature_value(
+                f,
+                &[],
+                &[("distance_m", json!((d * 1000.0).round() / 1000.0))],
+            )
+        })
         .collect();
     let doc = json!({
         "type": "FeatureCollection",
@@ -457,21 +738,38 @@ pub async fn nearest_features(
 }
 
 /// `GET /grid/stats?level=&collection=[&group_by=][&at=][&f=json|geojson]`.
-pub async fn grid_stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub async fn grid_stats(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
     check_known(&pairs, &["level", "collection", "group_by", "at", "f"])?;
     let level = match param(&pairs, "level") {
         None => Level::Grid,
         Some(raw) => Level::parse(raw)
             .filter(|l| *l != Level::District || raw == "district")
-            .ok_or_else(|| ApiError::invalid("level", raw, "grid, community, street or district", "unknown level"))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "level",
+                    raw,
+                    "grid, community, street or district",
+                    "unknown level",
+                )
+            })?,
     };
-    let collection_id = param(&pairs, "collection").ok_or_else(|| ApiError::invalid("collection", "", "a collection id", "missing"))?;
-    let collection = state
-        .catalog
-        .collection(collection_id)
-        .map_err(|_| ApiError::invalid("collection", collection_id, "ids listed by /collections", "unknown collection"))?;
-    let group_by: Vec<String> = param(&pairs, "group_by").map(|g| g.split(',').map(str::to_owned).collect()).unwrap_or_default();
+    let collection_id = param(&pairs, "collection")
+        .ok_or_else(|| ApiError::invalid("collection", "", "a collection id", "missing"))?;
+    let collection = state.catalog.collection(collection_id).map_err(|_| {
+        ApiError::invalid(
+            "collection",
+            collection_id,
+            "ids listed by /collections",
+            "unknown collection",
+        )
+    })?;
+    let group_by: Vec<String> = param(&pairs, "group_by")
+        .map(|g| g.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
     let mut members = Map::new();
     members.insert("group_by".into(), json!(group_by));
     let group_by = group_by_for(&members, &collection)?;
@@ -479,20 +777,47 @@ pub async fn grid_stats(State(state): State<AppState>, RawQuery(query): RawQuery
     let geojson = match param(&pairs, "f") {
         None | Some("json") => false,
         Some("geojson") => true,
-        Some(other) => return Err(ApiError::invalid("f", other, "json or geojson", "unknown format")),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "f",
+                other,
+                "json or geojson",
+                "unknown format",
+            ));
+        }
     };
-    let stats = state.catalog.grid_stats(&StatsRequest { level, collection: collection.def.id.clone(), group_by: group_by.clone(), day })?;
-    let rows = stats.cells.iter().map(|c| stats_row(&group_by, c));
+    let computed = state.catalog.grid_stats(&StatsRequest {
+        level,
+        collection: collection.def.id.clone(),
+        group_by: group_by.clone(),
+        day,
+    })?;
+    let rows = computed.cells.iter().map(|c| stats_row(&group_by, c));
     let doc = if geojson {
-        let features: Vec<Value> = stats
+        let features: Vec<Value> = computed
             .cells
             .iter()
             .map(|c| {
-                let mut f = feature_value(&c.cell, &["code".into(), "name".into(), "level".into(), "responsible_unit".into()], &[]);
+                let mut f = feature_value(
+                    &c.cell,
+                    &[
+                        "code".into(),
+                        "name".into(),
+                        "level".into(),
+                        "responsible_unit".into(),
+                    ],
+                    &[],
+                );
                 if let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut) {
                     props.insert("count".into(), json!(c.total.count));
-                    props.insert("length_m".into(), json!((c.total.length_m * 1000.0).round() / 1000.0));
-                    props.insert("area_m2".into(), json!((c.total.area_m2 * 1000.0).round() / 1000.0));
+                    props.insert(
+                        "length_m".into(),
+                        json!((c.total.length_m * 1000.0).round() / 1000.0),
+                    );
+                    props.insert(
+                        "area_m2".into(),
+                        json!((c.total.area_m2 * 1000.0).round() / 1000.0),
+                    );
                     for (key, m) in &c.groups {
                         let label = key.join("|");
                         props.insert(format!("count:{label}"), json!(m.count));
@@ -511,13 +836,26 @@ pub async fn grid_stats(State(state): State<AppState>, RawQuery(query): RawQuery
             "rows": rows.collect::<Vec<_>>(),
         })
     };
-    Ok(with_type(doc.to_string(), if geojson { media::GEOJSON } else { media::JSON }))
+    Ok(with_type(
+        doc.to_string(),
+        if geojson { media::GEOJSON } else { media::JSON },
+    ))
 }
 
 fn stats_row(group_by: &[String], c: &CellStats) -> Value {
     let mut row = measures_json(&c.total);
-    row["code"] = c.cell.properties.get("code").cloned().unwrap_or(Value::Null);
-    row["name"] = c.cell.properties.get("name").cloned().unwrap_or(Value::Null);
+    row["code"] = c
+        .cell
+        .properties
+        .get("code")
+        .cloned()
+        .unwrap_or(Value::Null);
+    row["name"] = c
+        .cell
+        .properties
+        .get("name")
+        .cloned()
+        .unwrap_or(Value::Null);
     row["groups"] = groups_json(group_by, &c.groups);
     row
 }

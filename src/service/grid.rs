@@ -31,7 +31,12 @@ pub enum Level {
 
 impl Level {
     /// Every level, outermost first.
-    pub const ALL: [Level; 4] = [Level::District, Level::Street, Level::Community, Level::Grid];
+    pub const ALL: [Level; 4] = [
+        Level::District,
+        Level::Street,
+        Level::Community,
+        Level::Grid,
+    ];
 
     /// The `level` property value.
     pub fn name(self) -> &'static str {
@@ -101,14 +106,22 @@ impl GridIndex {
                     .map(|level| {
                         let members: Vec<Arc<Feature>> = cells
                             .iter()
-                            .filter(|c| c.properties.get("level").and_then(Value::as_str) == Some(level.name()))
+                            .filter(|c| {
+                                c.properties.get("level").and_then(Value::as_str)
+                                    == Some(level.name())
+                            })
                             .filter(|c| valid_on(c, day))
                             .map(|c| Arc::clone(c))
                             .collect();
                         let keyed = members
                             .iter()
                             .enumerate()
-                            .map(|(i, c)| (u32::try_from(i).expect("fewer than 2^32 cells"), &c.geometry))
+                            .map(|(i, c)| {
+                                (
+                                    u32::try_from(i).expect("fewer than 2^32 cells"),
+                                    &c.geometry,
+                                )
+                            })
                             .collect();
                         (level, CellLocator::new(keyed), members)
                     })
@@ -120,12 +133,25 @@ impl GridIndex {
     }
 
     fn epoch(&self, day: NaiveDate) -> Option<&Epoch> {
-        self.epochs.iter().rev().find(|e| e.from.is_none_or(|f| f <= day))
+        self.epochs
+            .iter()
+            .rev()
+            .find(|e| e.from.is_none_or(|f| f <= day))
     }
 
     /// The cell of `level` containing the point on `day`.
-    pub fn locate_level(&self, level: Level, lon: f64, lat: f64, day: NaiveDate) -> Option<&Arc<Feature>> {
-        let (_, locator, members) = self.epoch(day)?.levels.iter().find(|(l, _, _)| *l == level)?;
+    pub fn locate_level(
+        &self,
+        level: Level,
+        lon: f64,
+        lat: f64,
+        day: NaiveDate,
+    ) -> Option<&Arc<Feature>> {
+        let (_, locator, members) = self
+            .epoch(day)?
+            .levels
+            .iter()
+            .find(|(l, _, _)| *l == level)?;
         locator.locate(lon, lat).map(|key| &members[key as usize])
     }
 
@@ -133,13 +159,20 @@ impl GridIndex {
     pub fn locate(&self, lon: f64, lat: f64, day: NaiveDate) -> Vec<(Level, Arc<Feature>)> {
         Level::ALL
             .into_iter()
-            .filter_map(|level| self.locate_level(level, lon, lat, day).map(|c| (level, Arc::clone(c))))
+            .filter_map(|level| {
+                self.locate_level(level, lon, lat, day)
+                    .map(|c| (level, Arc::clone(c)))
+            })
             .collect()
     }
 
     /// The cells of `level` valid on `day`, with their locator.
     fn level(&self, level: Level, day: NaiveDate) -> Option<(&CellLocator, &[Arc<Feature>])> {
-        let (_, locator, members) = self.epoch(day)?.levels.iter().find(|(l, _, _)| *l == level)?;
+        let (_, locator, members) = self
+            .epoch(day)?
+            .levels
+            .iter()
+            .find(|(l, _, _)| *l == level)?;
         Some((locator, members.as_slice()))
     }
 }
@@ -209,10 +242,16 @@ pub fn cell_stats<'a>(
     candidates: impl Fn(geo::Rect<f64>) -> Vec<&'a Arc<Feature>>,
     group_by: &[String],
 ) -> Vec<CellStats> {
-    let Some((locator, cells)) = grid.level(level, day) else { return Vec::new() };
+    let Some((locator, cells)) = grid.level(level, day) else {
+        return Vec::new();
+    };
     let mut stats: Vec<CellStats> = cells
         .iter()
-        .map(|c| CellStats { cell: Arc::clone(c), total: Measures::default(), groups: BTreeMap::new() })
+        .map(|c| CellStats {
+            cell: Arc::clone(c),
+            total: Measures::default(),
+            groups: BTreeMap::new(),
+        })
         .collect();
     let mut points_only = true;
     for feature in features {
@@ -220,7 +259,10 @@ pub fn cell_stats<'a>(
             if let Some(key) = locator.locate(p.x(), p.y()) {
                 let s = &mut stats[key as usize];
                 s.total.add(0.0, 0.0);
-                s.groups.entry(group_key(feature, group_by)).or_default().add(0.0, 0.0);
+                s.groups
+                    .entry(group_key(feature, group_by))
+                    .or_default()
+                    .add(0.0, 0.0);
             }
         } else {
             points_only = false;
@@ -230,7 +272,9 @@ pub fn cell_stats<'a>(
         return stats;
     }
     for s in &mut stats {
-        let Some(region) = region_of(&s.cell.geometry) else { continue };
+        let Some(region) = region_of(&s.cell.geometry) else {
+            continue;
+        };
         let Some(bbox) = s.cell.bbox else { continue };
         for feature in candidates(bbox) {
             if matches!(feature.geometry, geo::Geometry::Point(_)) {
@@ -239,7 +283,10 @@ pub fn cell_stats<'a>(
             let clipped = region.clip_measures(&feature.geometry);
             if clipped.inside {
                 s.total.add(clipped.length_m, clipped.area_m2);
-                s.groups.entry(group_key(feature, group_by)).or_default().add(clipped.length_m, clipped.area_m2);
+                s.groups
+                    .entry(group_key(feature, group_by))
+                    .or_default()
+                    .add(clipped.length_m, clipped.area_m2);
             }
         }
     }

@@ -48,8 +48,15 @@ impl Collection {
     /// A snapshot of `def` with `index`; the grid cells layer also gets its point locator.
     pub fn new(def: Arc<CollectionDef>, index: CollectionIndex) -> Self {
         let temporal_extent = temporal_extent(&def, &index);
-        let grid = (def.layer == Some(Layer::GridCells)).then(|| Arc::new(GridIndex::build(index.iter())));
-        Self { def, index, temporal_extent, grid, serial: SERIAL.fetch_add(1, Ordering::Relaxed) }
+        let grid =
+            (def.layer == Some(Layer::GridCells)).then(|| Arc::new(GridIndex::build(index.iter())));
+        Self {
+            def,
+            index,
+            temporal_extent,
+            grid,
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 

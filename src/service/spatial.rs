@@ -65,9 +65,14 @@ fn matches_in<'a>(target: &'a Target, search: &Search) -> Vec<&'a Arc<Feature>> 
         index.within_distance(&search.geometry, distance)
     } else {
         match search.predicate {
-            Predicate::Disjoint => index.iter().filter(|f| !f.geometry.intersects(&search.geometry)).collect(),
+            Predicate::Disjoint => index
+                .iter()
+                .filter(|f| !f.geometry.intersects(&search.geometry))
+                .collect(),
             predicate => {
-                let Some(rect) = search.geometry.bounding_rect() else { return Vec::new() };
+                let Some(rect) = search.geometry.bounding_rect() else {
+                    return Vec::new();
+                };
                 index
                     .intersecting(&[rect])
                     .into_iter()
@@ -89,12 +94,18 @@ pub fn search(search: &Search) -> SearchPage {
     for target in &search.targets {
         for feature in matches_in(target, search) {
             if number_matched >= search.offset && hits.len() < search.limit {
-                hits.push(Hit { collection: Arc::clone(&target.collection), feature: Arc::clone(feature) });
+                hits.push(Hit {
+                    collection: Arc::clone(&target.collection),
+                    feature: Arc::clone(feature),
+                });
             }
             number_matched += 1;
         }
     }
-    SearchPage { number_matched, hits }
+    SearchPage {
+        number_matched,
+        hits,
+    }
 }
 
 /// Totals of one collection inside a region.
@@ -117,7 +128,14 @@ pub fn summarize(targets: &[(Target, Vec<String>)], region: &Region) -> Vec<Summ
         .map(|(target, group_by)| {
             let mut total = Measures::default();
             let mut groups: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
-            let Some(bbox) = region.bbox() else { return Summary { collection: Arc::clone(&target.collection), group_by: group_by.clone(), total, groups } };
+            let Some(bbox) = region.bbox() else {
+                return Summary {
+                    collection: Arc::clone(&target.collection),
+                    group_by: group_by.clone(),
+                    total,
+                    groups,
+                };
+            };
             for feature in target.collection.index.intersecting(&[bbox]) {
                 if target.filter.as_ref().is_some_and(|f| !f.matches(feature)) {
                     continue;
@@ -125,10 +143,18 @@ pub fn summarize(targets: &[(Target, Vec<String>)], region: &Region) -> Vec<Summ
                 let clipped = region.clip_measures(&feature.geometry);
                 if clipped.inside {
                     total.add(clipped.length_m, clipped.area_m2);
-                    groups.entry(group_key(feature, group_by)).or_default().add(clipped.length_m, clipped.area_m2);
+                    groups
+                        .entry(group_key(feature, group_by))
+                        .or_default()
+                        .add(clipped.length_m, clipped.area_m2);
                 }
             }
-            Summary { collection: Arc::clone(&target.collection), group_by: group_by.clone(), total, groups }
+            Summary {
+                collection: Arc::clone(&target.collection),
+                group_by: group_by.clone(),
+                total,
+                groups,
+            }
         })
         .collect()
 }
