@@ -203,7 +203,10 @@ mod tests {
         let ring = [[-50.0, -50.0], [50.0, -50.0], [50.0, 50.0], [-50.0, 50.0]];
         let (mut out, mut scratch) = (Vec::new(), Vec::new());
         BOX.clip_ring(&ring, &mut out, &mut scratch);
-        assert!((area2(&out) / 2.0 - 100.0).abs() < 1e-9, "winding kept: {out:?}");
+        assert!(
+            (area2(&out) / 2.0 - 100.0).abs() < 1e-9,
+            "winding kept: {out:?}"
+        );
     }
 
     #[test]
@@ -216,7 +219,13 @@ mod tests {
 
     #[test]
     fn a_line_leaving_and_reentering_becomes_two_parts() {
-        let line = [[-5.0, 5.0], [5.0, 5.0], [5.0, 15.0], [8.0, 15.0], [8.0, 5.0]];
+        let line = [
+            [-5.0, 5.0],
+            [5.0, 5.0],
+            [5.0, 15.0],
+            [8.0, 15.0],
+            [8.0, 5.0],
+        ];
         let mut parts = Parts::default();
         BOX.clip_line(&line, &mut parts);
         let got: Vec<Vec<[f64; 2]>> = parts.iter().map(<[_]>::to_vec).collect();

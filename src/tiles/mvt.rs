@@ -80,7 +80,10 @@ const WIRE_LEN: u32 = 2;
 
 /// Appends `v` as a protobuf varint.
 #[inline]
-#[expect(clippy::cast_possible_truncation, reason = "takes the low 7 bits on purpose")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "takes the low 7 bits on purpose"
+)]
 pub fn write_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -105,7 +108,10 @@ pub fn zigzag(v: i32) -> u32 {
 
 /// Zigzag decoding.
 #[inline]
-#[expect(clippy::cast_possible_wrap, reason = "zigzag is a bit reinterpretation")]
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "zigzag is a bit reinterpretation"
+)]
 pub fn unzigzag(v: u32) -> i32 {
     ((v >> 1) as i32) ^ -((v & 1) as i32)
 }
@@ -180,8 +186,10 @@ impl Geometry {
 
     #[inline]
     fn push_point(&mut self, p: [i32; 2]) {
-        self.commands.push(zigzag(p[0].wrapping_sub(self.cursor[0])));
-        self.commands.push(zigzag(p[1].wrapping_sub(self.cursor[1])));
+        self.commands
+            .push(zigzag(p[0].wrapping_sub(self.cursor[0])));
+        self.commands
+            .push(zigzag(p[1].wrapping_sub(self.cursor[1])));
         self.cursor = p;
     }
 
@@ -393,7 +401,10 @@ fn zigzag64(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-#[expect(clippy::cast_possible_wrap, reason = "zigzag is a bit reinterpretation")]
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "zigzag is a bit reinterpretation"
+)]
 fn unzigzag64(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
@@ -530,7 +541,10 @@ impl<'a> Reader<'a> {
                 return Ok(v);
             }
         }
-        Err(DecodeError::Invalid(format!("varint too long at {}", self.at)))
+        Err(DecodeError::Invalid(format!(
+            "varint too long at {}",
+            self.at
+        )))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
@@ -556,8 +570,8 @@ impl<'a> Reader<'a> {
             0 => Payload::Varint(self.varint()?),
             1 => Payload::Fixed(self.take(8)?),
             2 => {
-                let n = usize::try_from(self.varint()?)
-                    .map_err(|_| DecodeError::Truncated(self.at))?;
+                let n =
+                    usize::try_from(self.varint()?).map_err(|_| DecodeError::Truncated(self.at))?;
                 Payload::Bytes(self.take(n)?)
             }
             5 => Payload::Fixed(self.take(4)?),
@@ -652,9 +666,9 @@ fn decode_value(bytes: &[u8]) -> Result<DecodedValue, DecodeError> {
             (2, Payload::Fixed(b)) if b.len() == 4 => {
                 DecodedValue::Float(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             }
-            (3, Payload::Fixed(b)) if b.len() == 8 => DecodedValue::Double(f64::from_le_bytes(
-                [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]],
-            )),
+            (3, Payload::Fixed(b)) if b.len() == 8 => DecodedValue::Double(f64::from_le_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+            ])),
             #[expect(clippy::cast_possible_wrap, reason = "int_value is two's complement")]
             (4, Payload::Varint(v)) => DecodedValue::Int(v as i64),
             (5, Payload::Varint(v)) => DecodedValue::Uint(v),
@@ -755,7 +769,16 @@ mod tests {
         write_varint(&mut out, 300);
         write_varint(&mut out, 0);
         assert_eq!(out, [0x01, 0xac, 0x02, 0x00]);
-        for v in [0, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             write_varint(&mut out, v);
             assert_eq!(out.len(), varint_len(v), "{v}");

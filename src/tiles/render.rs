@@ -65,7 +65,10 @@ impl TileFrame {
     #[inline]
     pub fn project(&self, c: Coord<f64>) -> [f64; 2] {
         let (nx, ny) = normalised(c.x, c.y);
-        [nx * self.scale - self.origin[0], ny * self.scale - self.origin[1]]
+        [
+            nx * self.scale - self.origin[0],
+            ny * self.scale - self.origin[1],
+        ]
     }
 }
 
@@ -182,7 +185,10 @@ fn visit<'g>(geometry: &'g Geo<f64>, f: &mut impl FnMut(Piece<'g>)) {
         Geo::LineString(l) => f(Piece::Line(l)),
         Geo::MultiLineString(ml) => ml.0.iter().for_each(|l| f(Piece::Line(l))),
         Geo::Polygon(p) => f(Piece::Polygon(Cow::Borrowed(p))),
-        Geo::MultiPolygon(mp) => mp.0.iter().for_each(|p| f(Piece::Polygon(Cow::Borrowed(p)))),
+        Geo::MultiPolygon(mp) => {
+            mp.0.iter()
+                .for_each(|p| f(Piece::Polygon(Cow::Borrowed(p))))
+        }
         Geo::GeometryCollection(gc) => gc.0.iter().for_each(|g| visit(g, f)),
         Geo::Line(l) => f(Piece::Polygon(Cow::Owned(Polygon::new(
             LineString::from(vec![l.start, l.end, l.start]),
@@ -235,7 +241,9 @@ fn encode(geometry: &Geo<f64>, kind: GeomType, frame: &TileFrame, s: &mut Scratc
     {
         match kind {
             GeomType::LineString => s.geometry.line(&[[x, y], [x + 1, y]]),
-            _ => s.geometry.ring(&[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1]]),
+            _ => s
+                .geometry
+                .ring(&[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1]]),
         }
     }
     !s.geometry.is_empty()
@@ -446,8 +454,18 @@ mod tests {
     #[test]
     fn exterior_rings_are_clockwise_and_holes_counter_clockwise_whatever_the_input() {
         // Input rings in both orientations (WGS84 counter-clockwise is clockwise in tiles).
-        let outer = [(100.0, 100.0), (900.0, 100.0), (900.0, 900.0), (100.0, 900.0)];
-        let hole = [(300.0, 300.0), (300.0, 600.0), (600.0, 600.0), (600.0, 300.0)];
+        let outer = [
+            (100.0, 100.0),
+            (900.0, 100.0),
+            (900.0, 900.0),
+            (100.0, 900.0),
+        ];
+        let hole = [
+            (300.0, 300.0),
+            (300.0, 600.0),
+            (600.0, 600.0),
+            (600.0, 300.0),
+        ];
         let mut reversed_outer = outer;
         reversed_outer.reverse();
         let mut reversed_hole = hole;
@@ -482,7 +500,10 @@ mod tests {
                 .all(|p| p.iter().all(|&c| (-64..=4160).contains(&c)))
         );
         let side = i64::from(4096 + 2 * BUFFER);
-        assert!((ring_area2(ring) - 2 * side * side).abs() <= 4 * side, "{ring:?}");
+        assert!(
+            (ring_area2(ring) - 2 * side * side).abs() <= 4 * side,
+            "{ring:?}"
+        );
     }
 
     #[test]
@@ -514,7 +535,12 @@ mod tests {
     fn simplification_removes_detail_below_a_unit() {
         // A zigzag of ±0.2 units along a straight line: the line keeps its two ends only.
         let coords: Vec<Coord<f64>> = (0..=100)
-            .map(|i| at(f64::from(i) * 10.0, 500.0 + if i % 2 == 0 { 0.2 } else { -0.2 }))
+            .map(|i| {
+                at(
+                    f64::from(i) * 10.0,
+                    500.0 + if i % 2 == 0 { 0.2 } else { -0.2 },
+                )
+            })
             .collect();
         let pipe = feature(
             9,
@@ -530,12 +556,19 @@ mod tests {
         let c = at(2000.0, 2000.0);
         let cell = |fid, level| {
             let r = Rect::new(c, coord! { x: c.x + 0.001, y: c.y + 0.001 });
-            feature(fid, r.to_polygon().into(), json!({"level": level, "code": "1", "name": "n"}))
+            feature(
+                fid,
+                r.to_polygon().into(),
+                json!({"level": level, "code": "1", "name": "n"}),
+            )
         };
         let cells = [cell(1, "street"), cell(2, "grid")];
         let parent = TileId::containing(c.x, c.y, 12);
         let ids = |tile| -> Vec<Option<u64>> {
-            render("grid_cells", tile, &cells).iter().map(|f| f.id).collect()
+            render("grid_cells", tile, &cells)
+                .iter()
+                .map(|f| f.id)
+                .collect()
         };
         assert_eq!(ids(parent), [Some(1)]);
         assert_eq!(ids(tile()), [Some(1), Some(2)]);
@@ -549,14 +582,24 @@ mod tests {
         let sized = |fid: i64, size: f64| {
             let c = at(100.0 * fid as f64, 100.0);
             let r = Rect::new(c, coord! { x: c.x + size, y: c.y + size });
-            feature(fid, r.to_polygon().into(), json!({"name": "n", "kind": "old_block", "status": "planned"}))
+            feature(
+                fid,
+                r.to_polygon().into(),
+                json!({"name": "n", "kind": "old_block", "status": "planned"}),
+            )
         };
         let features = [sized(1, 0.001), sized(2, 0.003), sized(3, 0.002)];
         let refs: Vec<&Arc<Feature>> = features.iter().collect();
         let ids = |tile: TileId| {
             let mut encoder = TileEncoder::default();
             let mut writer = encoder.layer("renovation_areas");
-            render_layer(&mut writer, &rules, &refs, &TileFrame::new(tile), &mut Scratch::default());
+            render_layer(
+                &mut writer,
+                &rules,
+                &refs,
+                &TileFrame::new(tile),
+                &mut Scratch::default(),
+            );
             writer.finish();
             decode(&encoder.finish()).unwrap()[0]
                 .features
@@ -578,7 +621,10 @@ mod tests {
             line_string![(x: a.x, y: a.y), (x: b.x, y: b.y)].into(),
         ]));
         let f = feature(4, gc, json!({}));
-        let kinds: Vec<u32> = render("renovation_areas", tile(), &[f]).iter().map(|f| f.kind).collect();
+        let kinds: Vec<u32> = render("renovation_areas", tile(), &[f])
+            .iter()
+            .map(|f| f.kind)
+            .collect();
         assert_eq!(kinds, [1, 2]);
     }
 }

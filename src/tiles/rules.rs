@@ -309,6 +309,10 @@ mod tests {
         let area = r.fields.iter().find(|f| f.name == "area_m2").unwrap();
         assert_eq!(area.type_name(), "Number");
         assert_eq!(r.fields.len(), 1 + 6);
-        assert!(r.describe().contains("complete from z13"), "{}", r.describe());
+        assert!(
+            r.describe().contains("complete from z13"),
+            "{}",
+            r.describe()
+        );
     }
 }

@@ -220,9 +220,9 @@ impl TileRange {
 
     /// Every tile of the range, row by row.
     pub fn tiles(&self) -> impl Iterator<Item = TileId> + '_ {
-        self.y.clone().flat_map(move |y| {
-            self.x.clone().map(move |x| TileId { z: self.z, x, y })
-        })
+        self.y
+            .clone()
+            .flat_map(move |y| self.x.clone().map(move |x| TileId { z: self.z, x, y }))
     }
 }
 
