@@ -74,6 +74,7 @@ pub(crate) fn collection_json(state: &AppState, c: &Collection) -> Value {
             link(state.url(&format!("{base}/items")), "items", media::GEOJSON, "the features"),
             link(state.url(&format!("{base}/items?f=html")), "items", media::HTML, "the features as HTML"),
             link(state.url(&format!("{base}/schema")), "describedby", media::SCHEMA, "the property schema"),
+            link(state.url(&format!("{base}/tiles")), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", media::JSON, "vector tiles"),
         ],
     })
 }

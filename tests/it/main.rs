@@ -16,3 +16,4 @@ mod items;
 mod landing;
 mod robustness;
 mod support;
+mod tiles;
