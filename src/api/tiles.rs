@@ -22,11 +22,11 @@ use super::landing::ATTRIBUTION;
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::model::{CollectionId, GeometryFamily};
 use crate::service::Collection;
-use crate::service::tiles::LayerSet;
+use crate::service::tiles::{LayerSet, PreparedLayer};
+use crate::tiles::TileError;
 use crate::tiles::mvt::MEDIA_TYPE;
 use crate::tiles::rules::MAX_DETAIL_ZOOM;
 use crate::tiles::tms::{MAX_ZOOM, ORIGIN_SHIFT_M, TileId, TileRange};
-use crate::tiles::{LayerRules, TileError};
 
 /// The one tile matrix set offered.
 pub const TMS_ID: &str = "WebMercatorQuad";
@@ -181,19 +181,16 @@ pub async fn describe_tile_matrix_set(
 
 /// The snapshots and tile rules of a tileset's layers.
 struct Layers {
-    collections: Vec<(Arc<Collection>, Arc<LayerRules>)>,
+    collections: Vec<Arc<PreparedLayer>>,
     /// The query string that selects them (`collections=…`), for dataset links.
     query: String,
 }
 
 impl Layers {
-    fn of(state: &AppState, collections: Vec<Arc<Collection>>, query: String) -> Self {
+    fn of(state: &AppState, collections: &[Arc<Collection>], query: String) -> Self {
         let collections = collections
-            .into_iter()
-            .map(|c| {
-                let rules = state.tiles.rules(&c);
-                (c, rules)
-            })
+            .iter()
+            .map(|c| state.tiles.prepared(c))
             .collect();
         Self { collections, query }
     }
@@ -201,7 +198,7 @@ impl Layers {
     fn min_zoom(&self) -> u8 {
         self.collections
             .iter()
-            .map(|(_, r)| r.min_zoom)
+            .map(|p| p.rules.min_zoom)
             .min()
             .unwrap_or(0)
     }
@@ -211,7 +208,7 @@ impl Layers {
         let extent = self
             .collections
             .iter()
-            .filter_map(|(c, _)| c.index.extent())
+            .filter_map(|p| p.collection.index.extent())
             .reduce(|a: Rect<f64>, b| {
                 Rect::new(
                     geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
@@ -281,12 +278,12 @@ fn dataset_selection(
 
 fn dataset_layers(state: &AppState, pairs: &[(String, String)]) -> Result<Layers, ApiError> {
     let (collections, query) = dataset_selection(state, pairs)?;
-    Ok(Layers::of(state, collections, query))
+    Ok(Layers::of(state, &collections, query))
 }
 
 fn collection_layers(state: &AppState, collection_id: &str) -> Result<Layers, ApiError> {
     let collection = state.catalog.collection(collection_id)?;
-    Ok(Layers::of(state, vec![collection], String::new()))
+    Ok(Layers::of(state, &[collection], String::new()))
 }
 
 fn geometry_dimension(family: GeometryFamily) -> Option<u8> {
@@ -343,8 +340,11 @@ fn tile_template_link(state: &AppState, path: &str, query: &str) -> Value {
 fn tileset_json(state: &AppState, layers: &Layers, title: &str, collection: Option<&str>) -> Value {
     let path = tileset_path(collection);
     let query = &layers.query;
-    let [w, s, e, n] = layers.bounds();
-    let bounds = Rect::new(geo::coord! { x: w, y: s }, geo::coord! { x: e, y: n });
+    let [west, south, east, north] = layers.bounds();
+    let bounds = Rect::new(
+        geo::coord! { x: west, y: south },
+        geo::coord! { x: east, y: north },
+    );
     let limits: Vec<Value> = (layers.min_zoom()..=MAX_DETAIL_ZOOM)
         .map(|z| {
             let range = TileRange::covering(bounds, z, 0.0);
@@ -358,7 +358,8 @@ fn tileset_json(state: &AppState, layers: &Layers, title: &str, collection: Opti
     let layer_docs: Vec<Value> = layers
         .collections
         .iter()
-        .map(|(c, rules)| {
+        .map(|p| {
+            let (c, rules) = (&p.collection, &p.rules);
             let properties: Map<String, Value> = rules
                 .fields
                 .iter()
@@ -415,8 +416,8 @@ fn tileset_json(state: &AppState, layers: &Layers, title: &str, collection: Opti
         "crs": CRS_3857,
         "tileMatrixSetURI": TMS_URI,
         "tileMatrixSetLimits": limits,
-        "boundingBox": { "lowerLeft": [w, s], "upperRight": [e, n], "crs": CRS84 },
-        "centerPoint": { "coordinates": [f64::midpoint(w, e), f64::midpoint(s, n)], "tileMatrix": CENTER_ZOOM.to_string(), "crs": CRS84 },
+        "boundingBox": { "lowerLeft": [west, south], "upperRight": [east, north], "crs": CRS84 },
+        "centerPoint": { "coordinates": [f64::midpoint(west, east), f64::midpoint(south, north)], "tileMatrix": CENTER_ZOOM.to_string(), "crs": CRS84 },
         "layers": layer_docs,
         "links": links,
     })
@@ -424,12 +425,13 @@ fn tileset_json(state: &AppState, layers: &Layers, title: &str, collection: Opti
 
 fn tilejson(state: &AppState, layers: &Layers, name: &str, collection: Option<&str>) -> Value {
     let path = tileset_path(collection);
-    let [w, s, e, n] = layers.bounds();
+    let [west, south, east, north] = layers.bounds();
     let min_zoom = layers.min_zoom();
     let vector_layers: Vec<Value> = layers
         .collections
         .iter()
-        .map(|(c, rules)| {
+        .map(|p| {
+            let (c, rules) = (&p.collection, &p.rules);
             let fields: Map<String, Value> = rules
                 .fields
                 .iter()
@@ -459,8 +461,8 @@ fn tilejson(state: &AppState, layers: &Layers, name: &str, collection: Option<&s
         "tiles": [state.url(&format!("{path}/{{z}}/{{y}}/{{x}}{}", layers.query))],
         "minzoom": min_zoom,
         "maxzoom": MAX_DETAIL_ZOOM,
-        "bounds": [w, s, e, n],
-        "center": [f64::midpoint(w, e), f64::midpoint(s, n), CENTER_ZOOM.clamp(min_zoom, MAX_DETAIL_ZOOM)],
+        "bounds": [west, south, east, north],
+        "center": [f64::midpoint(west, east), f64::midpoint(south, north), CENTER_ZOOM.clamp(min_zoom, MAX_DETAIL_ZOOM)],
         "vector_layers": vector_layers,
     })
 }
@@ -532,7 +534,7 @@ pub async fn describe_collection_tileset(
 ) -> Result<Response, ApiError> {
     check_query(query.as_deref(), &["f"], "json")?;
     let layers = collection_layers(&state, &collection_id)?;
-    let (c, _) = &layers.collections[0];
+    let c = &layers.collections[0].collection;
     let title = display_title(&c.def);
     let id = c.def.id.to_string();
     Ok(json_response(&tileset_json(
@@ -551,7 +553,7 @@ pub async fn collection_tilejson(
 ) -> Result<Response, ApiError> {
     check_query(query.as_deref(), &[], "")?;
     let layers = collection_layers(&state, &collection_id)?;
-    let (c, _) = &layers.collections[0];
+    let c = &layers.collections[0].collection;
     let id = c.def.id.to_string();
     Ok(tilejson_response(&tilejson(
         &state,
@@ -653,6 +655,10 @@ pub async fn get_collection_tile(
 // --- OpenAPI -----------------------------------------------------------------------------------
 
 /// The OpenAPI 3.0 path items of the tile routes (parameters inline, problems by reference).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one declarative list of paths reads best in one piece"
+)]
 pub(crate) fn openapi_paths() -> Vec<(String, Value)> {
     let path_param = |name: &str, description: &str| json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "integer", "minimum": 0 } });
     let tile_params = [

@@ -70,6 +70,10 @@ impl ClipBox {
     }
 
     /// Clips a line into the pieces inside the box, appended to `out`.
+    #[expect(
+        clippy::float_cmp,
+        reason = "Liang–Barsky leaves t at exactly 0 or 1 for an uncut end; that joins segments"
+    )]
     pub fn clip_line(&self, line: &[[f64; 2]], out: &mut Parts) {
         let mut open = false;
         for segment in line.windows(2) {
@@ -122,6 +126,10 @@ fn crossing(a: [f64; 2], b: [f64; 2], axis: usize, bound: f64) -> [f64; 2] {
     p
 }
 
+#[expect(
+    clippy::float_cmp,
+    reason = "t is exactly 0 or 1 for an uncut end, which must stay the input point bit for bit"
+)]
 fn lerp(a: [f64; 2], b: [f64; 2], t: f64) -> [f64; 2] {
     if t == 0.0 {
         return a;

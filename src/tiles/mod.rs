@@ -7,12 +7,14 @@
 //! and caches them; the API serves them.
 
 mod clip;
+pub mod dictionary;
 pub mod mvt;
 pub mod render;
 pub mod rules;
 mod simplify;
 pub mod tms;
 
+pub use dictionary::LayerDictionary;
 pub use render::{BUFFER, Scratch, TileFrame, render_layer};
 pub use rules::LayerRules;
 pub use tms::{TileError, TileId, TileRange};

@@ -43,6 +43,18 @@ pub enum Value<'a> {
     Bool(bool),
 }
 
+impl Value<'_> {
+    /// The same value, borrowing its text.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Self::String(s) => Value::String(Cow::Borrowed(s)),
+            Self::Double(d) => Value::Double(*d),
+            Self::Int(i) => Value::Int(*i),
+            Self::Bool(b) => Value::Bool(*b),
+        }
+    }
+}
+
 impl Eq for Value<'_> {}
 
 impl Hash for Value<'_> {
@@ -68,9 +80,9 @@ impl Hash for Value<'_> {
     }
 }
 
-/// The hasher of the values table: fast on short strings, no denial-of-service concern since
+/// The hasher of value tables: fast on short strings, no denial-of-service concern since
 /// values come from the store, not from requests.
-type FastHash = foldhash::fast::FixedState;
+pub(crate) type FastHash = foldhash::fast::FixedState;
 
 // --- wire format -------------------------------------------------------------------------------
 
@@ -305,8 +317,21 @@ impl<'v> LayerEncoder<'_, 'v> {
         i
     }
 
+    /// Adds `name` to the keys table if missing; its index.
+    pub fn key(&mut self, name: &'v str) -> u32 {
+        self.key_index(name)
+    }
+
+    /// Appends a value to the values table without looking for an equal one; its index. For
+    /// callers that deduplicate values themselves (see [`super::dictionary`]).
+    pub fn push_value(&mut self, value: Value<'v>) -> u32 {
+        let i = u32::try_from(self.values.len()).expect("fewer than 2^32 values");
+        self.values.push(value);
+        i
+    }
+
     /// Adds a feature with integer `id`, geometry commands of type `kind`, and properties
-    /// (`None` values are left out). Empty geometry is not written.
+    /// (deduplicated into the keys and values tables). Empty geometry is not written.
     pub fn feature(
         &mut self,
         id: u64,
@@ -314,23 +339,29 @@ impl<'v> LayerEncoder<'_, 'v> {
         geometry: &Geometry,
         properties: impl IntoIterator<Item = (&'v str, Value<'v>)>,
     ) {
+        let mut tags = std::mem::take(&mut self.tags);
+        tags.clear();
+        for (name, value) in properties {
+            tags.push(self.key_index(name));
+            tags.push(self.value_index(value));
+        }
+        self.feature_tags(id, kind, geometry, &tags);
+        self.tags = tags;
+    }
+
+    /// Adds a feature whose tags are already indices into this layer's keys and values tables
+    /// (pairs of key, value). Empty geometry is not written.
+    pub fn feature_tags(&mut self, id: u64, kind: GeomType, geometry: &Geometry, tags: &[u32]) {
         if geometry.is_empty() {
             return;
-        }
-        self.tags.clear();
-        for (name, value) in properties {
-            let k = self.key_index(name);
-            let v = self.value_index(value);
-            self.tags.push(k);
-            self.tags.push(v);
         }
         let commands = geometry.commands();
         let body_len = 1
             + varint_len(id)
-            + if self.tags.is_empty() {
+            + if tags.is_empty() {
                 0
             } else {
-                packed_len(2, &self.tags)
+                packed_len(2, tags)
             }
             + 2
             + packed_len(4, commands);
@@ -339,8 +370,8 @@ impl<'v> LayerEncoder<'_, 'v> {
         write_varint(out, body_len as u64);
         write_varint(out, key(1, WIRE_VARINT));
         write_varint(out, id);
-        if !self.tags.is_empty() {
-            write_packed(out, 2, &self.tags);
+        if !tags.is_empty() {
+            write_packed(out, 2, tags);
         }
         write_varint(out, key(3, WIRE_VARINT));
         write_varint(out, kind as u64);

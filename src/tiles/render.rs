@@ -12,11 +12,11 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use geo::{Coord, Geometry as Geo, LineString, Point, Polygon};
-use serde_json::Value as Json;
 
 use super::clip::{ClipBox, Parts};
-use super::mvt::{EXTENT, GeomType, Geometry, LayerEncoder, Value, ring_area2};
-use super::rules::{LayerRules, Source};
+use super::dictionary::LayerDictionary;
+use super::mvt::{EXTENT, GeomType, Geometry, LayerEncoder, ring_area2};
+use super::rules::LayerRules;
 use super::simplify;
 use super::tms::{TileId, normalised};
 use crate::model::Feature;
@@ -83,14 +83,20 @@ pub struct Scratch {
     keep: Vec<bool>,
     geometry: Geometry,
     chosen: Vec<usize>,
+    tags: Vec<u32>,
+    keys: Vec<u32>,
+    /// Per dictionary value: the generation that last used it, and its index in that layer.
+    values: Vec<(u32, u32)>,
+    generation: u32,
 }
 
 /// Writes the features of one layer that belong in the frame's tile. `features` are those whose
-/// geometry intersects the buffered tile, in key order.
+/// geometry intersects the buffered tile, in key order; `dictionary` holds their properties.
 pub fn render_layer<'v>(
     layer: &mut LayerEncoder<'_, 'v>,
     rules: &'v LayerRules,
-    features: &[&'v Arc<Feature>],
+    dictionary: &'v LayerDictionary,
+    features: &[&Arc<Feature>],
     frame: &TileFrame,
     scratch: &mut Scratch,
 ) {
@@ -118,44 +124,69 @@ pub fn render_layer<'v>(
             chosen.sort_unstable();
         }
     }
+    start_layer(rules, dictionary, scratch);
     for &i in &chosen {
         let feature = features[i];
         let id = u64::try_from(feature.fid).unwrap_or_default();
+        let mut tagged = false;
         for kind in kinds(&feature.geometry) {
-            if encode(&feature.geometry, kind, frame, scratch) {
-                layer.feature(id, kind, &scratch.geometry, properties(rules, feature));
+            if !encode(&feature.geometry, kind, frame, scratch) {
+                continue;
             }
+            if !tagged {
+                tag(layer, rules, dictionary, feature.fid, scratch);
+                tagged = true;
+            }
+            layer.feature_tags(id, kind, &scratch.geometry, &scratch.tags);
         }
     }
     scratch.chosen = chosen;
 }
 
+/// Forgets the previous layer's keys and values (a new generation instead of clearing).
+fn start_layer(rules: &LayerRules, dictionary: &LayerDictionary, s: &mut Scratch) {
+    s.keys.clear();
+    s.keys.resize(rules.fields.len(), u32::MAX);
+    s.generation = s.generation.wrapping_add(1);
+    if s.generation == 0 {
+        s.values.fill((0, 0));
+        s.generation = 1;
+    }
+    if s.values.len() < dictionary.value_count() {
+        s.values.resize(dictionary.value_count(), (0, 0));
+    }
+}
+
+/// The feature's tags in this layer's keys and values tables, into `s.tags`; each key and value
+/// is added to the tables on first use.
+fn tag<'v>(
+    layer: &mut LayerEncoder<'_, 'v>,
+    rules: &'v LayerRules,
+    dictionary: &'v LayerDictionary,
+    fid: i64,
+    s: &mut Scratch,
+) {
+    s.tags.clear();
+    for pair in dictionary.tags(fid).chunks_exact(2) {
+        let (field, value) = (pair[0] as usize, pair[1]);
+        if s.keys[field] == u32::MAX {
+            s.keys[field] = layer.key(&rules.fields[field].name);
+        }
+        let slot = &mut s.values[value as usize];
+        if slot.0 != s.generation {
+            *slot = (
+                s.generation,
+                layer.push_value(dictionary.value(value).borrowed()),
+            );
+        }
+        s.tags.push(s.keys[field]);
+        s.tags.push(slot.1);
+    }
+}
+
 /// The width plus height of a feature's extent, degrees (a cheap size for ranking).
 fn extent_size(feature: &Feature) -> f64 {
     feature.bbox.map_or(0.0, |b| b.width() + b.height())
-}
-
-/// The fields of a feature, as tile values (nulls and absent properties left out).
-fn properties<'v>(
-    rules: &'v LayerRules,
-    feature: &'v Feature,
-) -> impl Iterator<Item = (&'v str, Value<'v>)> {
-    rules.fields.iter().filter_map(move |field| {
-        let value = match &field.source {
-            Source::Id => Value::String(Cow::Borrowed(feature.id.as_str())),
-            Source::Property(_) => match feature.properties.get(&field.name)? {
-                Json::String(s) => Value::String(Cow::Borrowed(s)),
-                Json::Bool(b) => Value::Bool(*b),
-                Json::Number(n) => n
-                    .as_i64()
-                    .map(Value::Int)
-                    .or_else(|| n.as_f64().map(Value::Double))?,
-                Json::Null => return None,
-                other => Value::String(Cow::Owned(other.to_string())),
-            },
-        };
-        Some((field.name.as_str(), value))
-    })
 }
 
 /// The MVT types a geometry is written as (one, or up to three for a collection).
@@ -174,26 +205,38 @@ fn kinds(geometry: &Geo<f64>) -> impl Iterator<Item = GeomType> + use<> {
 
 enum Piece<'g> {
     Point(Point<f64>),
-    Line(&'g LineString<f64>),
+    Line(Cow<'g, LineString<f64>>),
     Polygon(Cow<'g, Polygon<f64>>),
 }
 
 fn visit<'g>(geometry: &'g Geo<f64>, f: &mut impl FnMut(Piece<'g>)) {
     match geometry {
         Geo::Point(p) => f(Piece::Point(*p)),
-        Geo::MultiPoint(mp) => mp.0.iter().for_each(|p| f(Piece::Point(*p))),
-        Geo::LineString(l) => f(Piece::Line(l)),
-        Geo::MultiLineString(ml) => ml.0.iter().for_each(|l| f(Piece::Line(l))),
+        Geo::MultiPoint(mp) => {
+            for p in &mp.0 {
+                f(Piece::Point(*p));
+            }
+        }
+        Geo::LineString(l) => f(Piece::Line(Cow::Borrowed(l))),
+        Geo::MultiLineString(ml) => {
+            for l in &ml.0 {
+                f(Piece::Line(Cow::Borrowed(l)));
+            }
+        }
         Geo::Polygon(p) => f(Piece::Polygon(Cow::Borrowed(p))),
         Geo::MultiPolygon(mp) => {
-            mp.0.iter()
-                .for_each(|p| f(Piece::Polygon(Cow::Borrowed(p))))
+            for p in &mp.0 {
+                f(Piece::Polygon(Cow::Borrowed(p)));
+            }
         }
-        Geo::GeometryCollection(gc) => gc.0.iter().for_each(|g| visit(g, f)),
-        Geo::Line(l) => f(Piece::Polygon(Cow::Owned(Polygon::new(
-            LineString::from(vec![l.start, l.end, l.start]),
-            vec![],
-        )))),
+        Geo::GeometryCollection(gc) => {
+            for g in &gc.0 {
+                visit(g, f);
+            }
+        }
+        Geo::Line(l) => f(Piece::Line(Cow::Owned(LineString::from(vec![
+            l.start, l.end,
+        ])))),
         Geo::Rect(r) => f(Piece::Polygon(Cow::Owned(r.to_polygon()))),
         Geo::Triangle(t) => f(Piece::Polygon(Cow::Owned(t.to_polygon()))),
     }
@@ -227,7 +270,7 @@ fn encode(geometry: &Geo<f64>, kind: GeomType, frame: &TileFrame, s: &mut Scratc
         }
         GeomType::LineString => visit(geometry, &mut |piece| {
             if let Piece::Line(line) = piece {
-                encode_line(line, frame, s, &mut fallback);
+                encode_line(&line, frame, s, &mut fallback);
             }
         }),
         GeomType::Polygon => visit(geometry, &mut |piece| {
@@ -374,7 +417,7 @@ mod tests {
     }
 
     fn feature(fid: i64, geometry: Geo<f64>, properties: serde_json::Value) -> Arc<Feature> {
-        let Json::Object(properties) = properties else {
+        let serde_json::Value::Object(properties) = properties else {
             panic!("properties are an object")
         };
         Arc::new(Feature::new(
@@ -400,11 +443,13 @@ mod tests {
     fn render(layer: &str, tile: TileId, features: &[Arc<Feature>]) -> Vec<DecodedFeature> {
         let rules = rules(layer);
         let refs: Vec<&Arc<Feature>> = features.iter().collect();
+        let dictionary = LayerDictionary::build(&rules, features.iter().map(|f| &**f));
         let mut encoder = TileEncoder::default();
         let mut writer = encoder.layer(layer);
         render_layer(
             &mut writer,
             &rules,
+            &dictionary,
             &refs,
             &TileFrame::new(tile),
             &mut Scratch::default(),
@@ -448,6 +493,22 @@ mod tests {
         assert!(
             got[0].property("owner_unit").is_none(),
             "manholes carry a selection"
+        );
+    }
+
+    #[test]
+    fn properties_out_of_schema_order_are_all_written() {
+        let p = at(5.0, 5.0);
+        let f = feature(
+            8,
+            point!(x: p.x, y: p.y).into(),
+            json!({"rectified_on": "2024-05-01", "status": "missing", "kind": "gas", "component_code": "4101040104000001"}),
+        );
+        let got = render("manholes", tile(), &[f]);
+        let keys: Vec<&str> = got[0].properties.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["id", "component_code", "kind", "status", "rectified_on"]
         );
     }
 
@@ -590,12 +651,14 @@ mod tests {
         };
         let features = [sized(1, 0.001), sized(2, 0.003), sized(3, 0.002)];
         let refs: Vec<&Arc<Feature>> = features.iter().collect();
+        let dictionary = LayerDictionary::build(&rules, features.iter().map(|f| &**f));
         let ids = |tile: TileId| {
             let mut encoder = TileEncoder::default();
             let mut writer = encoder.layer("renovation_areas");
             render_layer(
                 &mut writer,
                 &rules,
+                &dictionary,
                 &refs,
                 &TileFrame::new(tile),
                 &mut Scratch::default(),

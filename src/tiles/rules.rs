@@ -20,6 +20,8 @@
 //! `/collections/{c}/items/{id}`), and its integer key as the MVT feature id. String lists (grid
 //! workers) are written as JSON text, as tippecanoe does; nulls are left out.
 
+use std::fmt::Write as _;
+
 use serde_json::Value as Json;
 
 use crate::model::layers::Layer;
@@ -219,18 +221,20 @@ impl LayerRules {
                 .iter()
                 .map(|(v, z)| format!("{v} z{z}"))
                 .collect();
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "; by {}: {}, others z{}",
                 classes.property,
                 by.join(", "),
                 classes.other
-            ));
+            );
         }
         if self.complete_zoom > self.min_zoom {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "; at most {} features per tile below z{}, complete from z{}",
                 self.cap, self.complete_zoom, self.complete_zoom
-            ));
+            );
         }
         text
     }
