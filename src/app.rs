@@ -84,7 +84,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let router = api::router(AppState::new(catalog, &base_url));
+    let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes);
+    let router = api::router(state);
     tracing::info!(%address, %base_url, "listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

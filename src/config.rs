@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Start with an empty database: do not load the demo district.
     #[arg(long)]
     pub no_demo: bool,
+    /// Memory for cached vector tiles, MiB (0 turns the cache off).
+    #[arg(long, env = "CITYGRID_TILE_CACHE_MB", default_value_t = 256)]
+    pub tile_cache_mb: u64,
 }
 
 /// Options of `import`.
@@ -126,6 +129,11 @@ pub enum ConfigError {
     /// `CITYGRID_PUBLIC_URL` / `--public-url` is not an http(s) URL.
     #[error("CITYGRID_PUBLIC_URL / --public-url: {0:?} is not an http:// or https:// URL")]
     PublicUrl(String),
+    /// `CITYGRID_TILE_CACHE_MB` / `--tile-cache-mb` is beyond what can be addressed.
+    #[error(
+        "CITYGRID_TILE_CACHE_MB / --tile-cache-mb: {0} MiB is too large; use 0 to {MAX_TILE_CACHE_MB}"
+    )]
+    TileCacheMb(u64),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -144,7 +152,12 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Whether to load the demo district into an empty database.
     pub load_demo: bool,
+    /// The tile cache budget, bytes (0: no cache).
+    pub tile_cache_bytes: usize,
 }
+
+/// The largest tile cache accepted, MiB (1 TiB).
+pub const MAX_TILE_CACHE_MB: u64 = 1 << 20;
 
 impl Config {
     /// Validates the `serve` options.
@@ -163,12 +176,17 @@ impl Config {
         if !args.database_url.starts_with("sqlite:") {
             return Err(ConfigError::DatabaseUrl(args.database_url.clone()));
         }
+        let tile_cache_bytes = Some(args.tile_cache_mb)
+            .filter(|&mb| mb <= MAX_TILE_CACHE_MB)
+            .and_then(|mb| usize::try_from(mb << 20).ok())
+            .ok_or(ConfigError::TileCacheMb(args.tile_cache_mb))?;
         Ok(Self {
             bind,
             database_url: args.database_url.clone(),
             data_dir: args.data_dir.clone(),
             public_url,
             load_demo: !args.no_demo,
+            tile_cache_bytes,
         })
     }
 }
@@ -191,6 +209,17 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://citygrid.db");
         assert!(config.load_demo);
+        assert_eq!(config.tile_cache_bytes, 256 << 20);
+    }
+
+    #[test]
+    fn the_tile_cache_budget_is_given_in_mib_and_bounded() {
+        let config = Config::from_args(&serve(&["--tile-cache-mb", "0"])).unwrap();
+        assert_eq!(config.tile_cache_bytes, 0);
+        let config = Config::from_args(&serve(&["--tile-cache-mb", "64"])).unwrap();
+        assert_eq!(config.tile_cache_bytes, 64 << 20);
+        let err = Config::from_args(&serve(&["--tile-cache-mb", "99999999"])).unwrap_err();
+        assert!(err.to_string().contains("CITYGRID_TILE_CACHE_MB"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Layers of a district (grid cells, manholes, pipelines, parks, roads, renovation areas,
 //! facilities) are stored as GeoJSON features in SQL ([`store`]), indexed in memory in R-trees
 //! ([`index`]), combined into use cases ([`service`]) and served over HTTP as OGC API – Features
-//! ([`api`]). [`app`] wires them together; [`demo`] generates the synthetic demo district.
+//! and OGC API – Tiles ([`api`]); [`tiles`] encodes vector tiles. [`app`] wires them together; [`demo`] generates the synthetic demo district.
 //! All coordinates are WGS84 lon/lat; lengths are metres and areas m², geodesic.
 
 pub mod api;
@@ -16,3 +16,4 @@ pub mod index;
 pub mod model;
 pub mod service;
 pub mod store;
+pub mod tiles;

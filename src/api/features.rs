@@ -94,6 +94,7 @@ pub(crate) fn collection_json(state: &AppState, c: &Collection) -> Value {
             link(state.url(&format!("{base}/items?f=html")), "items", media::HTML, "the features as HTML"),
             link(state.url(&format!("{base}/schema")), "describedby", media::SCHEMA, "the property schema"),
             link(state.url(&format!("{base}/queryables")), REL_QUERYABLES, media::SCHEMA, "the queryables (for filter and sortby)"),
+            link(state.url(&format!("{base}/tiles")), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", media::JSON, "vector tiles"),
         ],
     })
 }

@@ -13,7 +13,7 @@ use super::{
 /// The conformance classes this service implements, and only those.
 /// Every CQL2 class listed is exercised by `tests/it/cql2.rs` (the standard's cases) or by the
 /// unit tests of `src/filter/`.
-pub const CONFORMANCE: [&str; 20] = [
+pub const CONFORMANCE: [&str; 28] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
@@ -34,6 +34,15 @@ pub const CONFORMANCE: [&str; 20] = [
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    // OGC API – Tiles – Part 1 (vector tiles in WebMercatorQuad; see api/tiles.rs).
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-selection",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
 ];
 
 /// Service title shown on the landing page.
@@ -75,6 +84,8 @@ pub async fn landing_page(
             link(state.url("/api?f=html"), "service-doc", media::HTML, "the API documentation"),
             link(state.url("/conformance"), "conformance", media::JSON, "OGC API conformance classes implemented"),
             link(state.url("/collections"), "data", media::JSON, "the collections"),
+            link(state.url("/tiles"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", media::JSON, "vector tiles of all layers 矢量瓦片"),
+            link(state.url("/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", media::JSON, "the tile matrix sets"),
             link(state.url("/map/"), "alternate", media::HTML, "the map viewer 地图"),
         ],
     });

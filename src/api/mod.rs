@@ -8,6 +8,7 @@ mod html;
 mod landing;
 pub mod openapi;
 mod spatial;
+mod tiles;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::service::Catalog;
+use crate::service::tiles::{DEFAULT_CACHE_BYTES, TileService};
 pub use error::ApiError;
 
 /// Everything a handler needs, shared by all requests.
@@ -31,12 +33,20 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// The public base URL, without trailing slash; every link is absolute from it.
     pub base_url: Arc<str>,
+    /// Vector tiles and their cache.
+    pub tiles: Arc<TileService>,
 }
 
 impl AppState {
-    /// State with `base_url` (a trailing slash is removed).
+    /// State with `base_url` (a trailing slash is removed) and the default tile cache.
     pub fn new(catalog: Arc<Catalog>, base_url: &str) -> Self {
+        Self::with_tile_cache(catalog, base_url, DEFAULT_CACHE_BYTES)
+    }
+
+    /// State with a tile cache of `tile_cache_bytes` (0: no cache).
+    pub fn with_tile_cache(catalog: Arc<Catalog>, base_url: &str, tile_cache_bytes: usize) -> Self {
         Self {
+            tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
         }
@@ -96,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/grid/stats", get(spatial::grid_stats))
         .route("/search", post(spatial::search_features))
         .route("/analysis/summary", post(spatial::summarize))
+        .merge(tiles::routes())
         .fallback(|| async {
             ApiError::NotFound("no such resource; GET / lists what is here".into())
         })

@@ -146,6 +146,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 Value::Array(parameters), ok_json("A page of features", "featureCollectionGeoJSON", "application/geo+json")) }),
         );
     }
+    paths.extend(super::tiles::openapi_paths());
     paths.insert("/health".into(), json!({ "get": { "summary": "Liveness", "operationId": "getHealth", "tags": ["Operations"], "responses": { "200": { "description": "alive" } } } }));
     paths.insert("/ready".into(), json!({ "get": { "summary": "Readiness: store reachable, indexes loaded", "operationId": "getReady", "tags": ["Operations"], "responses": { "200": { "description": "ready" }, "503": { "$ref": "#/components/responses/Unavailable" } } } }));
 
@@ -155,11 +156,11 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
         "info": {
             "title": "citygrid",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "网格化管理与城市更新空间数据服务 — OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 text and JSON filters). Coordinates are CRS84 (WGS84 lon/lat).",
+            "description": "网格化管理与城市更新空间数据服务 — OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 text and JSON filters), OGC API – Tiles Part 1 (vector tiles, WebMercatorQuad), and the spatial questions of grid management (locate, search, clipped summaries, nearest, per-grid statistics). Coordinates are CRS84 (WGS84 lon/lat).",
             "license": { "name": "MIT OR Apache-2.0" }
         },
         "servers": [{ "url": base_url }],
-        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Operations" }],
+        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Tiles" }, { "name": "Operations" }],
         "paths": paths,
         "components": {
             "parameters": {

@@ -10,10 +10,11 @@ pub mod grid;
 pub mod import;
 pub mod items;
 pub mod spatial;
+pub mod tiles;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use chrono::NaiveDate;
 
@@ -152,12 +153,34 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
+/// What one write changed in a collection, told to those who keep data derived from the
+/// snapshots (the tile cache) so that they drop what became stale.
+#[derive(Debug)]
+pub struct WriteEvent<'a> {
+    /// The collection written.
+    pub collection: &'a CollectionId,
+    /// Whether the definition was created or replaced: everything derived from it is stale.
+    pub redefined: bool,
+    /// The features as they were before the write, of those replaced or removed.
+    pub before: &'a [Arc<Feature>],
+    /// The features the write stored.
+    pub after: &'a [Arc<Feature>],
+}
+
+/// Keeps data derived from the snapshots and drops what a write made stale.
+pub trait WriteObserver: Send + Sync {
+    /// Called by [`Catalog::write`] after the new snapshot is published and before the write
+    /// returns, with the writers serialised.
+    fn written(&self, event: &WriteEvent<'_>);
+}
+
 /// The catalogue: every collection's current snapshot, and the store behind them.
 pub struct Catalog {
     store: Arc<dyn Store>,
     collections: ArcSwap<BTreeMap<CollectionId, Arc<Collection>>>,
     writer: tokio::sync::Mutex<()>,
     stats: Mutex<StatsCache>,
+    observers: Mutex<Vec<Weak<dyn WriteObserver>>>,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -197,7 +220,16 @@ impl Catalog {
             collections: ArcSwap::from_pointee(map),
             writer: tokio::sync::Mutex::new(()),
             stats: Mutex::new(HashMap::new()),
+            observers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Tells `observer` about every later write, for as long as it lives.
+    pub fn observe(&self, observer: Weak<dyn WriteObserver>) {
+        self.observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(observer);
     }
 
     /// The store (for readiness checks).
@@ -316,10 +348,43 @@ impl Catalog {
             stored: stored.len(),
             deleted: applied.deleted.len(),
         };
+        let before: Vec<Arc<Feature>> = current
+            .get(&def.id)
+            .map(|old| {
+                stored
+                    .iter()
+                    .map(|f| &f.id)
+                    .chain(&applied.deleted)
+                    .filter_map(|id| old.index.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let id = def.id.clone();
         let mut next = BTreeMap::clone(&current);
-        next.insert(def.id.clone(), Arc::new(Collection::new(def, index)));
+        next.insert(id.clone(), Arc::new(Collection::new(def, index)));
         self.collections.store(Arc::new(next));
+        self.notify(&WriteEvent {
+            collection: &id,
+            redefined: create,
+            before: &before,
+            after: &stored,
+        });
         Ok(summary)
+    }
+
+    /// Tells the live observers about a write, forgetting those that are gone.
+    fn notify(&self, event: &WriteEvent<'_>) {
+        let mut observers = self
+            .observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        observers.retain(|o| match o.upgrade() {
+            Some(observer) => {
+                observer.written(event);
+                true
+            }
+            None => false,
+        });
     }
 }
 

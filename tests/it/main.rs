@@ -18,3 +18,4 @@ mod landing;
 mod robustness;
 mod spatial;
 mod support;
+mod tiles;

@@ -1,0 +1,791 @@
+//! OGC API – Tiles for vector tiles (MVT) in WebMercatorQuad: the tile matrix set, the tilesets
+//! of each collection and of the whole dataset (`collections=` chooses the layers), their
+//! metadata, TileJSON 3.0.0, and the tiles with `ETag` / `If-None-Match`.
+//!
+//! Tile paths put the row before the column (`{z}/{y}/{x}`), as OGC API – Tiles does.
+//! `Cache-Control: no-cache` lets clients keep tiles but makes them revalidate (a 304 when
+//! nothing changed), so that an edit shows on the next request, as it does from the server's
+//! cache.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use geo::Rect;
+use serde_json::{Map, Value, json};
+
+use super::features::{CRS84, display_title};
+use super::landing::ATTRIBUTION;
+use super::{ApiError, AppState, media, param, query_pairs, with_type};
+use crate::model::{CollectionId, GeometryFamily};
+use crate::service::Collection;
+use crate::service::tiles::{LayerSet, PreparedLayer};
+use crate::tiles::TileError;
+use crate::tiles::mvt::MEDIA_TYPE;
+use crate::tiles::rules::MAX_DETAIL_ZOOM;
+use crate::tiles::tms::{MAX_ZOOM, ORIGIN_SHIFT_M, TileId, TileRange};
+
+/// The one tile matrix set offered.
+pub const TMS_ID: &str = "WebMercatorQuad";
+/// Its registered URI.
+pub const TMS_URI: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
+/// EPSG:3857.
+pub const CRS_3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
+/// TileJSON's media type.
+const TILEJSON: &str = "application/vnd.mapbox.tile+json";
+/// The link relation of a tiling scheme.
+const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme";
+/// The zoom TileJSON suggests as the starting view.
+const CENTER_ZOOM: u8 = 12;
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    let tms = format!("/{TMS_ID}");
+    Router::new()
+        .route("/tileMatrixSets", get(list_tile_matrix_sets))
+        .route(
+            &format!("/tileMatrixSets{tms}"),
+            get(describe_tile_matrix_set),
+        )
+        .route("/tiles", get(list_dataset_tilesets))
+        .route(&format!("/tiles{tms}"), get(describe_dataset_tileset))
+        .route(&format!("/tiles{tms}/tilejson.json"), get(dataset_tilejson))
+        .route(
+            &format!("/tiles{tms}/{{z}}/{{y}}/{{x}}"),
+            get(get_dataset_tile),
+        )
+        .route(
+            "/collections/{collection_id}/tiles",
+            get(list_collection_tilesets),
+        )
+        .route(
+            &format!("/collections/{{collection_id}}/tiles{tms}"),
+            get(describe_collection_tileset),
+        )
+        .route(
+            &format!("/collections/{{collection_id}}/tiles{tms}/tilejson.json"),
+            get(collection_tilejson),
+        )
+        .route(
+            &format!("/collections/{{collection_id}}/tiles{tms}/{{z}}/{{y}}/{{x}}"),
+            get(get_collection_tile),
+        )
+}
+
+fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
+    let href: String = href.into();
+    json!({ "href": href, "rel": rel, "type": kind, "title": title })
+}
+
+fn json_response(body: &Value) -> Response {
+    with_type(body.to_string(), media::JSON)
+}
+
+/// Refuses query parameters other than `allowed`, and `f` other than the one format offered.
+fn check_query(
+    raw: Option<&str>,
+    allowed: &[&str],
+    format: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let pairs = query_pairs(raw)?;
+    for (name, value) in &pairs {
+        if !allowed.contains(&name.as_str()) {
+            return Err(ApiError::UnknownParameter {
+                parameter: name.clone(),
+                allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
+            });
+        }
+        if name == "f" && value != format {
+            return Err(ApiError::invalid(
+                "f",
+                value,
+                format,
+                "format not offered here",
+            ));
+        }
+    }
+    Ok(pairs)
+}
+
+// --- tile matrix set ---------------------------------------------------------------------------
+
+/// The WebMercatorQuad definition (OGC Two Dimensional Tile Matrix Set 2.0, JSON encoding).
+pub fn web_mercator_quad() -> Value {
+    let matrices: Vec<Value> = (0..=MAX_ZOOM)
+        .map(|z| {
+            let size = 1u64 << z;
+            let cell_size = 2.0 * ORIGIN_SHIFT_M / 256.0 / f64::from(1u32 << z);
+            json!({
+                "id": z.to_string(),
+                // The standard's 0.28 mm pixel.
+                "scaleDenominator": cell_size / 0.000_28,
+                "cellSize": cell_size,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [-ORIGIN_SHIFT_M, ORIGIN_SHIFT_M],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": size,
+                "matrixHeight": size,
+            })
+        })
+        .collect();
+    json!({
+        "id": TMS_ID,
+        "title": "Google Maps Compatible for the World",
+        "uri": TMS_URI,
+        "crs": CRS_3857,
+        "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": matrices,
+    })
+}
+
+/// `GET /tileMatrixSets`.
+pub async fn list_tile_matrix_sets(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &["f"], "json")?;
+    Ok(json_response(&json!({
+        "tileMatrixSets": [{
+            "id": TMS_ID,
+            "title": "Google Maps Compatible for the World",
+            "uri": TMS_URI,
+            "crs": CRS_3857,
+            "links": [link(state.url(&format!("/tileMatrixSets/{TMS_ID}")), "self", media::JSON, "the tile matrix set")],
+        }],
+        "links": [link(state.url("/tileMatrixSets"), "self", media::JSON, "the tile matrix sets")],
+    })))
+}
+
+/// `GET /tileMatrixSets/WebMercatorQuad`.
+pub async fn describe_tile_matrix_set(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &["f"], "json")?;
+    let mut body = web_mercator_quad();
+    body["links"] = json!([link(
+        state.url(&format!("/tileMatrixSets/{TMS_ID}")),
+        "self",
+        media::JSON,
+        "this tile matrix set"
+    )]);
+    Ok(json_response(&body))
+}
+
+// --- layers ------------------------------------------------------------------------------------
+
+/// The snapshots and tile rules of a tileset's layers.
+struct Layers {
+    collections: Vec<Arc<PreparedLayer>>,
+    /// The query string that selects them (`collections=…`), for dataset links.
+    query: String,
+}
+
+impl Layers {
+    fn of(state: &AppState, collections: &[Arc<Collection>], query: String) -> Self {
+        let collections = collections
+            .iter()
+            .map(|c| state.tiles.prepared(c))
+            .collect();
+        Self { collections, query }
+    }
+
+    fn min_zoom(&self) -> u8 {
+        self.collections
+            .iter()
+            .map(|p| p.rules.min_zoom)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// The union of the layers' extents; the world when they hold nothing.
+    fn bounds(&self) -> [f64; 4] {
+        let extent = self
+            .collections
+            .iter()
+            .filter_map(|p| p.collection.index.extent())
+            .reduce(|a: Rect<f64>, b| {
+                Rect::new(
+                    geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                    geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                )
+            });
+        extent.map_or([-180.0, -85.051_129, 180.0, 85.051_129], |r| {
+            [r.min().x, r.min().y, r.max().x, r.max().y]
+        })
+    }
+}
+
+/// The layers of the dataset tileset, with their query string: `collections=a,b` (existing,
+/// each once) or every built-in layer.
+fn dataset_selection(
+    state: &AppState,
+    pairs: &[(String, String)],
+) -> Result<(Vec<Arc<Collection>>, String), ApiError> {
+    let all = state.catalog.collections();
+    let Some(list) = param(pairs, "collections") else {
+        let builtin: Vec<Arc<Collection>> =
+            all.into_iter().filter(|c| c.def.layer.is_some()).collect();
+        return Ok((builtin, String::new()));
+    };
+    let allowed = || {
+        let ids: Vec<&str> = all.iter().map(|c| c.def.id.as_str()).collect();
+        format!(
+            "a comma-separated list of collections, each once: {}",
+            ids.join(", ")
+        )
+    };
+    let mut chosen: Vec<Arc<Collection>> = Vec::new();
+    for id in list.split(',') {
+        let found = CollectionId::parse(id.trim())
+            .ok()
+            .and_then(|cid| all.iter().find(|c| c.def.id == cid));
+        match found {
+            Some(c) if !chosen.iter().any(|x| x.def.id == c.def.id) => chosen.push(Arc::clone(c)),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "collections",
+                    list,
+                    allowed(),
+                    format!("{id} is given twice"),
+                ));
+            }
+            None => {
+                return Err(ApiError::invalid(
+                    "collections",
+                    list,
+                    allowed(),
+                    format!("no collection {id:?}"),
+                ));
+            }
+        }
+    }
+    let query = format!(
+        "?collections={}",
+        chosen
+            .iter()
+            .map(|c| c.def.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    Ok((chosen, query))
+}
+
+fn dataset_layers(state: &AppState, pairs: &[(String, String)]) -> Result<Layers, ApiError> {
+    let (collections, query) = dataset_selection(state, pairs)?;
+    Ok(Layers::of(state, &collections, query))
+}
+
+fn collection_layers(state: &AppState, collection_id: &str) -> Result<Layers, ApiError> {
+    let collection = state.catalog.collection(collection_id)?;
+    Ok(Layers::of(state, &[collection], String::new()))
+}
+
+fn geometry_dimension(family: GeometryFamily) -> Option<u8> {
+    match family {
+        GeometryFamily::Point | GeometryFamily::Points => Some(0),
+        GeometryFamily::Line => Some(1),
+        GeometryFamily::Polygon => Some(2),
+        GeometryFamily::Any => None,
+    }
+}
+
+fn field_json_type(field: &crate::tiles::rules::Field) -> &'static str {
+    match field.type_name() {
+        "Number" => "number",
+        "Boolean" => "boolean",
+        _ => "string",
+    }
+}
+
+// --- tilesets ----------------------------------------------------------------------------------
+
+/// The path of a tileset: `/tiles/WebMercatorQuad` or `/collections/{id}/tiles/WebMercatorQuad`.
+fn tileset_path(collection: Option<&str>) -> String {
+    match collection {
+        Some(id) => format!("/collections/{id}/tiles/{TMS_ID}"),
+        None => format!("/tiles/{TMS_ID}"),
+    }
+}
+
+fn tileset_summary(state: &AppState, title: &str, path: &str, query: &str) -> Value {
+    json!({
+        "title": title,
+        "dataType": "vector",
+        "crs": CRS_3857,
+        "tileMatrixSetURI": TMS_URI,
+        "links": [
+            link(state.url(&format!("{path}{query}")), "self", media::JSON, "the tileset"),
+            link(state.url(&format!("/tileMatrixSets/{TMS_ID}")), REL_TILING_SCHEME, media::JSON, "the tile matrix set"),
+            tile_template_link(state, path, query),
+        ],
+    })
+}
+
+fn tile_template_link(state: &AppState, path: &str, query: &str) -> Value {
+    json!({
+        "href": state.url(&format!("{path}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}{query}")),
+        "rel": "item",
+        "type": MEDIA_TYPE,
+        "templated": true,
+        "title": "a tile (Mapbox Vector Tile)",
+    })
+}
+
+fn tileset_json(state: &AppState, layers: &Layers, title: &str, collection: Option<&str>) -> Value {
+    let path = tileset_path(collection);
+    let query = &layers.query;
+    let [west, south, east, north] = layers.bounds();
+    let bounds = Rect::new(
+        geo::coord! { x: west, y: south },
+        geo::coord! { x: east, y: north },
+    );
+    let limits: Vec<Value> = (layers.min_zoom()..=MAX_DETAIL_ZOOM)
+        .map(|z| {
+            let range = TileRange::covering(bounds, z, 0.0);
+            json!({
+                "tileMatrix": z.to_string(),
+                "minTileRow": range.y.start(), "maxTileRow": range.y.end(),
+                "minTileCol": range.x.start(), "maxTileCol": range.x.end(),
+            })
+        })
+        .collect();
+    let layer_docs: Vec<Value> = layers
+        .collections
+        .iter()
+        .map(|p| {
+            let (c, rules) = (&p.collection, &p.rules);
+            let properties: Map<String, Value> = rules
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), json!({ "type": field_json_type(f), "title": f.title })))
+                .collect();
+            let mut layer = json!({
+                "id": c.def.id.as_str(),
+                "title": display_title(&c.def),
+                "description": rules.describe(),
+                "dataType": "vector",
+                "minTileMatrix": rules.min_zoom.to_string(),
+                "maxTileMatrix": MAX_DETAIL_ZOOM.to_string(),
+                "propertiesSchema": { "type": "object", "properties": properties },
+                "links": [link(state.url(&format!("/collections/{}", c.def.id)), "http://www.opengis.net/def/rel/ogc/1.0/geodata", media::JSON, "the collection")],
+            });
+            if let Some(d) = geometry_dimension(c.def.family) {
+                layer["geometryDimension"] = json!(d);
+            }
+            layer
+        })
+        .collect();
+    let mut links = vec![
+        link(
+            state.url(&format!("{path}{query}")),
+            "self",
+            media::JSON,
+            "this tileset",
+        ),
+        link(
+            state.url(&format!("/tileMatrixSets/{TMS_ID}")),
+            REL_TILING_SCHEME,
+            media::JSON,
+            "the tile matrix set",
+        ),
+        link(
+            state.url(&format!("{path}/tilejson.json{query}")),
+            "describedby",
+            TILEJSON,
+            "TileJSON 3.0.0",
+        ),
+        tile_template_link(state, &path, query),
+    ];
+    if let Some(id) = collection {
+        links.push(link(
+            state.url(&format!("/collections/{id}")),
+            "http://www.opengis.net/def/rel/ogc/1.0/geodata",
+            media::JSON,
+            "the collection",
+        ));
+    }
+    json!({
+        "title": title,
+        "dataType": "vector",
+        "crs": CRS_3857,
+        "tileMatrixSetURI": TMS_URI,
+        "tileMatrixSetLimits": limits,
+        "boundingBox": { "lowerLeft": [west, south], "upperRight": [east, north], "crs": CRS84 },
+        "centerPoint": { "coordinates": [f64::midpoint(west, east), f64::midpoint(south, north)], "tileMatrix": CENTER_ZOOM.to_string(), "crs": CRS84 },
+        "layers": layer_docs,
+        "links": links,
+    })
+}
+
+fn tilejson(state: &AppState, layers: &Layers, name: &str, collection: Option<&str>) -> Value {
+    let path = tileset_path(collection);
+    let [west, south, east, north] = layers.bounds();
+    let min_zoom = layers.min_zoom();
+    let vector_layers: Vec<Value> = layers
+        .collections
+        .iter()
+        .map(|p| {
+            let (c, rules) = (&p.collection, &p.rules);
+            let fields: Map<String, Value> = rules
+                .fields
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        json!(format!("{}: {}", f.type_name(), f.title)),
+                    )
+                })
+                .collect();
+            json!({
+                "id": c.def.id.as_str(),
+                "description": format!("{}; {}", display_title(&c.def), rules.describe()),
+                "minzoom": rules.min_zoom,
+                "maxzoom": MAX_DETAIL_ZOOM,
+                "fields": fields,
+            })
+        })
+        .collect();
+    json!({
+        "tilejson": "3.0.0",
+        "name": name,
+        "description": "citygrid vector tiles (MVT 2.1, extent 4096, WebMercatorQuad); the tile path is z/y/x.",
+        "version": env!("CARGO_PKG_VERSION"),
+        "attribution": ATTRIBUTION,
+        "scheme": "xyz",
+        "tiles": [state.url(&format!("{path}/{{z}}/{{y}}/{{x}}{}", layers.query))],
+        "minzoom": min_zoom,
+        "maxzoom": MAX_DETAIL_ZOOM,
+        "bounds": [west, south, east, north],
+        "center": [f64::midpoint(west, east), f64::midpoint(south, north), CENTER_ZOOM.clamp(min_zoom, MAX_DETAIL_ZOOM)],
+        "vector_layers": vector_layers,
+    })
+}
+
+fn tilejson_response(body: &Value) -> Response {
+    with_type(body.to_string(), media::JSON)
+}
+
+/// `GET /tiles`: the dataset's tilesets.
+pub async fn list_dataset_tilesets(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = check_query(query.as_deref(), &["f", "collections"], "json")?;
+    let layers = dataset_layers(&state, &pairs)?;
+    Ok(json_response(&json!({
+        "tilesets": [tileset_summary(&state, "citygrid — all layers 全部图层", &tileset_path(None), &layers.query)],
+        "links": [link(state.url(&format!("/tiles{}", layers.query)), "self", media::JSON, "the tilesets")],
+    })))
+}
+
+/// `GET /tiles/WebMercatorQuad`: the dataset tileset's metadata.
+pub async fn describe_dataset_tileset(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = check_query(query.as_deref(), &["f", "collections"], "json")?;
+    let layers = dataset_layers(&state, &pairs)?;
+    Ok(json_response(&tileset_json(
+        &state,
+        &layers,
+        "citygrid — all layers 全部图层",
+        None,
+    )))
+}
+
+/// `GET /tiles/WebMercatorQuad/tilejson.json`.
+pub async fn dataset_tilejson(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = check_query(query.as_deref(), &["collections"], "")?;
+    let layers = dataset_layers(&state, &pairs)?;
+    Ok(tilejson_response(&tilejson(
+        &state, &layers, "citygrid", None,
+    )))
+}
+
+/// `GET /collections/{collection_id}/tiles`.
+pub async fn list_collection_tilesets(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &["f"], "json")?;
+    let collection = state.catalog.collection(&collection_id)?;
+    let id = collection.def.id.as_str();
+    Ok(json_response(&json!({
+        "tilesets": [tileset_summary(&state, &display_title(&collection.def), &tileset_path(Some(id)), "")],
+        "links": [link(state.url(&format!("/collections/{id}/tiles")), "self", media::JSON, "the tilesets")],
+    })))
+}
+
+/// `GET /collections/{collection_id}/tiles/WebMercatorQuad`.
+pub async fn describe_collection_tileset(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &["f"], "json")?;
+    let layers = collection_layers(&state, &collection_id)?;
+    let c = &layers.collections[0].collection;
+    let title = display_title(&c.def);
+    let id = c.def.id.to_string();
+    Ok(json_response(&tileset_json(
+        &state,
+        &layers,
+        &title,
+        Some(&id),
+    )))
+}
+
+/// `GET /collections/{collection_id}/tiles/WebMercatorQuad/tilejson.json`.
+pub async fn collection_tilejson(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &[], "")?;
+    let layers = collection_layers(&state, &collection_id)?;
+    let c = &layers.collections[0].collection;
+    let id = c.def.id.to_string();
+    Ok(tilejson_response(&tilejson(
+        &state,
+        &layers,
+        &display_title(&c.def),
+        Some(&id),
+    )))
+}
+
+// --- tiles -------------------------------------------------------------------------------------
+
+/// Parses `{z}/{y}/{x}` into a tile: 400 when a value is not a number, 404 when the tile is
+/// outside the tile matrix set.
+fn parse_tile(z: &str, y: &str, x: &str) -> Result<TileId, ApiError> {
+    let number = |name: &str, value: &str| {
+        value.parse::<u32>().map_err(|_| {
+            ApiError::invalid(name, value, "a non-negative integer", "not a tile index")
+        })
+    };
+    let (z, y, x) = (
+        number("tileMatrix", z)?,
+        number("tileRow", y)?,
+        number("tileCol", x)?,
+    );
+    TileId::new(z, x, y).map_err(|e| {
+        let detail = match e {
+            TileError::Zoom { .. } => format!("tile matrix {z} does not exist: {e}"),
+            TileError::Row { .. } | TileError::Column { .. } => {
+                format!("tile {z}/{y}/{x} does not exist: {e}")
+            }
+        };
+        ApiError::NotFound(detail)
+    })
+}
+
+/// The tile response: 200 with the tile, 204 when empty, 304 when `If-None-Match` matches.
+fn tile_response(
+    state: &AppState,
+    layers: &LayerSet,
+    tile: TileId,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let tile = state.tiles.tile(layers, tile)?;
+    let etag = format!("W/\"{:016x}\"", tile.hash);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|tag| {
+                let tag = tag.trim();
+                tag == "*" || tag.trim_start_matches("W/") == etag.trim_start_matches("W/")
+            })
+        });
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if tile.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        with_type(tile.bytes, MEDIA_TYPE)
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(response)
+}
+
+/// `GET /tiles/WebMercatorQuad/{z}/{y}/{x}`: a tile of several layers (`collections=`).
+pub async fn get_dataset_tile(
+    State(state): State<AppState>,
+    Path((z, y, x)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pairs = check_query(query.as_deref(), &["f", "collections"], "mvt")?;
+    let tile = parse_tile(&z, &y, &x)?;
+    let (collections, _) = dataset_selection(&state, &pairs)?;
+    let layers = LayerSet::new(collections.iter().map(|c| c.def.id.clone()).collect());
+    tile_response(&state, &layers, tile, &headers)
+}
+
+/// `GET /collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}`.
+pub async fn get_collection_tile(
+    State(state): State<AppState>,
+    Path((collection_id, z, y, x)): Path<(String, String, String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_query(query.as_deref(), &["f"], "mvt")?;
+    let collection = state.catalog.collection(&collection_id)?;
+    let tile = parse_tile(&z, &y, &x)?;
+    let layers = LayerSet::new(vec![collection.def.id.clone()]);
+    tile_response(&state, &layers, tile, &headers)
+}
+
+// --- OpenAPI -----------------------------------------------------------------------------------
+
+/// The OpenAPI 3.0 path items of the tile routes (parameters inline, problems by reference).
+#[expect(
+    clippy::too_many_lines,
+    reason = "one declarative list of paths reads best in one piece"
+)]
+pub(crate) fn openapi_paths() -> Vec<(String, Value)> {
+    let path_param = |name: &str, description: &str| json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "integer", "minimum": 0 } });
+    let tile_params = [
+        path_param("tileMatrix", "zoom level, 0–24"),
+        path_param("tileRow", "row, from the north, 0 to 2^tileMatrix − 1"),
+        path_param("tileCol", "column, from the west, 0 to 2^tileMatrix − 1"),
+    ];
+    let collection_id = json!({ "$ref": "#/components/parameters/collectionId" });
+    let collections = json!({
+        "name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
+        "description": "the collections, one layer each, in this order (default: every built-in layer)",
+        "schema": { "type": "array", "items": { "type": "string" } }
+    });
+    let problems = json!({
+        "400": { "$ref": "#/components/responses/BadRequest" },
+        "404": { "$ref": "#/components/responses/NotFound" },
+        "500": { "$ref": "#/components/responses/ServerError" }
+    });
+    let json_ok = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": { "type": "object" } } } });
+    let op = |summary: &str, id: &str, parameters: Vec<Value>, ok: Value| {
+        let mut responses = problems.clone();
+        responses["200"] = ok;
+        json!({ "get": { "summary": summary, "operationId": id, "tags": ["Tiles"], "parameters": parameters, "responses": responses } })
+    };
+    let tile_ok = |responses: &mut Value| {
+        responses["get"]["responses"]["204"] = json!({ "description": "no feature in this tile" });
+        responses["get"]["responses"]["304"] =
+            json!({ "description": "not modified (If-None-Match)" });
+    };
+    let mvt = json!({ "description": "a Mapbox Vector Tile 2.1", "content": { MEDIA_TYPE: { "schema": { "type": "string", "format": "binary" } } } });
+    let mut collection_tile = op(
+        "A vector tile of a collection",
+        "getCollectionTile",
+        [vec![collection_id.clone()], tile_params.to_vec()].concat(),
+        mvt.clone(),
+    );
+    tile_ok(&mut collection_tile);
+    let mut dataset_tile = op(
+        "A vector tile of several collections",
+        "getDatasetTile",
+        [tile_params.to_vec(), vec![collections.clone()]].concat(),
+        mvt,
+    );
+    tile_ok(&mut dataset_tile);
+    let t = TMS_ID;
+    vec![
+        (
+            "/tileMatrixSets".into(),
+            op(
+                "The tile matrix sets",
+                "getTileMatrixSets",
+                vec![],
+                json_ok("the list"),
+            ),
+        ),
+        (
+            format!("/tileMatrixSets/{t}"),
+            op(
+                "The WebMercatorQuad tile matrix set",
+                "getTileMatrixSet",
+                vec![],
+                json_ok("its definition (OGC TMS 2.0)"),
+            ),
+        ),
+        (
+            "/tiles".into(),
+            op(
+                "The dataset's vector tilesets",
+                "getDatasetTilesets",
+                vec![collections.clone()],
+                json_ok("the tilesets"),
+            ),
+        ),
+        (
+            format!("/tiles/{t}"),
+            op(
+                "The dataset tileset",
+                "getDatasetTileset",
+                vec![collections.clone()],
+                json_ok("tileset metadata"),
+            ),
+        ),
+        (
+            format!("/tiles/{t}/tilejson.json"),
+            op(
+                "TileJSON 3.0.0 of the dataset tileset",
+                "getDatasetTileJson",
+                vec![collections],
+                json_ok("TileJSON"),
+            ),
+        ),
+        (
+            format!("/tiles/{t}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
+            dataset_tile,
+        ),
+        (
+            "/collections/{collectionId}/tiles".into(),
+            op(
+                "The vector tilesets of a collection",
+                "getCollectionTilesets",
+                vec![collection_id.clone()],
+                json_ok("the tilesets"),
+            ),
+        ),
+        (
+            format!("/collections/{{collectionId}}/tiles/{t}"),
+            op(
+                "A collection's tileset",
+                "getCollectionTileset",
+                vec![collection_id.clone()],
+                json_ok("tileset metadata"),
+            ),
+        ),
+        (
+            format!("/collections/{{collectionId}}/tiles/{t}/tilejson.json"),
+            op(
+                "TileJSON 3.0.0 of a collection",
+                "getCollectionTileJson",
+                vec![collection_id],
+                json_ok("TileJSON"),
+            ),
+        ),
+        (
+            format!(
+                "/collections/{{collectionId}}/tiles/{t}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+            ),
+            collection_tile,
+        ),
+    ]
+}
