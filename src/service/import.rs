@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{GeometryFamily, type_name};
-use crate::model::layers::{self, CollectionDef};
+use crate::model::layers::{self, CollectionDef, FeatureError};
 use crate::model::{CollectionId, Schema};
 use crate::store::{Change, Store};
 
@@ -229,6 +229,65 @@ fn infer_definition(
     Ok(CollectionDef::custom(id.clone(), &doc, family)?)
 }
 
+/// Validation results in input order: the feature's id as given, and the prepared feature or
+/// why it was refused.
+type Validated = Vec<(
+    Option<String>,
+    Result<crate::model::NewFeature, FeatureError>,
+)>;
+
+/// Validates every feature on all cores (geometry validity checks dominate large imports),
+/// off the async threads, keeping the input order.
+async fn validate_all(
+    def: CollectionDef,
+    crs: InputCrs,
+    features: Vec<geojson::Feature>,
+) -> Result<Validated, ImportError> {
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let chunk = features.len().div_ceil(threads).max(1024);
+        let mut parts: Vec<Vec<geojson::Feature>> = Vec::new();
+        let mut rest = features;
+        while rest.len() > chunk {
+            let tail = rest.split_off(chunk);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    let def = &def;
+                    scope.spawn(move || {
+                        part.into_iter()
+                            .map(|feature| {
+                                let id = feature.id.as_ref().map(|id| match id {
+                                    geojson::feature::Id::String(s) => s.clone(),
+                                    geojson::feature::Id::Number(n) => n.to_string(),
+                                });
+                                (id, def.prepare(feature, crs))
+                            })
+                            .collect::<Validated>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    })
+    .await
+    .map_err(|e| ImportError::Format {
+        path: String::new(),
+        reason: format!("validation task failed: {e}"),
+    })
+}
+
 /// Validates `features` and writes them to the store in one transaction.
 pub async fn import_features(
     store: &dyn Store,
@@ -267,12 +326,9 @@ pub async fn import_features(
     let mut rejected = Vec::new();
     let mut changes = Vec::with_capacity(read);
     let mut seen = std::collections::HashSet::new();
-    for (index, feature) in features.into_iter().enumerate() {
-        let id = feature.id.as_ref().map(|id| match id {
-            geojson::feature::Id::String(s) => s.clone(),
-            geojson::feature::Id::Number(n) => n.to_string(),
-        });
-        match def.prepare(feature, options.crs) {
+    let validated = validate_all(def.clone(), options.crs, features).await?;
+    for (index, (id, result)) in validated.into_iter().enumerate() {
+        match result {
             Ok(prepared) => {
                 if let Some(fid) = &prepared.id
                     && !seen.insert(fid.clone())

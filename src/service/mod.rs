@@ -529,4 +529,104 @@ mod tests {
             "a reader saw a partial batch: {seen:?}"
         );
     }
+
+    fn cell(code: &str, level: &str, parent: Option<&str>, x0: f64, x1: f64) -> NewFeature {
+        let def = layers::builtin()
+            .into_iter()
+            .find(|d| d.id.as_str() == "grid_cells")
+            .unwrap();
+        let f = geojson::Feature::from_json_value(json!({"type": "Feature",
+            "properties": {"code": code, "name": code, "level": level, "parent_code": parent, "valid_from": "2021-01-01"},
+            "geometry": {"type": "Polygon", "coordinates": [[[x0, 34.6], [x1, 34.6], [x1, 34.8], [x0, 34.8], [x0, 34.6]]]}}))
+        .unwrap();
+        def.prepare(f, InputCrs::Wgs84).unwrap()
+    }
+
+    #[tokio::test]
+    async fn grid_statistics_follow_every_write() {
+        let catalog = catalog().await;
+        let cells = (*catalog.collection("grid_cells").unwrap().def).clone();
+        catalog
+            .write(
+                &cells,
+                false,
+                vec![
+                    Change::Insert(cell("410104", "district", None, 113.6, 113.8)),
+                    Change::Insert(cell("410104001", "street", Some("410104"), 113.6, 113.8)),
+                    Change::Insert(cell(
+                        "410104001001",
+                        "community",
+                        Some("410104001"),
+                        113.6,
+                        113.8,
+                    )),
+                    Change::Insert(cell(
+                        "410104001001001",
+                        "grid",
+                        Some("410104001001"),
+                        113.6,
+                        113.7,
+                    )),
+                    Change::Insert(cell(
+                        "410104001001002",
+                        "grid",
+                        Some("410104001001"),
+                        113.7,
+                        113.8,
+                    )),
+                ],
+            )
+            .await
+            .unwrap();
+        let def = manholes_def(&catalog);
+        let request = StatsRequest {
+            level: Level::Grid,
+            collection: def.id.clone(),
+            group_by: vec!["status".into()],
+            day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        let counts = |catalog: &Catalog| -> Vec<u64> {
+            catalog
+                .grid_stats(&request)
+                .unwrap()
+                .cells
+                .iter()
+                .map(|c| c.total.count)
+                .collect()
+        };
+        assert_eq!(counts(&catalog), [0, 0]);
+        catalog
+            .write(
+                &def,
+                false,
+                vec![Change::Insert(manhole("4101040102000001", 113.65))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts(&catalog), [1, 0], "an added feature is counted");
+        catalog
+            .write(
+                &def,
+                false,
+                vec![Change::Upsert(manhole("4101040102000001", 113.75))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(counts(&catalog), [0, 1], "a moved feature changes cell");
+        catalog
+            .write(
+                &def,
+                false,
+                vec![Change::Delete(
+                    FeatureId::parse("4101040102000001").unwrap(),
+                )],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            counts(&catalog),
+            [0, 0],
+            "a removed feature is no longer counted"
+        );
+    }
 }

@@ -71,6 +71,36 @@ impl SqliteStore {
     }
 }
 
+/// Decodes rows on all available cores, keeping their order.
+fn decode_rows(
+    collection: &CollectionId,
+    rows: &[sqlx::sqlite::SqliteRow],
+) -> Result<Vec<Feature>, StoreError> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = rows.len().div_ceil(threads).max(1024);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|row| decode_row(collection, row))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut features = Vec::with_capacity(rows.len());
+        for worker in workers {
+            features.extend(worker.join().map_err(|_| StoreError::Corrupt {
+                collection: collection.to_string(),
+                fid: 0,
+                reason: "a decoding thread panicked".into(),
+            })??);
+        }
+        Ok(features)
+    })
+}
+
 fn decode_row(
     collection: &CollectionId,
     row: &sqlx::sqlite::SqliteRow,
@@ -307,7 +337,16 @@ impl Store for SqliteStore {
         .bind(collection.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| decode_row(collection, row)).collect()
+        // Decoding (WKB, JSON, the cached GeoJSON text) dominates loading a large collection:
+        // spread it over the cores, off the async threads.
+        let collection = collection.clone();
+        tokio::task::spawn_blocking(move || decode_rows(&collection, &rows))
+            .await
+            .map_err(|e| StoreError::Corrupt {
+                collection: String::new(),
+                fid: 0,
+                reason: format!("decoding task failed: {e}"),
+            })?
     }
 
     async fn count(&self, collection: &CollectionId) -> Result<u64, StoreError> {
