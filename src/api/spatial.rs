@@ -373,6 +373,40 @@ fn feature_value(feature: &Feature, properties: &[String], extra: &[(&str, Value
     value
 }
 
+/// A feature's GeoJSON text with `extra` members, reusing the cached text when all properties
+/// are returned (the common case: no parse, no re-serialisation).
+fn feature_text(feature: &Feature, properties: &[String], extra: &[(&str, Value)]) -> String {
+    if !properties.is_empty() {
+        return feature_value(feature, properties, extra).to_string();
+    }
+    let cached = feature.json();
+    let mut out = String::with_capacity(cached.len() + 48);
+    out.push('{');
+    for (k, v) in extra {
+        let _ = write!(out, "{}:{v},", Value::from(*k));
+    }
+    out.push_str(&cached[1..]);
+    out
+}
+
+/// Splices a FeatureCollection document (`head`, an object without `features`) with feature
+/// texts, so cached feature JSON is copied, not parsed.
+fn collection_text(head: &Value, features: &[String]) -> String {
+    let head = head.to_string();
+    let size: usize = features.iter().map(|f| f.len() + 1).sum();
+    let mut out = String::with_capacity(head.len() + size + 16);
+    out.push_str(&head[..head.len() - 1]);
+    out.push_str(",\"features\":[");
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(f);
+    }
+    out.push_str("]}");
+    out
+}
+
 /// Validates the members of a `/search` body: the search, and the properties to return.
 fn parse_search(
     state: &AppState,
@@ -481,11 +515,11 @@ pub async fn search_features(
             "text/csv; charset=utf-8",
         ));
     }
-    let features: Vec<Value> = page
+    let features: Vec<String> = page
         .hits
         .iter()
         .map(|hit| {
-            feature_value(
+            feature_text(
                 &hit.feature,
                 &properties,
                 &[("collection", json!(hit.collection.def.id.as_str()))],
@@ -505,15 +539,14 @@ pub async fn search_features(
         prev["offset"] = json!(search.offset.saturating_sub(search.limit));
         links.push(json!({ "href": state.url("/search"), "rel": "prev", "type": media::GEOJSON, "method": "POST", "body": prev }));
     }
-    let doc = json!({
+    let head = json!({
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
         "numberReturned": features.len(),
         "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "links": links,
-        "features": features,
     });
-    Ok(with_type(doc.to_string(), media::GEOJSON))
+    Ok(with_type(collection_text(&head, &features), media::GEOJSON))
 }
 
 /// Quotes a CSV field (RFC 4180).
@@ -718,23 +751,78 @@ pub async fn nearest_features(
         ));
     }
     let found = collection.index.nearest(x, y, k, max_distance_m);
-    let features: Vec<Value> = found
+    let features: Vec<String> = found
         .iter()
         .map(|(f, d)| {
-            feature_value(
+            feature_text(
                 f,
                 &[],
                 &[("distance_m", json!((d * 1000.0).round() / 1000.0))],
             )
         })
         .collect();
-    let doc = json!({
+    let head = json!({
         "type": "FeatureCollection",
         "numberReturned": features.len(),
         "query": { "lon": x, "lat": y, "k": k, "max_distance_m": max_distance_m },
-        "features": features,
     });
-    Ok(with_type(doc.to_string(), media::GEOJSON))
+    Ok(with_type(collection_text(&head, &features), media::GEOJSON))
+}
+
+/// Renders per-cell statistics as JSON rows or as GeoJSON cells.
+fn render_stats(
+    computed: &crate::service::Stats,
+    level: Level,
+    collection: &Collection,
+    group_by: &[String],
+    day: NaiveDate,
+    geojson: bool,
+) -> bytes::Bytes {
+    let rows = computed.cells.iter().map(|c| stats_row(group_by, c));
+    let doc = if geojson {
+        let features: Vec<Value> = computed
+            .cells
+            .iter()
+            .map(|c| {
+                let mut f = feature_value(
+                    &c.cell,
+                    &[
+                        "code".into(),
+                        "name".into(),
+                        "level".into(),
+                        "responsible_unit".into(),
+                    ],
+                    &[],
+                );
+                if let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("count".into(), json!(c.total.count));
+                    props.insert(
+                        "length_m".into(),
+                        json!((c.total.length_m * 1000.0).round() / 1000.0),
+                    );
+                    props.insert(
+                        "area_m2".into(),
+                        json!((c.total.area_m2 * 1000.0).round() / 1000.0),
+                    );
+                    for (key, m) in c.groups.iter().filter(|_| !group_by.is_empty()) {
+                        let label = key.join("|");
+                        props.insert(format!("count:{label}"), json!(m.count));
+                    }
+                }
+                f
+            })
+            .collect();
+        json!({ "type": "FeatureCollection", "features": features })
+    } else {
+        json!({
+            "level": level.name(),
+            "collection": collection.def.id.as_str(),
+            "group_by": group_by,
+            "at": day.to_string(),
+            "rows": rows.collect::<Vec<_>>(),
+        })
+    };
+    bytes::Bytes::from(doc.to_string())
 }
 
 /// `GET /grid/stats?level=&collection=[&group_by=][&at=][&f=json|geojson]`.
@@ -792,52 +880,17 @@ pub async fn grid_stats(
         group_by: group_by.clone(),
         day,
     })?;
-    let rows = computed.cells.iter().map(|c| stats_row(&group_by, c));
-    let doc = if geojson {
-        let features: Vec<Value> = computed
-            .cells
-            .iter()
-            .map(|c| {
-                let mut f = feature_value(
-                    &c.cell,
-                    &[
-                        "code".into(),
-                        "name".into(),
-                        "level".into(),
-                        "responsible_unit".into(),
-                    ],
-                    &[],
-                );
-                if let Some(props) = f.get_mut("properties").and_then(Value::as_object_mut) {
-                    props.insert("count".into(), json!(c.total.count));
-                    props.insert(
-                        "length_m".into(),
-                        json!((c.total.length_m * 1000.0).round() / 1000.0),
-                    );
-                    props.insert(
-                        "area_m2".into(),
-                        json!((c.total.area_m2 * 1000.0).round() / 1000.0),
-                    );
-                    for (key, m) in &c.groups {
-                        let label = key.join("|");
-                        props.insert(format!("count:{label}"), json!(m.count));
-                    }
-                }
-                f
-            })
-            .collect();
-        json!({ "type": "FeatureCollection", "features": features })
-    } else {
-        json!({
-            "level": level.name(),
-            "collection": collection.def.id.as_str(),
-            "group_by": group_by,
-            "at": day.to_string(),
-            "rows": rows.collect::<Vec<_>>(),
-        })
+    let render = || render_stats(&computed, level, &collection, &group_by, day, geojson);
+    let format = if geojson { "geojson" } else { "json" };
+    let text = {
+        let mut rendered = computed
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        rendered.entry(format).or_insert_with(render).clone()
     };
     Ok(with_type(
-        doc.to_string(),
+        text,
         if geojson { media::GEOJSON } else { media::JSON },
     ))
 }

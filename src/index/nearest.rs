@@ -11,12 +11,25 @@ use std::collections::HashMap;
 use std::f64::consts::PI;
 use std::sync::Arc;
 
-use geo::{BoundingRect, Geometry, Point, Rect, coord};
+use geo::{BoundingRect, Distance, Geodesic, Geometry, Point, Rect, coord};
 use rstar::AABB;
 
 use super::CollectionIndex;
 use super::predicate::{WGS84_A, geodesic_distance_m};
 use crate::model::Feature;
+
+/// Relative error allowed for the approximate point distances used to shortlist candidates;
+/// the local approximation is orders of magnitude better than this within tens of kilometres.
+const APPROX_MARGIN: f64 = 1e-3;
+
+/// Metres per degree of longitude and latitude at `lat` on the WGS84 ellipsoid (series to 6φ).
+fn metres_per_degree(lat: f64) -> (f64, f64) {
+    let phi = lat.to_radians();
+    let lon_m = 111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos() + 0.118 * (5.0 * phi).cos();
+    let lat_m = 111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos()
+        - 0.0023 * (6.0 * phi).cos();
+    (lon_m, lat_m)
+}
 
 /// Metres per degree of latitude, at least: the meridian's radius of curvature is smallest at
 /// the equator, a(1 − e²) = 6,335,439.3 m, which gives 110,574.27 m per degree. Rounded down.
@@ -82,17 +95,27 @@ impl CollectionIndex {
             return Vec::new();
         }
         let query = Geometry::Point(Point::new(lon, lat));
+        let here = Point::new(lon, lat);
         let at = Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat });
         let max_m = max_distance_m.unwrap_or(f64::INFINITY).max(0.0);
         let everything = self.extent();
-        let mut seen: HashMap<u32, f64> = HashMap::new();
+        // Points are ranked first by a local ellipsoidal approximation (relative error far below
+        // APPROX_MARGIN at city scale), and only the shortlist that could be among the k nearest
+        // gets the exact Karney distance; other geometries are measured exactly at once.
+        let (m_per_deg_lon, m_per_deg_lat) = metres_per_degree(lat);
+        let approx =
+            |p: Point<f64>| ((p.x() - lon) * m_per_deg_lon).hypot((p.y() - lat) * m_per_deg_lat);
+        let mut seen: HashMap<u32, (f64, bool)> = HashMap::new();
         let mut radius_m = FIRST_RADIUS_M.min(max_m);
         loop {
             let rect = search_rect(at, radius_m);
             for entry in self.tree.locate_in_envelope_intersecting(&aabb(rect)) {
                 if let Some(feature) = self.slots[entry.data as usize].as_ref() {
                     seen.entry(entry.data)
-                        .or_insert_with(|| geodesic_distance_m(&feature.geometry, &query));
+                        .or_insert_with(|| match feature.geometry {
+                            Geometry::Point(p) => (approx(p), false),
+                            _ => (geodesic_distance_m(&feature.geometry, &query), true),
+                        });
                 }
             }
             let covers_all = everything.is_none_or(|e| {
@@ -101,17 +124,45 @@ impl CollectionIndex {
                     && e.max().x <= rect.max().x
                     && e.max().y <= rect.max().y
             });
-            let enough = seen.values().filter(|&&d| d <= radius_m).count() >= k;
+            let surely_within = |&(d, exact): &(f64, bool)| {
+                if exact {
+                    d <= radius_m
+                } else {
+                    d * (1.0 + APPROX_MARGIN) <= radius_m
+                }
+            };
+            let enough = seen.values().filter(|v| surely_within(v)).count() >= k;
             if enough || covers_all || radius_m >= max_m {
                 let limit = if covers_all {
                     max_m
                 } else {
                     radius_m.min(max_m)
                 };
+                // The k-th smallest upper bound: nothing whose lower bound exceeds it can be
+                // among the k nearest.
+                let mut uppers: Vec<f64> = seen
+                    .values()
+                    .map(|&(d, exact)| if exact { d } else { d * (1.0 + APPROX_MARGIN) })
+                    .collect();
+                let cut = if uppers.len() > k {
+                    *uppers.select_nth_unstable_by(k - 1, f64::total_cmp).1
+                } else {
+                    f64::INFINITY
+                };
                 let mut found: Vec<(&Arc<Feature>, f64)> = seen
                     .into_iter()
-                    .filter(|&(_, d)| d <= limit)
-                    .filter_map(|(i, d)| self.slots[i as usize].as_ref().map(|f| (f, d)))
+                    .filter(|&(_, (d, exact))| {
+                        let lower = if exact { d } else { d * (1.0 - APPROX_MARGIN) };
+                        lower <= cut && lower <= limit
+                    })
+                    .filter_map(|(i, (d, exact))| {
+                        let feature = self.slots[i as usize].as_ref()?;
+                        let distance = match (exact, &feature.geometry) {
+                            (false, Geometry::Point(p)) => Geodesic.distance(here, *p),
+                            _ => d,
+                        };
+                        (distance <= limit).then_some((feature, distance))
+                    })
                     .collect();
                 found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.fid.cmp(&b.0.fid)));
                 found.truncate(k);

@@ -79,6 +79,9 @@ pub struct StatsRequest {
 pub struct Stats {
     /// One entry per cell of the level valid on the day, in code order.
     pub cells: Vec<CellStats>,
+    /// Renderings of these figures, made once by whoever serves them (keyed by format), so a
+    /// repeated request costs a lookup, not a serialisation.
+    pub rendered: Mutex<HashMap<&'static str, bytes::Bytes>>,
 }
 
 /// Cached statistics: (grid serial, collection serial, request) → result.
@@ -305,7 +308,10 @@ impl Catalog {
             &request.group_by,
         );
         rows.sort_by(|a, b| a.cell.id.cmp(&b.cell.id));
-        let stats = Arc::new(Stats { cells: rows });
+        let stats = Arc::new(Stats {
+            cells: rows,
+            rendered: Mutex::new(HashMap::new()),
+        });
         let mut cache = self.stats.lock().expect("stats cache lock");
         if cache.len() >= STATS_CACHE_ENTRIES {
             cache.clear();

@@ -537,7 +537,12 @@ fn grid_statistics_of_pipelines_clip_lengths_to_cells() {
     assert!((sum - total).abs() / total < 1e-3, "{sum} vs {total}");
     let geojson = get("/grid/stats?level=community&collection=pipelines&f=geojson").json();
     assert_eq!(geojson["features"].as_array().unwrap().len(), 155);
-    assert!(geojson["features"][0]["properties"]["length_m"].is_number());
+    let props = geojson["features"][0]["properties"].as_object().unwrap();
+    assert!(props["length_m"].is_number());
+    assert!(
+        !props.keys().any(|k| k.starts_with("count:")),
+        "no group columns without group_by: {props:?}"
+    );
     assert_problem(
         &get("/grid/stats?level=block&collection=manholes"),
         400,
