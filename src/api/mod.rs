@@ -9,6 +9,7 @@ mod landing;
 pub mod openapi;
 mod spatial;
 mod tiles;
+mod viewer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,8 +73,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(landing::api_document))
         .route("/health", get(landing::health))
         .route("/ready", get(landing::ready))
-        .route("/map", get(landing::map_redirect))
-        .route("/map/", get(landing::map_page))
+        .route("/map", get(viewer::map_redirect))
+        .route("/map/", get(viewer::map_page))
+        .route("/map/{*path}", get(viewer::map_file))
         .route("/collections", get(features::list_collections))
         .route(
             "/collections/{collection_id}",
