@@ -59,7 +59,10 @@ fn respond(asset: &Asset) -> Response {
     };
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.media_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.media_type),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         asset.bytes,
