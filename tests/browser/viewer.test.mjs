@@ -183,6 +183,61 @@ test('the layout works at 768×1024 portrait', async () => {
   await page.screenshot({ path: join(shots, 'viewer-768x1024.png') });
 });
 
+test('searching a street by name flies to it', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.click('#tabs button[data-tab="search"]');
+  await page.fill('#search-input', '北下街');
+  await page.click('#search-form button[type=submit]');
+  const first = page.locator('#search-results button').first();
+  await first.waitFor();
+  assert.match(await first.textContent(), /北下街街道/);
+  await first.click();
+  await page.waitForFunction(() => !window.citygridMap.isMoving());
+  await idle();
+  const { center, highlighted } = await page.evaluate(() => ({
+    center: window.citygridMap.getCenter(),
+    highlighted: window.citygridMap.getSource('highlight').serialize().data.geometry?.type,
+  }));
+  const street = (await (await fetch(`${base}/collections/grid_cells/items?level=street&filter=${encodeURIComponent("name LIKE '北下街%'")}`)).json()).features[0];
+  const ring = street.geometry.type === 'Polygon' ? street.geometry.coordinates[0] : street.geometry.coordinates[0][0];
+  const lons = ring.map((c) => c[0]); const lats = ring.map((c) => c[1]);
+  assert.ok(center.lng > Math.min(...lons) && center.lng < Math.max(...lons) && center.lat > Math.min(...lats) && center.lat < Math.max(...lats),
+    `the map is centred on the street: ${JSON.stringify(center)}`);
+  assert.ok(['Polygon', 'MultiPolygon'].includes(highlighted));
+});
+
+test('where am I: a tapped point shows the grid chain of /grid/locate', async () => {
+  await page.click('#tabs button[data-tab="locate"]');
+  await page.click('#locate-tap');
+  const box = await page.locator('#map canvas').boundingBox();
+  const [x, y] = [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)];
+  await page.mouse.click(x, y);
+  await page.waitForSelector('#locate-chain li[data-level="grid"]');
+  const at = await page.evaluate(([px, py]) => {
+    const r = window.citygridMap.getCanvas().getBoundingClientRect();
+    return window.citygridMap.unproject([px - r.left, py - r.top]);
+  }, [x, y]);
+  const direct = await (await fetch(`${base}/grid/locate?lon=${at.lng.toFixed(7)}&lat=${at.lat.toFixed(7)}`)).json();
+  const shown = await page.$$eval('#locate-chain li', (lis) => lis.map((li) => li.dataset.level));
+  assert.deepEqual(shown, direct.chain.map((c) => c.level));
+  assert.match(await page.textContent('#locate-chain'), new RegExp(direct.chain.at(-1).code));
+});
+
+test('a choropleth of manholes per grid cell is drawn with a legend', async () => {
+  await page.click('#tabs button[data-tab="stats"]');
+  await page.selectOption('#stats-collection', 'manholes');
+  await page.selectOption('#stats-measure', 'count');
+  await page.selectOption('#stats-level', 'community');
+  await page.click('#stats-show');
+  await page.waitForSelector('.choropleth-legend');
+  await page.evaluate(() => window.citygridMap.jumpTo({ zoom: 12 }));
+  await idle();
+  const cells = await page.evaluate(() => window.citygridMap.queryRenderedFeatures({ layers: ['choropleth-fill'] }).length);
+  assert.ok(cells > 0, 'choropleth cells are rendered');
+  await page.screenshot({ path: join(shots, 'viewer-1280x800-choropleth.png') });
+  await page.click('#stats-hide');
+});
+
 test('no console errors', () => {
   assert.deepEqual(consoleErrors, []);
 });
