@@ -36,15 +36,21 @@ function formatValue(collection, property, value) {
 const collectionTitle = (id) => t(id);
 
 // ---- map -----------------------------------------------------------------------------------
-const tilejson = await getJson('/tiles/WebMercatorQuad/tilejson.json');
+const [tilejson, viewerConfig] = await Promise.all([getJson('/tiles/WebMercatorQuad/tilejson.json'), getJson('config.json')]);
+// An optional raster basemap (CITYGRID_BASEMAP_URL) goes just above the background.
+const basemap = viewerConfig.basemap
+  ? { sources: { basemap: viewerConfig.basemap }, layers: [{ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.8 } }] }
+  : { sources: {}, layers: [] };
+const [background, ...dataLayers] = styleLayers();
 const map = new maplibregl.Map({
   container: 'map',
   style: {
     version: 8,
     sources: {
       citygrid: { type: 'vector', tiles: tilejson.tiles, minzoom: tilejson.minzoom ?? 0, maxzoom: tilejson.maxzoom ?? 16, bounds: tilejson.bounds },
+      ...basemap.sources,
     },
-    layers: styleLayers(),
+    layers: [background, ...basemap.layers, ...dataLayers],
   },
   bounds: tilejson.bounds,
   fitBoundsOptions: { padding: 16 },

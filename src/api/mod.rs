@@ -36,6 +36,8 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Vector tiles and their cache.
     pub tiles: Arc<TileService>,
+    /// The viewer's optional raster basemap (XYZ tile URL).
+    pub basemap_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -50,7 +52,15 @@ impl AppState {
             tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
+            basemap_url: None,
         }
+    }
+
+    /// The same state with a raster basemap for the viewer.
+    #[must_use]
+    pub fn with_basemap(mut self, basemap_url: Option<&str>) -> Self {
+        self.basemap_url = basemap_url.map(Into::into);
+        self
     }
 
     /// An absolute URL for `path` (which starts with `/`).
@@ -75,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(landing::ready))
         .route("/map", get(viewer::map_redirect))
         .route("/map/", get(viewer::map_page))
+        .route("/map/config.json", get(viewer::viewer_config))
         .route("/map/{*path}", get(viewer::map_file))
         .route("/collections", get(features::list_collections))
         .route(

@@ -6,11 +6,13 @@
 //! The vendored library sits under a versioned path and may be cached for a year; the page and
 //! the viewer's own modules change with the binary and are revalidated on every load.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::ApiError;
+use serde_json::json;
+
+use super::{ApiError, AppState, media, with_type};
 
 /// One embedded file: its path under `/map/`, its bytes and its media type.
 struct Asset {
@@ -87,4 +89,17 @@ pub async fn map_file(Path(path): Path<String>) -> Result<Response, ApiError> {
         .find(|a| a.path == path)
         .map(respond)
         .ok_or_else(|| ApiError::NotFound(format!("the viewer has no file {path}")))
+}
+
+/// `GET /map/config.json`: what the viewer is configured with (the optional basemap).
+pub async fn viewer_config(State(state): State<AppState>) -> Response {
+    let basemap = state
+        .basemap_url
+        .as_deref()
+        .map(|url| json!({ "type": "raster", "tiles": [url], "tileSize": 256 }));
+    let mut response = with_type(json!({ "basemap": basemap }).to_string(), media::JSON);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }

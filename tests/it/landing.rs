@@ -218,6 +218,13 @@ fn every_viewer_file_is_served_with_its_type() {
 }
 
 #[test]
+fn the_viewer_has_no_basemap_unless_configured() {
+    let reply = get("/map/config.json");
+    assert!(reply.content_type().starts_with("application/json"));
+    assert!(reply.json()["basemap"].is_null());
+}
+
+#[test]
 fn an_unknown_route_is_a_404_problem_and_a_wrong_method_a_405_problem() {
     assert_problem(&get("/nothing/here"), 404, None);
     let reply = send(Request::delete("/collections").body(Body::empty()).unwrap());
