@@ -84,7 +84,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes);
+    let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes)
+        .with_basemap(config.basemap_url.as_deref());
     let router = api::router(state);
     tracing::info!(%address, %base_url, "listening");
     axum::serve(listener, router)

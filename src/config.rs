@@ -66,6 +66,11 @@ pub struct ServeArgs {
     /// Memory for cached vector tiles, MiB (0 turns the cache off).
     #[arg(long, env = "CITYGRID_TILE_CACHE_MB", default_value_t = 256)]
     pub tile_cache_mb: u64,
+    /// An optional raster basemap under the viewer: an XYZ tile URL with `{z}`, `{x}` and `{y}`
+    /// (e.g. a 天地图 Tianditu or an intranet tile server). None by default: the district's own
+    /// layers make the map.
+    #[arg(long, env = "CITYGRID_BASEMAP_URL")]
+    pub basemap_url: Option<String>,
 }
 
 /// Options of `import`.
@@ -134,6 +139,11 @@ pub enum ConfigError {
         "CITYGRID_TILE_CACHE_MB / --tile-cache-mb: {0} MiB is too large; use 0 to {MAX_TILE_CACHE_MB}"
     )]
     TileCacheMb(u64),
+    /// `CITYGRID_BASEMAP_URL` / `--basemap-url` is not an http(s) URL with `{z}`, `{x}`, `{y}`.
+    #[error(
+        "CITYGRID_BASEMAP_URL / --basemap-url: {0:?} is not an http:// or https:// tile URL with {{z}}, {{x}} and {{y}}"
+    )]
+    BasemapUrl(String),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -154,6 +164,8 @@ pub struct Config {
     pub load_demo: bool,
     /// The tile cache budget, bytes (0: no cache).
     pub tile_cache_bytes: usize,
+    /// The viewer's raster basemap (XYZ tile URL), if any.
+    pub basemap_url: Option<String>,
 }
 
 /// The largest tile cache accepted, MiB (1 TiB).
@@ -180,6 +192,16 @@ impl Config {
             .filter(|&mb| mb <= MAX_TILE_CACHE_MB)
             .and_then(|mb| usize::try_from(mb << 20).ok())
             .ok_or(ConfigError::TileCacheMb(args.tile_cache_mb))?;
+        let basemap_url = match &args.basemap_url {
+            Some(url)
+                if (url.starts_with("http://") || url.starts_with("https://"))
+                    && ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p)) =>
+            {
+                Some(url.clone())
+            }
+            Some(url) => return Err(ConfigError::BasemapUrl(url.clone())),
+            None => None,
+        };
         Ok(Self {
             bind,
             database_url: args.database_url.clone(),
@@ -187,6 +209,7 @@ impl Config {
             public_url,
             load_demo: !args.no_demo,
             tile_cache_bytes,
+            basemap_url,
         })
     }
 }
@@ -210,6 +233,17 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://citygrid.db");
         assert!(config.load_demo);
         assert_eq!(config.tile_cache_bytes, 256 << 20);
+    }
+
+    #[test]
+    fn a_basemap_is_an_xyz_tile_url_and_absent_by_default() {
+        assert_eq!(Config::from_args(&serve(&[])).unwrap().basemap_url, None);
+        let url = "https://t0.tianditu.gov.cn/vec_w/wmts?tilematrix={z}&tilerow={y}&tilecol={x}";
+        let config = Config::from_args(&serve(&["--basemap-url", url])).unwrap();
+        assert_eq!(config.basemap_url.as_deref(), Some(url));
+        let err = Config::from_args(&serve(&["--basemap-url", "https://tiles.example/{z}.png"]))
+            .unwrap_err();
+        assert!(err.to_string().contains("CITYGRID_BASEMAP_URL"), "{err}");
     }
 
     #[test]

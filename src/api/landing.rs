@@ -1,8 +1,8 @@
-//! Landing page, conformance, the API document, health, readiness and the viewer's page.
+//! Landing page, conformance, the API document, health and readiness.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
@@ -143,19 +143,4 @@ pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> 
     let features: usize = collections.iter().map(|c| c.index.len()).sum();
     let body = json!({ "status": "ready", "collections": collections.len(), "features": features });
     Ok((StatusCode::OK, with_type(body.to_string(), media::JSON)).into_response())
-}
-
-/// `GET /map`: to `/map/`, so relative paths in the page resolve.
-pub async fn map_redirect() -> Redirect {
-    Redirect::permanent("/map/")
-}
-
-/// `GET /map/`: the viewer's page, embedded in the binary.
-pub async fn map_page() -> Response {
-    let mut response = with_type(include_str!("../../map-ui/index.html"), media::HTML);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-cache"),
-    );
-    response
 }

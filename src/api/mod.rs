@@ -9,6 +9,7 @@ mod landing;
 pub mod openapi;
 mod spatial;
 mod tiles;
+mod viewer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Vector tiles and their cache.
     pub tiles: Arc<TileService>,
+    /// The viewer's optional raster basemap (XYZ tile URL).
+    pub basemap_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -49,7 +52,15 @@ impl AppState {
             tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
+            basemap_url: None,
         }
+    }
+
+    /// The same state with a raster basemap for the viewer.
+    #[must_use]
+    pub fn with_basemap(mut self, basemap_url: Option<&str>) -> Self {
+        self.basemap_url = basemap_url.map(Into::into);
+        self
     }
 
     /// An absolute URL for `path` (which starts with `/`).
@@ -72,8 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api", get(landing::api_document))
         .route("/health", get(landing::health))
         .route("/ready", get(landing::ready))
-        .route("/map", get(landing::map_redirect))
-        .route("/map/", get(landing::map_page))
+        .route("/map", get(viewer::map_redirect))
+        .route("/map/", get(viewer::map_page))
+        .route("/map/config.json", get(viewer::viewer_config))
+        .route("/map/{*path}", get(viewer::map_file))
         .route("/collections", get(features::list_collections))
         .route(
             "/collections/{collection_id}",

@@ -32,3 +32,14 @@ fn no_demo_starts_empty() {
     assert_eq!(status, 200);
     assert!(body.contains("\"features\":0"), "{body}");
 }
+
+#[test]
+fn a_configured_basemap_reaches_the_viewer() {
+    let url = "https://tiles.example/{z}/{x}/{y}.png";
+    let server = Server::start(&["--basemap-url", url, "--no-demo"]);
+    let (status, body) = http_get(&format!("{}/map/config.json", server.base)).unwrap();
+    assert_eq!(status, 200);
+    let config: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["basemap"]["tiles"][0], url);
+    assert_eq!(config["basemap"]["type"], "raster");
+}

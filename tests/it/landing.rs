@@ -176,6 +176,55 @@ fn the_map_page_is_served_and_links_the_api() {
 }
 
 #[test]
+fn every_viewer_file_is_served_with_its_type() {
+    let root = crate::support::repo().join("map-ui");
+    let mut files = vec![];
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 10, "{files:?}");
+    for path in files {
+        let relative = path.strip_prefix(&root).unwrap().to_str().unwrap();
+        let reply = get(&format!("/map/{relative}"));
+        assert_eq!(reply.status, 200, "/map/{relative} is served");
+        assert_eq!(
+            reply.body,
+            std::fs::read(&path).unwrap(),
+            "/map/{relative} is the file"
+        );
+        let expected = match path.extension().and_then(|e| e.to_str()) {
+            Some("js") => "text/javascript",
+            Some("css") => "text/css",
+            Some("html") => "text/html",
+            _ => "text/plain",
+        };
+        assert!(reply.content_type().starts_with(expected), "{relative}");
+        let cache = reply.headers["cache-control"].to_str().unwrap();
+        assert_eq!(
+            cache.contains("immutable"),
+            relative.starts_with("vendor/"),
+            "{relative}: {cache}"
+        );
+    }
+    assert_eq!(get("/map/nothing.js").status, 404);
+}
+
+#[test]
+fn the_viewer_has_no_basemap_unless_configured() {
+    let reply = get("/map/config.json");
+    assert!(reply.content_type().starts_with("application/json"));
+    assert!(reply.json()["basemap"].is_null());
+}
+
+#[test]
 fn an_unknown_route_is_a_404_problem_and_a_wrong_method_a_405_problem() {
     assert_problem(&get("/nothing/here"), 404, None);
     let reply = send(Request::delete("/collections").body(Body::empty()).unwrap());

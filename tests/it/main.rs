@@ -8,6 +8,7 @@
 )]
 
 mod binary;
+mod browser;
 mod collections;
 mod cql2;
 mod district;

@@ -1,0 +1,37 @@
+//! The viewer (`map-ui/`) end to end in Debian's headless Chromium: runs
+//! `node --test tests/browser/viewer.test.mjs` against this build's binary. Needs `node`, Debian
+//! `chromium` and `npm ci` in `tests/browser` (scripts/test installs them). Screenshots at both
+//! tablet sizes go to `<target>/tmp/screenshots`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::repo;
+
+#[test]
+fn the_viewer_renders_answers_taps_and_summarises_a_drawn_polygon_in_chromium() {
+    let root = repo();
+    assert!(
+        root.join("tests/browser/node_modules/playwright-core")
+            .is_dir(),
+        "tests/browser/node_modules is missing: run `npm ci` in tests/browser (scripts/test does)"
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").exists() || std::env::var_os("CHROMIUM").is_some(),
+        "Debian chromium is missing: apt-get install chromium (scripts/test does)"
+    );
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let output = Command::new("node")
+        .args(["--test", "tests/browser/viewer.test.mjs"])
+        .current_dir(&root)
+        .env("CITYGRID_BIN", env!("CARGO_BIN_EXE_citygrid"))
+        .env("CITYGRID_SCREENSHOTS", &screenshots)
+        .output()
+        .expect("node runs (Node.js 20 or later)");
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
