@@ -6,7 +6,7 @@
 //! parent, so each epoch gets its own prepared point-in-polygon locator per level. Points on an
 //! edge shared by two cells resolve deterministically to one of them (see `index::locate`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -253,19 +253,53 @@ pub fn cell_stats<'a>(
             groups: BTreeMap::new(),
         })
         .collect();
+    // Points: one lookup each, grouped by interned keys of borrowed values (no allocation per
+    // point), turned into owned keys once per cell and group at the end.
     let mut points_only = true;
+    let mut interned: HashMap<Vec<&Value>, usize> = HashMap::new();
+    let mut per_cell: Vec<HashMap<usize, Measures>> = vec![HashMap::new(); stats.len()];
+    let null = Value::Null;
+    let mut key: Vec<&Value> = Vec::with_capacity(group_by.len());
     for feature in features {
         if let geo::Geometry::Point(p) = &feature.geometry {
-            if let Some(key) = locator.locate(p.x(), p.y()) {
-                let s = &mut stats[key as usize];
-                s.total.add(0.0, 0.0);
-                s.groups
-                    .entry(group_key(feature, group_by))
+            if let Some(cell) = locator.locate(p.x(), p.y()) {
+                key.clear();
+                key.extend(
+                    group_by
+                        .iter()
+                        .map(|name| feature.properties.get(name).unwrap_or(&null)),
+                );
+                let group = if let Some(&group) = interned.get(&key) {
+                    group
+                } else {
+                    let next = interned.len();
+                    interned.insert(key.clone(), next);
+                    next
+                };
+                stats[cell as usize].total.add(0.0, 0.0);
+                per_cell[cell as usize]
+                    .entry(group)
                     .or_default()
                     .add(0.0, 0.0);
             }
         } else {
             points_only = false;
+        }
+    }
+    let mut keys: Vec<Vec<String>> = vec![Vec::new(); interned.len()];
+    for (values, i) in interned {
+        keys[i] = values
+            .into_iter()
+            .map(|v| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+    }
+    for (s, groups) in stats.iter_mut().zip(per_cell) {
+        for (group, measures) in groups {
+            s.groups.insert(keys[group].clone(), measures);
         }
     }
     if points_only {
