@@ -7,21 +7,18 @@
 //! benchmark once. Figures, machine and commit are recorded in `BENCHMARKS.md`.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use geo::{Contains, MultiPolygon, Rect, coord, point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use citygrid::demo::{DemoOptions, Reference, generate};
+use citygrid::demo::Reference;
 use citygrid::index::CollectionIndex;
-use citygrid::model::crs::InputCrs;
 use citygrid::model::layers::builtin;
-use citygrid::model::{Bbox, CollectionDef, Feature, FeatureId};
+use citygrid::model::{Bbox, CollectionDef, Feature};
 use citygrid::service::Collection;
 use citygrid::service::items::{ItemsQuery, query_items};
 
@@ -44,11 +41,9 @@ const BOXES: usize = 256;
 /// The benchmarked box sizes: name and edge length in metres.
 const BOX_SIZES: [(&str, f64); 2] = [("small_200m", 200.0), ("medium_1km", 1_000.0)];
 
-/// Loads the reference data shipped in `data/reference`.
-fn reference() -> Reference {
-    Reference::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference"))
-        .expect("data/reference holds the district boundary and divisions")
-}
+mod common;
+
+use common::reference;
 
 fn manhole_def() -> CollectionDef {
     builtin()
@@ -58,33 +53,8 @@ fn manhole_def() -> CollectionDef {
 }
 
 /// The generated manholes as stored features, keyed 1, 2, … in generation order.
-fn manholes(reference: &Reference, def: &CollectionDef, scale: u32) -> Vec<Arc<Feature>> {
-    let district =
-        generate(reference, &DemoOptions { seed: 42, scale }).expect("the demo district generates");
-    let now = Utc::now();
-    district
-        .layer("manholes")
-        .expect("the demo district has manholes")
-        .iter()
-        .zip(1_i64..)
-        .map(|(feature, fid)| {
-            let new = def
-                .prepare(feature.clone(), InputCrs::Wgs84)
-                .expect("generated manholes are valid");
-            let id = new
-                .id
-                .unwrap_or_else(|| FeatureId::parse(&format!("m{fid}")).expect("a valid id"));
-            Arc::new(Feature::new(
-                fid,
-                id,
-                new.geometry,
-                new.properties,
-                1,
-                now,
-                now,
-            ))
-        })
-        .collect()
+fn manholes(reference: &Reference, scale: u32) -> Vec<Arc<Feature>> {
+    common::stored_layer(&common::district(reference, scale), "manholes").1
 }
 
 /// `count` boxes of `edge_m` × `edge_m` metres whose centres are seeded positions inside the
@@ -128,7 +98,7 @@ fn bench_index(c: &mut Criterion) {
         .iter()
         .map(|&scale| Fixture {
             scale,
-            features: manholes(&reference, &def, scale),
+            features: manholes(&reference, scale),
         })
         .collect();
 

@@ -5,61 +5,22 @@
 //! Run with `cargo bench --bench stats`; figures are recorded in `BENCHMARKS.md`.
 
 use std::hint::black_box;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use criterion::Criterion;
 
-use citygrid::demo::{DemoOptions, Reference, generate};
 use citygrid::index::CollectionIndex;
-use citygrid::model::crs::InputCrs;
-use citygrid::model::layers::builtin;
-use citygrid::model::{Feature, FeatureId};
 use citygrid::service::grid::{GridIndex, Level, cell_stats};
 
-/// Converts one generated layer into stored features, keyed 1, 2, … in generation order.
-fn layer(district: &citygrid::demo::DemoDistrict, id: &str) -> Vec<Arc<Feature>> {
-    let def = builtin()
-        .into_iter()
-        .find(|d| d.id.as_str() == id)
-        .expect("a built-in layer");
-    let now = Utc::now();
-    district
-        .layer(id)
-        .expect("the demo district has the layer")
-        .iter()
-        .zip(1_i64..)
-        .map(|(feature, fid)| {
-            let new = def
-                .prepare(feature.clone(), InputCrs::Wgs84)
-                .expect("generated features are valid");
-            let id = new
-                .id
-                .unwrap_or_else(|| FeatureId::parse(&format!("f{fid}")).expect("a valid id"));
-            Arc::new(Feature::new(
-                fid,
-                id,
-                new.geometry,
-                new.properties,
-                1,
-                now,
-                now,
-            ))
-        })
-        .collect()
-}
+mod common;
 
 fn main() {
-    let reference = Reference::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference"))
-        .expect("data/reference holds the district boundary and divisions");
-    let district = generate(&reference, &DemoOptions { seed: 42, scale: 3 })
-        .expect("the demo district generates");
-    let cells = layer(&district, "grid_cells");
+    let district = common::district(&common::reference(), 3);
+    let cells = common::stored_layer(&district, "grid_cells").1;
     let grid = GridIndex::build(cells.iter());
-    let manholes = CollectionIndex::build(layer(&district, "manholes"));
-    let pipelines = CollectionIndex::build(layer(&district, "pipelines"));
+    let manholes = CollectionIndex::build(common::stored_layer(&district, "manholes").1);
+    let pipelines = CollectionIndex::build(common::stored_layer(&district, "pipelines").1);
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
     let status = vec!["status".to_owned()];
     eprintln!(

@@ -8,18 +8,12 @@
 //! benchmark once. Figures, machine and commit are recorded in `BENCHMARKS.md`.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-use citygrid::demo::{DemoOptions, Reference, generate};
 use citygrid::index::CollectionIndex;
-use citygrid::model::crs::InputCrs;
-use citygrid::model::layers::builtin;
-use citygrid::model::{Feature, FeatureId};
 use citygrid::service::Collection;
 use citygrid::service::tiles::{LayerSet, PreparedLayer, Tile, TileCache, render_tile};
 use citygrid::tiles::tms::{TileId, TileRange};
@@ -27,43 +21,15 @@ use citygrid::tiles::tms::{TileId, TileRange};
 /// The layers of the benchmarked tiles, in layer order.
 const LAYERS: [&str; 4] = ["grid_cells", "roads", "pipelines", "manholes"];
 
+mod common;
+
 /// The generated district's layers as collection snapshots prepared for tiles.
 fn collections() -> Vec<PreparedLayer> {
-    let reference = Reference::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference"))
-        .expect("data/reference holds the district boundary and divisions");
-    let district = generate(&reference, &DemoOptions { seed: 42, scale: 1 })
-        .expect("the demo district generates");
-    let now = Utc::now();
+    let district = common::district(&common::reference(), 1);
     LAYERS
         .iter()
         .map(|&name| {
-            let def = builtin()
-                .into_iter()
-                .find(|d| d.id.as_str() == name)
-                .expect("a built-in layer");
-            let features: Vec<Arc<Feature>> = district
-                .layer(name)
-                .expect("the demo district has the layer")
-                .iter()
-                .zip(1_i64..)
-                .map(|(feature, fid)| {
-                    let new = def
-                        .prepare(feature.clone(), InputCrs::Wgs84)
-                        .expect("generated features are valid");
-                    let id = new.id.unwrap_or_else(|| {
-                        FeatureId::parse(&format!("f{fid}")).expect("a valid id")
-                    });
-                    Arc::new(Feature::new(
-                        fid,
-                        id,
-                        new.geometry,
-                        new.properties,
-                        1,
-                        now,
-                        now,
-                    ))
-                })
-                .collect();
+            let (def, features) = common::stored_layer(&district, name);
             PreparedLayer::new(Arc::new(Collection::new(
                 Arc::new(def),
                 CollectionIndex::build(features),

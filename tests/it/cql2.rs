@@ -17,11 +17,9 @@ use citygrid::service::import::{
     ImportError, ImportOptions, SchemaSource, import_features, read_features,
 };
 use citygrid::store::{SqliteStore, Store};
-use http_body_util::BodyExt as _;
 use serde_json::Value;
-use tower::ServiceExt as _;
 
-use crate::support::{BASE, Reply, assert_problem, local, repo};
+use crate::support::{BASE, Reply, assert_problem, local, repo, send_to};
 
 const LAYERS: [&str; 3] = [
     "ne_110m_admin_0_countries",
@@ -92,24 +90,11 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
 
 fn get(uri: &str) -> Reply {
     let fixture = &*FIXTURE;
-    fixture.runtime.block_on(async {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
-        let response = fixture.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    })
+    send_to(
+        &fixture.runtime,
+        &fixture.router,
+        Request::get(uri).body(Body::empty()).unwrap(),
+    )
 }
 
 fn encode(text: &str) -> String {

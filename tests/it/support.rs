@@ -85,8 +85,17 @@ impl Reply {
 /// Sends a request through the demo router.
 pub fn send(request: Request<Body>) -> Reply {
     let demo = demo();
-    demo.runtime.block_on(async {
-        let response = demo.router.clone().oneshot(request).await.unwrap();
+    send_to(&demo.runtime, &demo.router, request)
+}
+
+/// Sends a request through `router` on `runtime` and reads the whole response.
+pub fn send_to(
+    runtime: &tokio::runtime::Runtime,
+    router: &Router,
+    request: Request<Body>,
+) -> Reply {
+    runtime.block_on(async {
+        let response = router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
