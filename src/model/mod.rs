@@ -1,11 +1,12 @@
 //! The data model: layers and their property schemas, features, identifiers and validated value
-//! types, and GeoJSON ⇄ `geo` conversion.
+//! types, and GeoJSON ⇄ `geo` conversion; for cases, the working-time calendar of deadlines.
 //!
 //! CRS: every coordinate in the model is WGS84 longitude/latitude in degrees (OGC CRS84 axis order).
 //! Units: lengths in metres, areas in square metres, always geodesic on the WGS84 ellipsoid.
 //! Nothing here does I/O, async, HTTP or SQL.
 
 pub mod bbox;
+pub mod calendar;
 pub mod crs;
 pub mod feature;
 pub mod geometry;
