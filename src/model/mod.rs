@@ -1,5 +1,6 @@
 //! The data model: layers and their property schemas, features, identifiers and validated value
-//! types, and GeoJSON ⇄ `geo` conversion; for cases, the working-time calendar of deadlines.
+//! types, and GeoJSON ⇄ `geo` conversion; for cases, the working-time calendar of deadlines
+//! and the catalogue of case categories.
 //!
 //! CRS: every coordinate in the model is WGS84 longitude/latitude in degrees (OGC CRS84 axis order).
 //! Units: lengths in metres, areas in square metres, always geodesic on the WGS84 ellipsoid.
@@ -7,6 +8,7 @@
 
 pub mod bbox;
 pub mod calendar;
+pub mod category;
 pub mod crs;
 pub mod feature;
 pub mod geometry;
