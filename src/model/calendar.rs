@@ -192,7 +192,7 @@ impl TimeLimit {
     /// The counted time the limit stands for (a working day is 24 hours of counted time), to
     /// the nanosecond; `None` if the amount is negative, not finite or beyond chrono's range.
     pub fn duration(self) -> Option<Duration> {
-        self.nanos().map(duration_from_nanos)
+        self.nanos().and_then(checked_duration)
     }
 
     fn nanos(self) -> Option<i128> {
@@ -203,7 +203,7 @@ impl TimeLimit {
         }
         #[expect(
             clippy::cast_possible_truncation,
-            reason = "a finite, rounded value in [0, 1e29] fits i128 exactly enough"
+            reason = "a finite value in [0, 1e29] is within the range of i128"
         )]
         Some(nanos as i128)
     }
@@ -406,11 +406,15 @@ fn instant_of(nanos: i128) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, sub)
 }
 
+fn checked_duration(nanos: i128) -> Option<Duration> {
+    let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok()?;
+    let sub = u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok()?;
+    Duration::new(seconds, sub)
+}
+
 fn duration_from_nanos(nanos: i128) -> Duration {
-    let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SECOND))
-        .expect("counted time lies within chrono's range");
-    let sub = u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).expect("below one second");
-    Duration::new(seconds, sub).expect("counted time lies within chrono's range")
+    checked_duration(nanos)
+        .expect("counted time never exceeds the span between two chrono instants")
 }
 
 /// The local (UTC+8) day number and nanoseconds since local midnight of an instant.
@@ -1286,6 +1290,16 @@ mod tests {
         assert_eq!(
             limit(0.5, WorkingDays).duration(),
             Some(Duration::hours(12))
+        );
+        assert_eq!(
+            limit(1e15, WorkingDays).duration(),
+            None,
+            "beyond chrono's range"
+        );
+        assert_eq!(
+            due("2025-03-10T11:50:00", 1e15, WorkingDays, &[]),
+            None,
+            "ends after the last instant chrono represents"
         );
     }
 
