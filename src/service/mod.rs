@@ -1,5 +1,5 @@
 //! Use cases that combine the store and the indexes: the catalogue of collections with their
-//! current index snapshots, item queries, writes and imports.
+//! current index snapshots, item queries, writes and imports, and case photos ([`photos`]).
 //!
 //! Concurrency: the catalogue is one atomically swapped map of immutable collection snapshots.
 //! Readers load it without locks and never wait; a write goes to the store first (one
@@ -9,6 +9,7 @@
 pub mod grid;
 pub mod import;
 pub mod items;
+pub mod photos;
 pub mod spatial;
 pub mod tiles;
 
