@@ -2,19 +2,22 @@
 //! `serve` loads the demo district into an empty database, builds the indexes, builds the
 //! router and serves until SIGTERM or Ctrl-C, finishing the requests under way.
 
-use std::io::IsTerminal as _;
+use std::collections::HashSet;
+use std::io::{BufRead as _, IsTerminal as _};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, ImportArgs, LogFormat};
-use crate::model::CollectionId;
+use crate::config::{Config, ImportArgs, LogFormat, UserAction, UserArgs};
 use crate::model::crs::InputCrs;
-use crate::service::Catalog;
+use crate::model::{CollectionId, NewUser, User};
+use crate::service::auth::{AuthService, AuthSettings, MIN_PASSWORD_CHARS, Origin};
 use crate::service::import::{self, ImportError, ImportOptions, SchemaSource};
-use crate::store::{self, Store};
+use crate::service::{Catalog, grid};
+use crate::store::{self, Store, UserStore};
 
 /// Meta key set once the demo district has been loaded.
 const DEMO_LOADED: &str = "demo_loaded_at";
@@ -84,14 +87,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
+    let users: Arc<dyn UserStore> = Arc::clone(catalog.store()) as Arc<dyn UserStore>;
+    let auth = AuthService::new(
+        users,
+        AuthSettings {
+            token_ttl: config.token_ttl,
+            ..AuthSettings::default()
+        },
+    );
     let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes)
-        .with_basemap(config.basemap_url.as_deref());
+        .with_basemap(config.basemap_url.as_deref())
+        .with_auth(Arc::new(auth))
+        .with_public_layers(config.public_layers);
     let router = api::router(state);
-    tracing::info!(%address, %base_url, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    tracing::info!(%address, %base_url, public_layers = config.public_layers, "listening");
+    // The peer address reaches the handlers for login throttling and the audit trail.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -236,4 +253,168 @@ pub fn demo_data(args: &crate::config::DemoDataArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Reads a password: from the terminal without echo (asked twice when `confirm`), otherwise
+/// one line of standard input without its line ending.
+fn read_password(confirm: bool) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password (at least {MIN_PASSWORD_CHARS} characters): ");
+        let password = rpassword::read_password().context("reading the password")?;
+        if confirm {
+            eprint!("the same password again: ");
+            let again = rpassword::read_password().context("reading the password")?;
+            anyhow::ensure!(password == again, "the two passwords differ");
+        }
+        return Ok(password);
+    }
+    let mut line = String::new();
+    let read = stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    anyhow::ensure!(
+        read > 0,
+        "no password on standard input (one line expected)"
+    );
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
+}
+
+/// The codes of the grid cells in the store.
+async fn known_cells(store: &Arc<dyn Store>) -> anyhow::Result<HashSet<String>> {
+    let id = CollectionId::parse("grid_cells").expect("the grid layer's id is valid");
+    let cells = store.features(&id).await?;
+    let codes = grid::cell_codes(&cells);
+    anyhow::ensure!(
+        !codes.is_empty(),
+        "the database holds no grid cells: import the grid_cells layer (or serve once to load the demo district) before assigning cells"
+    );
+    Ok(codes)
+}
+
+fn print_users(users: &[User]) {
+    let header = [
+        "username", "name", "role", "unit", "cells", "status", "created",
+    ];
+    let rows: Vec<[String; 7]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.username.to_string(),
+                u.display_name.clone(),
+                format!("{} {}", u.role, u.role.label_zh()),
+                u.unit.clone().unwrap_or_else(|| "-".into()),
+                if u.cells.is_empty() {
+                    "-".into()
+                } else {
+                    u.cells.join(",")
+                },
+                if u.disabled { "disabled" } else { "active" }.into(),
+                u.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            ]
+        })
+        .collect();
+    let width = |text: &str| unicode_width::UnicodeWidthStr::width(text);
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| width(&r[i]))
+                .chain([width(header[i])])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                out.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+            }
+        }
+        println!("{out}");
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+}
+
+/// `citygrid user …`: administers users in the database; each change is audited with the
+/// command line as its origin.
+pub async fn user(args: UserArgs) -> anyhow::Result<bool> {
+    let store = store::open(&args.database_url)
+        .await
+        .with_context(|| format!("opening {}", args.database_url))?;
+    let users: Arc<dyn UserStore> = Arc::clone(&store) as Arc<dyn UserStore>;
+    let auth = AuthService::new(users, AuthSettings::default());
+    let origin = Origin::command_line();
+    match args.action {
+        UserAction::Add {
+            username,
+            role,
+            cells,
+            unit,
+            name,
+        } => {
+            let known = if cells.iter().any(|c| !c.trim().is_empty()) {
+                known_cells(&store).await?
+            } else {
+                HashSet::new()
+            };
+            let password = read_password(true)?;
+            let user = NewUser {
+                display_name: name.unwrap_or_default(),
+                username,
+                role,
+                unit,
+                cells,
+            };
+            let added = auth
+                .add_user(&origin, user, &password, &|c| known.contains(c))
+                .await?;
+            eprintln!(
+                "added {} ({}, {} {}) with {} cell(s)",
+                added.username,
+                added.display_name,
+                added.role,
+                added.role.label_zh(),
+                added.cells.len()
+            );
+        }
+        UserAction::List => print_users(&auth.list_users().await?),
+        UserAction::Disable { username } => {
+            auth.set_disabled(&origin, &username, true).await?;
+            eprintln!("disabled {username}; their tokens are revoked");
+        }
+        UserAction::Enable { username } => {
+            auth.set_disabled(&origin, &username, false).await?;
+            eprintln!("enabled {username}");
+        }
+        UserAction::SetPassword { username } => {
+            // Fail on an unknown name before asking for a password.
+            auth.user(&username).await?;
+            let password = read_password(true)?;
+            auth.set_password(&origin, &username, &password).await?;
+            eprintln!("password of {username} set; their tokens are revoked");
+        }
+        UserAction::AssignCells { username, cells } => {
+            let known = if cells.iter().any(|c| !c.trim().is_empty()) {
+                known_cells(&store).await?
+            } else {
+                HashSet::new()
+            };
+            let user = auth
+                .assign_cells(&origin, &username, &cells, &|c| known.contains(c))
+                .await?;
+            eprintln!(
+                "{username} now has {} cell(s): {}",
+                user.cells.len(),
+                user.cells.join(",")
+            );
+        }
+    }
+    Ok(true)
 }

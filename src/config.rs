@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::{Role, Username};
 
 /// citygrid: grid management and urban renewal spatial service (网格化管理 · 城市更新).
 #[derive(Debug, Parser)]
@@ -24,6 +27,73 @@ pub enum Command {
     Import(ImportArgs),
     /// Generate the synthetic demo district (seeded, reproducible) into a directory.
     DemoData(DemoDataArgs),
+    /// Manage users: add, list, disable, enable, set-password, assign-cells.
+    User(UserArgs),
+}
+
+/// Options of `user`.
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UserAction,
+    /// Database URL.
+    #[arg(
+        long,
+        env = "CITYGRID_DATABASE_URL",
+        default_value = "sqlite://citygrid.db",
+        global = true
+    )]
+    pub database_url: String,
+}
+
+/// The `user` subcommands. Passwords are read from standard input, one line (at least
+/// 8 characters); on a terminal they are asked for without echo.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Add a user, e.g. `user add wang --role worker --cells 410104001001001,410104001001002`.
+    Add {
+        /// The login name: letters, digits, '.', '_' and '-'.
+        username: Username,
+        /// admin, dispatcher (指挥中心), supervisor (监督中心), handler (责任单位), worker (网格员),
+        /// analyst or viewer.
+        #[arg(long)]
+        role: Role,
+        /// Grid cell codes, comma-separated (grid workers); each must be a cell in the database.
+        #[arg(long, value_delimiter = ',')]
+        cells: Vec<String>,
+        /// The unit (责任单位) a handler works for.
+        #[arg(long)]
+        unit: Option<String>,
+        /// The name shown to people, e.g. 王伟 (default: the login name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the users as a table.
+    List,
+    /// Disable a user: they cannot log in and their tokens stop working.
+    Disable {
+        /// The login name.
+        username: Username,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The login name.
+        username: Username,
+    },
+    /// Set a user's password (read from standard input); their tokens stop working.
+    SetPassword {
+        /// The login name.
+        username: Username,
+    },
+    /// Replace a user's grid cells (`--cells ""` removes them all).
+    AssignCells {
+        /// The login name.
+        username: Username,
+        /// Grid cell codes, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        cells: Vec<String>,
+    },
 }
 
 /// Log output format.
@@ -71,6 +141,20 @@ pub struct ServeArgs {
     /// layers make the map.
     #[arg(long, env = "CITYGRID_BASEMAP_URL")]
     pub basemap_url: Option<String>,
+    /// Whether the base layers (collections, features, tiles, spatial questions) can be read
+    /// without logging in: true or false. Cases are never public.
+    #[arg(
+        long,
+        env = "CITYGRID_PUBLIC_LAYERS",
+        default_value_t = true,
+        action = ArgAction::Set,
+        value_parser = BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub public_layers: bool,
+    /// How long a login token is valid, hours.
+    #[arg(long, env = "CITYGRID_TOKEN_TTL_HOURS", default_value_t = 12)]
+    pub token_ttl_hours: u64,
 }
 
 /// Options of `import`.
@@ -144,6 +228,11 @@ pub enum ConfigError {
         "CITYGRID_BASEMAP_URL / --basemap-url: {0:?} is not an http:// or https:// tile URL with {{z}}, {{x}} and {{y}}"
     )]
     BasemapUrl(String),
+    /// `CITYGRID_TOKEN_TTL_HOURS` / `--token-ttl-hours` is out of range.
+    #[error(
+        "CITYGRID_TOKEN_TTL_HOURS / --token-ttl-hours: {0} is out of range; use 1 to {MAX_TOKEN_TTL_HOURS} hours"
+    )]
+    TokenTtl(u64),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -166,7 +255,14 @@ pub struct Config {
     pub tile_cache_bytes: usize,
     /// The viewer's raster basemap (XYZ tile URL), if any.
     pub basemap_url: Option<String>,
+    /// Whether the base layers are readable without a token.
+    pub public_layers: bool,
+    /// How long a login token is valid.
+    pub token_ttl: std::time::Duration,
 }
+
+/// The longest token lifetime accepted, hours (30 days).
+pub const MAX_TOKEN_TTL_HOURS: u64 = 720;
 
 /// The largest tile cache accepted, MiB (1 TiB).
 pub const MAX_TILE_CACHE_MB: u64 = 1 << 20;
@@ -202,7 +298,12 @@ impl Config {
             Some(url) => return Err(ConfigError::BasemapUrl(url.clone())),
             None => None,
         };
+        if !(1..=MAX_TOKEN_TTL_HOURS).contains(&args.token_ttl_hours) {
+            return Err(ConfigError::TokenTtl(args.token_ttl_hours));
+        }
         Ok(Self {
+            token_ttl: std::time::Duration::from_secs(args.token_ttl_hours * 3600),
+            public_layers: args.public_layers,
             bind,
             database_url: args.database_url.clone(),
             data_dir: args.data_dir.clone(),
@@ -254,6 +355,81 @@ mod tests {
         assert_eq!(config.tile_cache_bytes, 64 << 20);
         let err = Config::from_args(&serve(&["--tile-cache-mb", "99999999"])).unwrap_err();
         assert!(err.to_string().contains("CITYGRID_TILE_CACHE_MB"), "{err}");
+    }
+
+    #[test]
+    fn the_base_layers_are_public_unless_configured_otherwise() {
+        assert!(Config::from_args(&serve(&[])).unwrap().public_layers);
+        for (value, public) in [
+            ("false", false),
+            ("0", false),
+            ("no", false),
+            ("true", true),
+        ] {
+            let config = Config::from_args(&serve(&["--public-layers", value])).unwrap();
+            assert_eq!(config.public_layers, public, "{value}");
+        }
+        assert!(Cli::try_parse_from(["citygrid", "serve", "--public-layers", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn tokens_last_twelve_hours_unless_configured_within_thirty_days() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert_eq!(config.token_ttl.as_secs(), 12 * 3600);
+        let config = Config::from_args(&serve(&["--token-ttl-hours", "1"])).unwrap();
+        assert_eq!(config.token_ttl.as_secs(), 3600);
+        let err = Config::from_args(&serve(&["--token-ttl-hours", "0"])).unwrap_err();
+        assert!(
+            err.to_string().contains("CITYGRID_TOKEN_TTL_HOURS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn user_add_takes_a_role_comma_separated_cells_a_unit_and_a_name() {
+        let cli = Cli::try_parse_from([
+            "citygrid",
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "worker",
+            "--cells",
+            "410104001001001,410104001001002",
+            "--name",
+            "王伟",
+            "--database-url",
+            "sqlite://x.db",
+        ])
+        .unwrap();
+        let Command::User(args) = cli.command else {
+            panic!("not user")
+        };
+        assert_eq!(args.database_url, "sqlite://x.db");
+        let UserAction::Add {
+            username,
+            role,
+            cells,
+            unit,
+            name,
+        } = args.action
+        else {
+            panic!("not add")
+        };
+        assert_eq!(username.as_str(), "wang");
+        assert_eq!(role, Role::Worker);
+        assert_eq!(cells, ["410104001001001", "410104001001002"]);
+        assert_eq!(unit, None);
+        assert_eq!(name.as_deref(), Some("王伟"));
+    }
+
+    #[test]
+    fn user_commands_refuse_unknown_roles_and_invalid_names() {
+        let err =
+            Cli::try_parse_from(["citygrid", "user", "add", "wang", "--role", "root"]).unwrap_err();
+        assert!(err.to_string().contains("root"), "{err}");
+        assert!(Cli::try_parse_from(["citygrid", "user", "disable", "wang wei"]).is_err());
+        assert!(Cli::try_parse_from(["citygrid", "user", "assign-cells", "wang"]).is_err());
     }
 
     #[test]

@@ -22,6 +22,10 @@ async fn main() -> ExitCode {
             app::import(args).await
         }
         Command::DemoData(args) => app::demo_data(&args).map(|()| true),
+        Command::User(args) => {
+            app::init_logging("warn", LogFormat::Text);
+            app::user(args).await
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

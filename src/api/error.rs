@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::service::ServiceError;
+use crate::service::auth::{AuthError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::store::StoreError;
 
 /// An HTTP-facing failure.
@@ -44,6 +45,19 @@ pub enum ApiError {
     /// The method is not allowed on this resource.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// No valid credentials: a bearer token is missing, malformed, unknown, expired or revoked,
+    /// or a login failed. Answered with `WWW-Authenticate: Bearer`.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Too many attempts; answered with `Retry-After` in whole seconds.
+    #[error("too many requests; retry after {} s", retry_after.as_secs())]
+    TooManyRequests {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// The store cannot be reached (readiness).
     #[error("not ready: {0}")]
     Unavailable(String),
@@ -74,6 +88,9 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -124,6 +141,18 @@ impl ApiError {
                 p
             }
             Self::NotFound(detail) => base("not-found", "Not found", detail.clone()),
+            Self::Unauthorized(detail) => base("unauthorized", "Unauthorized", detail.clone()),
+            Self::Forbidden(detail) => base("forbidden", "Forbidden", detail.clone()),
+            Self::TooManyRequests { .. } => {
+                let seconds = retry_after_secs(self);
+                let mut p = base(
+                    "too-many-requests",
+                    "Too many requests",
+                    format!("too many failed attempts; try again in {seconds} s"),
+                );
+                p["retryAfter"] = json!(seconds);
+                p
+            }
             Self::PayloadTooLarge(limit) => base(
                 "payload-too-large",
                 "Payload too large",
@@ -153,6 +182,16 @@ impl ApiError {
     }
 }
 
+/// The whole seconds to wait (rounded up) of a [`ApiError::TooManyRequests`].
+fn retry_after_secs(error: &ApiError) -> u64 {
+    match error {
+        ApiError::TooManyRequests { retry_after } => {
+            retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
+        }
+        _ => 0,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -163,11 +202,63 @@ impl IntoResponse for ApiError {
         }
         let body = self.problem().to_string();
         let mut response = (self.status(), body).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="citygrid""#),
+                );
+            }
+            Self::TooManyRequests { .. } => {
+                headers.insert(header::RETRY_AFTER, retry_after_secs(&self).into());
+            }
+            _ => {}
+        }
         response
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::InvalidCredentials => {
+                Self::Unauthorized("wrong user name or password".into())
+            }
+            AuthError::InvalidToken => Self::Unauthorized(
+                "the bearer token is not valid (unknown, expired or revoked); log in again with POST /auth/login".into(),
+            ),
+            AuthError::LockedOut { retry_after } => Self::TooManyRequests { retry_after },
+            AuthError::InvalidPassword => Self::invalid(
+                "password",
+                "",
+                format!(
+                    "at least {MIN_PASSWORD_CHARS} characters and at most {MAX_PASSWORD_BYTES} bytes"
+                ),
+                "the password does not meet the policy",
+            ),
+            AuthError::UnknownCells(codes) => Self::invalid(
+                "cells",
+                &codes.join(","),
+                "codes of grid cells of the district",
+                format!("unknown cell codes: {}", codes.join(", ")),
+            ),
+            AuthError::DuplicateUser(name) => Self::invalid(
+                "username",
+                &name,
+                "a user name not yet taken",
+                "a user with this name exists already",
+            ),
+            AuthError::UnknownUser(name) => {
+                Self::NotFound(format!("user {name:?} does not exist"))
+            }
+            AuthError::Hashing(detail) => Self::Internal(detail),
+            AuthError::Store(error) => Self::Internal(error.to_string()),
+        }
     }
 }
 
@@ -203,6 +294,27 @@ mod tests {
         assert_eq!(p["parameter"], "limit");
         assert_eq!(p["value"], "abc");
         assert!(p["detail"].as_str().unwrap().contains("limit"));
+    }
+
+    #[test]
+    fn an_unauthorized_answer_asks_for_a_bearer_token() {
+        let response = ApiError::Unauthorized("no token".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="citygrid""#
+        );
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_retry_in_whole_seconds_rounded_up() {
+        let error = ApiError::TooManyRequests {
+            retry_after: std::time::Duration::from_millis(61_200),
+        };
+        assert_eq!(error.problem()["retryAfter"], 62);
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "62");
     }
 
     #[test]

@@ -119,7 +119,10 @@ pub async fn api_document(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = format_of(query.as_deref(), &headers)?;
-    let document = openapi::document(&state.base_url, &state.catalog.collections());
+    let mut document = openapi::document(&state.base_url, &state.catalog.collections());
+    if !state.public_layers {
+        openapi::require_bearer_by_default(&mut document);
+    }
     Ok(vary_accept(match format {
         Format::Json => with_type(document.to_string(), media::OPENAPI),
         Format::Html => with_type(html::api(&document), media::HTML),

@@ -1,7 +1,8 @@
 //! The HTTP interface, and the only code that knows HTTP: OGC API – Features Part 1 (core,
-//! GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 filters), health and readiness, the map viewer's static files, and the one
-//! mapping of failures to RFC 7807 problems ([`error`]).
+//! GeoJSON, HTML, OpenAPI 3.0) and Part 3 (queryables, CQL2 filters), health and readiness, the map viewer's static files, logins and
+//! sessions ([`auth`]), and the one mapping of failures to RFC 7807 problems ([`error`]).
 
+pub mod auth;
 pub mod error;
 mod features;
 mod html;
@@ -20,11 +21,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::service::Catalog;
+use crate::service::auth::{AuthService, AuthSettings};
 use crate::service::tiles::{DEFAULT_CACHE_BYTES, TileService};
+use crate::store::UserStore;
+pub use auth::{Actor, MaybeActor, Remote};
 pub use error::ApiError;
 
 /// Everything a handler needs, shared by all requests.
@@ -38,6 +42,10 @@ pub struct AppState {
     pub tiles: Arc<TileService>,
     /// The viewer's optional raster basemap (XYZ tile URL).
     pub basemap_url: Option<Arc<str>>,
+    /// Logins, sessions and users.
+    pub auth: Arc<AuthService>,
+    /// Whether the base layers are readable without a token (`CITYGRID_PUBLIC_LAYERS`).
+    pub public_layers: bool,
 }
 
 impl AppState {
@@ -46,14 +54,32 @@ impl AppState {
         Self::with_tile_cache(catalog, base_url, DEFAULT_CACHE_BYTES)
     }
 
-    /// State with a tile cache of `tile_cache_bytes` (0: no cache).
+    /// State with a tile cache of `tile_cache_bytes` (0: no cache). Users and sessions live in
+    /// the catalogue's store, with the default settings; the base layers are public.
     pub fn with_tile_cache(catalog: Arc<Catalog>, base_url: &str, tile_cache_bytes: usize) -> Self {
+        let users: Arc<dyn UserStore> = Arc::clone(catalog.store()) as Arc<dyn UserStore>;
         Self {
             tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
             basemap_url: None,
+            auth: Arc::new(AuthService::new(users, AuthSettings::default())),
+            public_layers: true,
         }
+    }
+
+    /// The same state with another authentication service (other settings, a test clock).
+    #[must_use]
+    pub fn with_auth(mut self, auth: Arc<AuthService>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The same state with the base layers public or not.
+    #[must_use]
+    pub fn with_public_layers(mut self, public_layers: bool) -> Self {
+        self.public_layers = public_layers;
+        self
     }
 
     /// The same state with a raster basemap for the viewer.
@@ -74,10 +100,19 @@ pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
-        .allow_headers(Any)
-        .expose_headers([header::ETAG, header::CONTENT_TYPE, header::LOCATION])
+        // Mirrored rather than `*`, which does not cover `Authorization`; bearer tokens are no
+        // ambient credential, so any origin may send one.
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_TYPE,
+            header::LOCATION,
+            header::WWW_AUTHENTICATE,
+            header::RETRY_AFTER,
+        ])
         .max_age(Duration::from_secs(3600));
-    Router::new()
+    // Always open: the service's description, health, the viewer's files and the login.
+    let open = Router::new()
         .route("/", get(landing::landing_page))
         .route("/conformance", get(landing::conformance))
         .route("/api", get(landing::api_document))
@@ -87,6 +122,9 @@ pub fn router(state: AppState) -> Router {
         .route("/map/", get(viewer::map_page))
         .route("/map/config.json", get(viewer::viewer_config))
         .route("/map/{*path}", get(viewer::map_file))
+        .merge(auth::routes());
+    // The base layers: readable without a token only while they are public.
+    let layers = Router::new()
         .route("/collections", get(features::list_collections))
         .route(
             "/collections/{collection_id}",
@@ -120,6 +158,11 @@ pub fn router(state: AppState) -> Router {
         .route("/search", post(spatial::search_features))
         .route("/analysis/summary", post(spatial::summarize))
         .merge(tiles::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token_unless_public,
+        ));
+    open.merge(layers)
         .fallback(|| async {
             ApiError::NotFound("no such resource; GET / lists what is here".into())
         })

@@ -147,6 +147,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
         );
     }
     paths.extend(super::tiles::openapi_paths());
+    paths.extend(auth_paths());
     paths.insert("/health".into(), json!({ "get": { "summary": "Liveness", "operationId": "getHealth", "tags": ["Operations"], "responses": { "200": { "description": "alive" } } } }));
     paths.insert("/ready".into(), json!({ "get": { "summary": "Readiness: store reachable, indexes loaded", "operationId": "getReady", "tags": ["Operations"], "responses": { "200": { "description": "ready" }, "503": { "$ref": "#/components/responses/Unavailable" } } } }));
 
@@ -160,9 +161,15 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
             "license": { "name": "MIT OR Apache-2.0" }
         },
         "servers": [{ "url": base_url }],
-        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Tiles" }, { "name": "Operations" }],
+        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Tiles" }, { "name": "Sessions" }, { "name": "Operations" }],
         "paths": paths,
         "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "opaque token cg_…",
+                    "description": "A token from POST /auth/login, sent as `Authorization: Bearer <token>`."
+                }
+            },
             "parameters": {
                 "limit": {
                     "name": "limit", "in": "query", "required": false, "style": "form", "explode": false,
@@ -226,7 +233,14 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 "NotFound": problem("No such resource"),
                 "NotAcceptable": problem("The format is not offered"),
                 "ServerError": problem("An internal error (details are logged, not sent)"),
-                "Unavailable": problem("The store is not reachable")
+                "Unavailable": problem("The store is not reachable"),
+                "Unauthorized": problem("No valid bearer token (missing, unknown, expired or revoked), or wrong credentials"),
+                "Forbidden": problem("The user's role does not allow this; the problem names the roles that do"),
+                "TooManyRequests": {
+                    "description": "Too many failed logins; retry after the given seconds",
+                    "headers": { "Retry-After": { "schema": { "type": "integer", "minimum": 0 } } },
+                    "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/problem" } } }
+                }
             },
             "schemas": {
                 "link": {
@@ -278,6 +292,31 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                         "numberReturned": { "type": "integer", "minimum": 0 }
                     }
                 },
+                "user": {
+                    "type": "object", "required": ["id", "username", "display_name", "role", "cells", "disabled", "created_at"],
+                    "properties": {
+                        "id": { "type": "integer" },
+                        "username": { "type": "string" },
+                        "display_name": { "type": "string" },
+                        "role": { "type": "string", "enum": ["admin", "dispatcher", "supervisor", "handler", "worker", "analyst", "viewer"] },
+                        "unit": { "type": "string", "nullable": true },
+                        "cells": { "type": "array", "items": { "type": "string" } },
+                        "disabled": { "type": "boolean" },
+                        "created_at": { "type": "string", "format": "date-time" }
+                    }
+                },
+                "auditRecord": {
+                    "type": "object", "required": ["id", "at", "action", "target", "detail"],
+                    "properties": {
+                        "id": { "type": "integer" },
+                        "at": { "type": "string", "format": "date-time" },
+                        "actor": { "type": "string", "nullable": true },
+                        "action": { "type": "string" },
+                        "target": { "type": "string" },
+                        "detail": { "type": "object" },
+                        "remote": { "type": "string", "nullable": true }
+                    }
+                },
                 "problem": {
                     "type": "object", "required": ["type", "title", "status"],
                     "properties": {
@@ -289,4 +328,101 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
             }
         }
     })
+}
+
+/// Paths open to everyone, whether or not the base layers are public.
+pub const OPEN_PATHS: [&str; 6] = [
+    "/",
+    "/conformance",
+    "/api",
+    "/health",
+    "/ready",
+    "/auth/login",
+];
+
+/// Makes a bearer token the default requirement of every operation (the base layers are not
+/// public), except on [`OPEN_PATHS`].
+pub fn require_bearer_by_default(document: &mut Value) {
+    document["security"] = json!([{ "bearerAuth": [] }]);
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for path in OPEN_PATHS {
+            if let Some(item) = paths.get_mut(path).and_then(Value::as_object_mut) {
+                for operation in item.values_mut() {
+                    operation["security"] = json!([]);
+                }
+            }
+        }
+    }
+}
+
+/// The session and administration paths.
+fn auth_paths() -> Map<String, Value> {
+    let bearer = json!([{ "bearerAuth": [] }]);
+    let unauthorized = json!({ "$ref": "#/components/responses/Unauthorized" });
+    let forbidden = json!({ "$ref": "#/components/responses/Forbidden" });
+    let ok = |description: &str, schema: Value| json!({ "description": description, "content": { "application/json": { "schema": schema } } });
+    let mut paths = Map::new();
+    paths.insert("/auth/login".into(), json!({ "post": {
+        "summary": "Log in with a user name and password: a bearer token",
+        "operationId": "login", "tags": ["Sessions"], "security": [],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object", "required": ["username", "password"],
+            "properties": { "username": { "type": "string" }, "password": { "type": "string", "format": "password" } }
+        } } } },
+        "responses": {
+            "200": ok("The token, its expiry and the user", json!({
+                "type": "object", "required": ["token", "token_type", "expires_at", "user"],
+                "properties": {
+                    "token": { "type": "string" },
+                    "token_type": { "type": "string", "enum": ["Bearer"] },
+                    "expires_at": { "type": "string", "format": "date-time" },
+                    "expires_in": { "type": "integer", "description": "seconds" },
+                    "user": { "$ref": "#/components/schemas/user" }
+                }
+            })),
+            "400": { "$ref": "#/components/responses/BadRequest" },
+            "401": unauthorized,
+            "429": { "$ref": "#/components/responses/TooManyRequests" }
+        }
+    } }));
+    paths.insert("/auth/logout".into(), json!({ "post": {
+        "summary": "Revoke the request's token", "operationId": "logout", "tags": ["Sessions"], "security": bearer,
+        "responses": { "204": { "description": "The token is revoked" }, "401": unauthorized }
+    } }));
+    paths.insert("/auth/me".into(), json!({ "get": {
+        "summary": "The user of the token", "operationId": "getMe", "tags": ["Sessions"], "security": bearer,
+        "responses": { "200": ok("The user", json!({ "$ref": "#/components/schemas/user" })), "401": unauthorized }
+    } }));
+    paths.insert("/users".into(), json!({ "get": {
+        "summary": "Every user (administrators)", "operationId": "getUsers", "tags": ["Sessions"], "security": bearer,
+        "responses": {
+            "200": ok("The users", json!({ "type": "object", "properties": {
+                "users": { "type": "array", "items": { "$ref": "#/components/schemas/user" } },
+                "numberReturned": { "type": "integer" }
+            } })),
+            "401": unauthorized, "403": forbidden
+        }
+    } }));
+    let text = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } });
+    let time = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string", "format": "date-time" } });
+    paths.insert("/audit".into(), json!({ "get": {
+        "summary": "The audit trail, newest first (administrators)", "operationId": "getAudit", "tags": ["Sessions"], "security": bearer,
+        "parameters": [
+            text("actor", "Only records by this user name"),
+            text("action", "Only actions starting with this, e.g. `auth.` or `user.add`"),
+            text("target", "Only records about this object"),
+            time("from", "Only records at or after this instant (RFC 3339)"),
+            time("to", "Only records before this instant (RFC 3339)"),
+            { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": crate::model::audit::MAX_AUDIT_LIMIT, "default": crate::model::audit::DEFAULT_AUDIT_LIMIT } }
+        ],
+        "responses": {
+            "200": ok("Audit records", json!({ "type": "object", "properties": {
+                "records": { "type": "array", "items": { "$ref": "#/components/schemas/auditRecord" } },
+                "numberReturned": { "type": "integer" }
+            } })),
+            "400": { "$ref": "#/components/responses/BadRequest" },
+            "401": unauthorized, "403": forbidden
+        }
+    } }));
+    paths
 }

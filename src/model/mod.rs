@@ -6,6 +6,7 @@
 //! Units: lengths in metres, areas in square metres, always geodesic on the WGS84 ellipsoid.
 //! Nothing here does I/O, async, HTTP or SQL.
 
+pub mod audit;
 pub mod bbox;
 pub mod calendar;
 pub mod category;
@@ -16,7 +17,9 @@ pub mod ids;
 pub mod layers;
 pub mod schema;
 pub mod temporal;
+pub mod user;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRecord};
 pub use bbox::Bbox;
 pub use feature::{Feature, NewFeature};
 pub use geometry::{GeometryError, GeometryFamily};
@@ -24,3 +27,4 @@ pub use ids::{CollectionId, FeatureId, IdError};
 pub use layers::CollectionDef;
 pub use schema::{PropertyError, PropertySchema, PropertyType, Schema};
 pub use temporal::{DateInterval, TemporalError};
+pub use user::{NewUser, Role, User, UserError, Username};

@@ -6,7 +6,7 @@
 //! parent, so each epoch gets its own prepared point-in-polygon locator per level. Points on an
 //! edge shared by two cells resolve deterministically to one of them (see `index::locate`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -63,6 +63,15 @@ pub fn valid_on(cell: &Feature, day: NaiveDate) -> bool {
     let from = date(cell.properties.get("valid_from"));
     let to = date(cell.properties.get("valid_to"));
     from.is_none_or(|f| f <= day) && to.is_none_or(|t| day <= t)
+}
+
+/// The `code` of each cell.
+pub fn cell_codes<'a>(cells: impl IntoIterator<Item = &'a Feature>) -> HashSet<String> {
+    cells
+        .into_iter()
+        .filter_map(|c| c.properties.get("code").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// One stretch of time in which the set of valid cells does not change.

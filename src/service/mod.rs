@@ -6,6 +6,7 @@
 //! transaction), then a new snapshot replaces the old one in a single swap, so a reader sees a
 //! write whole or not at all. Writers are serialised by one async mutex.
 
+pub mod auth;
 pub mod grid;
 pub mod import;
 pub mod items;
@@ -13,7 +14,7 @@ pub mod photos;
 pub mod spatial;
 pub mod tiles;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -271,6 +272,18 @@ impl Catalog {
             .ok_or_else(|| ServiceError::UnknownFeature {
                 collection: snapshot.def.id.clone(),
                 feature: id.to_owned(),
+            })
+    }
+
+    /// The codes of every grid cell (all levels, retired cells included): what a user's cells
+    /// may name.
+    pub fn cell_codes(&self) -> HashSet<String> {
+        self.collections
+            .load()
+            .values()
+            .find(|c| c.def.layer == Some(Layer::GridCells))
+            .map_or_else(HashSet::new, |c| {
+                grid::cell_codes(c.index.iter().map(AsRef::as_ref))
             })
     }
 

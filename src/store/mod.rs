@@ -1,10 +1,13 @@
-//! Durable storage of collections and features behind one seam, [`Store`].
+//! Durable storage of collections and features behind one seam, [`Store`], and of users,
+//! sessions and the audit trail behind [`UserStore`] (which every store implements, so the
+//! users live in the same database as the data).
 //!
 //! All SQL lives in this module. SQLite (embedded, the default) is implemented in [`sqlite`]; a
 //! PostgreSQL + PostGIS backend implements the same trait without the rest of the crate changing.
 //! Every call that writes runs in one transaction: it is applied whole or not at all.
 
 pub mod sqlite;
+pub mod users;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -12,6 +15,7 @@ use serde_json::Value;
 use crate::model::{CollectionId, Feature, FeatureId, NewFeature};
 
 pub use sqlite::SqliteStore;
+pub use users::UserStore;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,12 @@ pub enum StoreError {
         /// What could not be read.
         reason: String,
     },
+    /// A user with this name exists already.
+    #[error("user {0} already exists")]
+    DuplicateUser(String),
+    /// No user has this name.
+    #[error("user {0} does not exist")]
+    UnknownUser(String),
     /// The database URL names no supported backend.
     #[error("unsupported database URL {0:?}: use sqlite://PATH")]
     UnsupportedUrl(String),
@@ -69,9 +79,10 @@ pub struct Applied {
     pub deleted: Vec<FeatureId>,
 }
 
-/// The storage seam: one implementation per database.
+/// The storage seam: one implementation per database. Users, sessions and the audit trail are
+/// part of it ([`UserStore`]), so an `Arc<dyn Store>` converts to an `Arc<dyn UserStore>`.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: UserStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

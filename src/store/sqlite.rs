@@ -29,7 +29,7 @@ fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn parse_time(text: &str) -> DateTime<Utc> {
+pub(super) fn parse_time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .map_or_else(|_| DateTime::<Utc>::UNIX_EPOCH, |t| t.with_timezone(&Utc))
 }
@@ -68,6 +68,11 @@ impl SqliteStore {
         };
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// The connection pool, for stores of other resources in the same database.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 }
 

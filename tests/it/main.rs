@@ -7,6 +7,7 @@
     reason = "counts in tests are small; w, s, e, n name a box's edges"
 )]
 
+mod auth;
 mod binary;
 mod browser;
 mod collections;

@@ -148,7 +148,7 @@ pub fn local(href: &str) -> String {
 pub struct Server {
     pub child: Child,
     pub base: String,
-    pub _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -184,10 +184,15 @@ impl Server {
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
+            dir,
         };
         server.wait_ready();
         server
+    }
+
+    /// The URL of the server's database, for other commands run against it.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("citygrid.db").display())
     }
 
     fn wait_ready(&self) {
@@ -220,6 +225,17 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET over a socket (no client library needed): status and body.
 pub fn http_get(url: &str) -> Option<(u16, String)> {
+    http(url, "GET", &[], "")
+}
+
+/// A minimal HTTP/1.1 request with headers and a body over a socket: status and body.
+pub fn http(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
+    use std::fmt::Write as _;
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest
@@ -229,11 +245,14 @@ pub fn http_get(url: &str) -> Option<(u16, String)> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if !body.is_empty() || method != "GET" {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+    write!(stream, "{head}\r\n{body}").ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).ok()?;
     let text = String::from_utf8_lossy(&response).into_owned();
