@@ -95,6 +95,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             ..AuthSettings::default()
         },
     );
+    auth.prepare().await?;
     let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes)
         .with_basemap(config.basemap_url.as_deref())
         .with_auth(Arc::new(auth))

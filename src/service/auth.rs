@@ -367,6 +367,12 @@ impl AuthService {
             .map_err(|e| AuthError::Hashing(e.to_string()))
     }
 
+    /// Computes the dummy hash now (about one hashing time), so that even the first login
+    /// for an unknown name takes as long as any other.
+    pub async fn prepare(&self) -> Result<(), AuthError> {
+        self.dummy_hash().await.map(drop)
+    }
+
     /// A hash of a random password, verified when the user does not exist.
     async fn dummy_hash(&self) -> Result<String, AuthError> {
         self.dummy_hash
@@ -765,6 +771,17 @@ mod tests {
             service.dummy_hash.get().is_some(),
             "the unknown user's password was verified against the dummy hash"
         );
+    }
+
+    #[tokio::test]
+    async fn preparing_computes_the_dummy_hash_once() {
+        let (service, _) = service().await;
+        assert!(service.dummy_hash.get().is_none());
+        service.prepare().await.unwrap();
+        let hash = service.dummy_hash.get().cloned().unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        service.prepare().await.unwrap();
+        assert_eq!(service.dummy_hash.get(), Some(&hash));
     }
 
     #[tokio::test]
