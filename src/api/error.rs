@@ -58,6 +58,27 @@ pub enum ApiError {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
+    /// The request is understood but cannot be carried out as asked (a place outside the
+    /// district, an unknown asset or photo).
+    #[error("{parameter}: {detail}")]
+    Unprocessable {
+        /// The field at fault.
+        parameter: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The resource changed or is in a state that does not allow the request; `current` is
+    /// the resource as it now is, when there is one to show.
+    #[error("conflict: {detail}")]
+    Conflict {
+        /// What happened.
+        detail: String,
+        /// The resource as it is now.
+        current: Option<Value>,
+    },
+    /// The body's content is of a type not accepted here (checked by content).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The store cannot be reached (readiness).
     #[error("not ready: {0}")]
     Unavailable(String),
@@ -92,6 +113,9 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -141,6 +165,27 @@ impl ApiError {
                 p
             }
             Self::NotFound(detail) => base("not-found", "Not found", detail.clone()),
+            Self::Unprocessable { parameter, detail } => {
+                let mut p = base(
+                    "unprocessable",
+                    "Unprocessable request",
+                    format!("`{parameter}`: {detail}"),
+                );
+                p["parameter"] = json!(parameter);
+                p
+            }
+            Self::Conflict { detail, current } => {
+                let mut p = base("conflict", "Conflict", detail.clone());
+                if let Some(current) = current {
+                    p["current"] = current.clone();
+                }
+                p
+            }
+            Self::UnsupportedMediaType(detail) => base(
+                "unsupported-media-type",
+                "Unsupported media type",
+                detail.clone(),
+            ),
             Self::Unauthorized(detail) => base("unauthorized", "Unauthorized", detail.clone()),
             Self::Forbidden(detail) => base("forbidden", "Forbidden", detail.clone()),
             Self::TooManyRequests { .. } => {

@@ -3,10 +3,12 @@
 //! sessions ([`auth`]), and the one mapping of failures to RFC 7807 problems ([`error`]).
 
 pub mod auth;
+mod cases;
 pub mod error;
 mod features;
 mod html;
 mod landing;
+pub mod open311;
 pub mod openapi;
 mod spatial;
 mod tiles;
@@ -25,7 +27,12 @@ use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::service::Catalog;
+use crate::model::calendar::WorkCalendar;
+use crate::model::category::CategoryCatalog;
 use crate::service::auth::{AuthService, AuthSettings};
+use crate::service::cases::CaseService;
+use crate::service::photos::PhotoStore;
+use crate::store::CaseStore;
 use crate::service::tiles::{DEFAULT_CACHE_BYTES, TileService};
 use crate::store::UserStore;
 pub use auth::{Actor, MaybeActor, Remote};
@@ -44,6 +51,8 @@ pub struct AppState {
     pub basemap_url: Option<Arc<str>>,
     /// Logins, sessions and users.
     pub auth: Arc<AuthService>,
+    /// Cases, their photos and events.
+    pub cases: Arc<CaseService>,
     /// Whether the base layers are readable without a token (`CITYGRID_PUBLIC_LAYERS`).
     pub public_layers: bool,
 }
@@ -58,14 +67,29 @@ impl AppState {
     /// the catalogue's store, with the default settings; the base layers are public.
     pub fn with_tile_cache(catalog: Arc<Catalog>, base_url: &str, tile_cache_bytes: usize) -> Self {
         let users: Arc<dyn UserStore> = Arc::clone(catalog.store()) as Arc<dyn UserStore>;
+        let cases = Arc::new(CaseService::new(
+            Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
+            Arc::clone(&catalog),
+            Arc::new(CategoryCatalog::builtin()),
+            Arc::new(WorkCalendar::builtin()),
+            PhotoStore::temporary(),
+        ));
         Self {
             tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
             basemap_url: None,
             auth: Arc::new(AuthService::new(users, AuthSettings::default())),
+            cases,
             public_layers: true,
         }
+    }
+
+    /// The same state with another case service (the configured photo directory, calendar).
+    #[must_use]
+    pub fn with_cases(mut self, cases: Arc<CaseService>) -> Self {
+        self.cases = cases;
+        self
     }
 
     /// The same state with another authentication service (other settings, a test clock).
@@ -122,7 +146,9 @@ pub fn router(state: AppState) -> Router {
         .route("/map/", get(viewer::map_page))
         .route("/map/config.json", get(viewer::viewer_config))
         .route("/map/{*path}", get(viewer::map_file))
-        .merge(auth::routes());
+        .merge(auth::routes())
+        .merge(cases::routes())
+        .merge(open311::routes());
     // The base layers: readable without a token only while they are public.
     let layers = Router::new()
         .route("/collections", get(features::list_collections))

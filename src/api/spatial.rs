@@ -36,7 +36,7 @@ pub const MAX_LOCATE_POINTS: usize = 10_000;
 /// Largest `k` of `nearest`.
 pub const MAX_K: usize = 1_000;
 
-fn number(pairs: &[(String, String)], name: &str, allowed: &str) -> Result<Option<f64>, ApiError> {
+pub(crate) fn number(pairs: &[(String, String)], name: &str, allowed: &str) -> Result<Option<f64>, ApiError> {
     param(pairs, name)
         .map(|raw| {
             raw.parse::<f64>()
@@ -47,7 +47,7 @@ fn number(pairs: &[(String, String)], name: &str, allowed: &str) -> Result<Optio
         .transpose()
 }
 
-fn check_known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn check_known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     if let Some((name, _)) = pairs.iter().find(|(n, _)| !allowed.contains(&n.as_str())) {
         return Err(ApiError::UnknownParameter {
             parameter: name.clone(),
@@ -57,7 +57,7 @@ fn check_known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiEr
     Ok(())
 }
 
-fn crs_param(raw: Option<&str>) -> Result<InputCrs, ApiError> {
+pub(crate) fn crs_param(raw: Option<&str>) -> Result<InputCrs, ApiError> {
     raw.map_or(Ok(InputCrs::Wgs84), |raw| {
         InputCrs::parse(raw).ok_or_else(|| {
             ApiError::invalid(
@@ -70,7 +70,7 @@ fn crs_param(raw: Option<&str>) -> Result<InputCrs, ApiError> {
     })
 }
 
-fn date_param(raw: Option<&str>, name: &str) -> Result<NaiveDate, ApiError> {
+pub(crate) fn date_param(raw: Option<&str>, name: &str) -> Result<NaiveDate, ApiError> {
     raw.map_or(Ok(today_in_china()), |raw| {
         NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map_err(|_| ApiError::invalid(name, raw, "a date YYYY-MM-DD", "not a date"))
@@ -78,7 +78,7 @@ fn date_param(raw: Option<&str>, name: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// A validated WGS84 position from `lon`/`lat` given in `crs`.
-fn position(lon: f64, lat: f64, crs: InputCrs, what: &str) -> Result<(f64, f64), ApiError> {
+pub(crate) fn position(lon: f64, lat: f64, crs: InputCrs, what: &str) -> Result<(f64, f64), ApiError> {
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return Err(ApiError::invalid(
             what,
@@ -90,7 +90,7 @@ fn position(lon: f64, lat: f64, crs: InputCrs, what: &str) -> Result<(f64, f64),
     Ok(crs.to_wgs84(lon, lat))
 }
 
-async fn read_json(body: Body) -> Result<Value, ApiError> {
+pub(crate) async fn read_json(body: Body) -> Result<Value, ApiError> {
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
@@ -98,12 +98,12 @@ async fn read_json(body: Body) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))
 }
 
-fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
+pub(crate) fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
     body.as_object()
         .ok_or_else(|| ApiError::invalid("body", "", "a JSON object", "not an object"))
 }
 
-fn reject_unknown_members(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn reject_unknown_members(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     check_known(
         &body
             .keys()
@@ -265,7 +265,7 @@ fn query_geometry(
     Ok(geometry)
 }
 
-fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),

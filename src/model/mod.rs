@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod bbox;
 pub mod calendar;
+pub mod case;
 pub mod category;
 pub mod crs;
 pub mod feature;

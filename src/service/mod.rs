@@ -7,6 +7,7 @@
 //! write whole or not at all. Writers are serialised by one async mutex.
 
 pub mod auth;
+pub mod cases;
 pub mod grid;
 pub mod import;
 pub mod items;

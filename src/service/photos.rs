@@ -652,6 +652,15 @@ impl PhotoStore {
         Ok(Self { dir: dir.into() })
     }
 
+    /// A photo directory of its own under the system's temporary directory, created on the first
+    /// photo stored: for tests and for states built without configuration.
+    pub fn temporary() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("citygrid-photos-{}-{n}", std::process::id()));
+        Self { dir: dir.into() }
+    }
+
     /// The photo directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -6,6 +6,7 @@
 //! PostgreSQL + PostGIS backend implements the same trait without the rest of the crate changing.
 //! Every call that writes runs in one transaction: it is applied whole or not at all.
 
+pub mod cases;
 pub mod sqlite;
 pub mod users;
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 use crate::model::{CollectionId, Feature, FeatureId, NewFeature};
 
 pub use sqlite::SqliteStore;
+pub use cases::CaseStore;
 pub use users::UserStore;
 
 /// A storage failure.
@@ -47,6 +49,9 @@ pub enum StoreError {
     /// No user has this name.
     #[error("user {0} does not exist")]
     UnknownUser(String),
+    /// An Open311 API key with this name exists already.
+    #[error("an API key named {0} exists already")]
+    DuplicateApiKey(String),
     /// The database URL names no supported backend.
     #[error("unsupported database URL {0:?}: use sqlite://PATH")]
     UnsupportedUrl(String),
@@ -82,7 +87,7 @@ pub struct Applied {
 /// The storage seam: one implementation per database. Users, sessions and the audit trail are
 /// part of it ([`UserStore`]), so an `Arc<dyn Store>` converts to an `Arc<dyn UserStore>`.
 #[async_trait]
-pub trait Store: UserStore + Send + Sync {
+pub trait Store: UserStore + CaseStore + Send + Sync {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

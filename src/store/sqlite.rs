@@ -23,6 +23,9 @@ const INSERT_CHUNK: usize = 500;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Serialises this process's case writes: SQLite has one writer at a time, and waiting here
+    /// is cheaper than its busy-retry loop.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn now_text() -> String {
@@ -67,12 +70,20 @@ impl SqliteStore {
                 .await?
         };
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        })
     }
 
     /// The connection pool, for stores of other resources in the same database.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The lock held by case writes.
+    pub(crate) fn writer(&self) -> &tokio::sync::Mutex<()> {
+        &self.writer
     }
 }
 

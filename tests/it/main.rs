@@ -10,6 +10,7 @@
 mod auth;
 mod binary;
 mod browser;
+mod cases;
 mod collections;
 mod cql2;
 mod district;

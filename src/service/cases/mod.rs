@@ -1,0 +1,1032 @@
+//! The case workflow (一网统管): reporting a problem at a place, moving the case through its
+//! states with role, cell and unit checks, deadlines, duplicates, the hazard register, metrics
+//! and a stream of changes for live clients.
+//!
+//! Consistency: the store is the truth. Every action reads the case, checks it, and writes it
+//! back only if nobody changed it meanwhile (its version); the loser gets
+//! [`CaseError::Conflict`] with the case as it now is. The in-memory index of open cases (for
+//! duplicate detection) and the event stream follow successful writes.
+
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use geo::{Geometry, Point, Rect, coord};
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::index::nearest::search_rect;
+use crate::index::predicate::geodesic_distance_m;
+use crate::model::audit::AuditEntry;
+use crate::model::calendar::WorkCalendar;
+use crate::model::case::{
+    self, Action, AssetRef, Case, CaseState, CellRef, LogEntry, Refusal, Schedule,
+};
+use crate::model::category::{Category, CategoryCatalog};
+use crate::model::temporal::today_in_china;
+use crate::model::user::{Role, User};
+use crate::service::Catalog;
+use crate::service::photos::{MAX_PHOTOS_PER_CASE, PhotoError, PhotoRef, PhotoStore};
+use crate::store::StoreError;
+use crate::store::cases::{CaseOrder, CaseQuery, CaseStore, PhotoRecord};
+
+/// A report of the same category this close to an open case is offered as a probable duplicate.
+pub const DUPLICATE_RADIUS_M: f64 = 50.0;
+/// The asset nearest to a report within this distance is suggested.
+pub const ASSET_RADIUS_M: f64 = 15.0;
+/// Longest description or note, in characters.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+/// Largest extension one request may ask for, in the category's time unit.
+pub const MAX_EXTENSION: f64 = 1_000.0;
+
+/// Who reports a case.
+#[derive(Debug, Clone)]
+pub enum Reporter {
+    /// A signed-in user.
+    User(User),
+    /// A civic app through Open311, by the name of its API key.
+    App(String),
+}
+
+impl Reporter {
+    /// The name written into the case and its log.
+    pub fn name(&self) -> String {
+        match self {
+            Self::User(user) => user.username.to_string(),
+            Self::App(name) => format!("open311:{name}"),
+        }
+    }
+}
+
+/// A new report, validated at the edge for syntax (numbers, lengths); the service checks the
+/// rest (category, place, photos, asset).
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// Category code.
+    pub category: String,
+    /// WGS84 longitude.
+    pub lon: f64,
+    /// WGS84 latitude.
+    pub lat: f64,
+    /// What is wrong.
+    pub description: String,
+    /// Street address or landmark.
+    pub address: Option<String>,
+    /// Photos already uploaded (SHA-256 ids).
+    pub photos: Vec<String>,
+    /// The asset concerned, if the reporter chose one.
+    pub asset: Option<AssetRef>,
+    /// `api`, `tablet` or `open311`.
+    pub channel: String,
+    /// A key the reporter sends again when retrying, so that a retry never makes a second case.
+    pub idempotency_key: Option<String>,
+    /// The reporter's network address, for the audit trail.
+    pub remote: Option<String>,
+}
+
+/// A probable duplicate: an open case of the same category nearby.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateHint {
+    /// Its number.
+    pub id: i64,
+    /// Its state.
+    pub state: CaseState,
+    /// Geodesic distance from the new report, metres.
+    pub distance_m: f64,
+}
+
+/// A suggested asset: the nearest feature of the category's layer within [`ASSET_RADIUS_M`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetSuggestion {
+    /// Collection and id.
+    #[serde(flatten)]
+    pub asset: AssetRef,
+    /// Geodesic distance, metres.
+    pub distance_m: f64,
+}
+
+/// What a report produced.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The case as stored.
+    pub case: Case,
+    /// False when the idempotency key had been used: `case` is the earlier one.
+    pub created: bool,
+    /// Open cases of the same category within [`DUPLICATE_RADIUS_M`], nearest first.
+    pub duplicates: Vec<DuplicateHint>,
+    /// The asset suggested when none was given.
+    pub suggested_asset: Option<AssetSuggestion>,
+}
+
+/// An action on a case, as asked.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    /// What to do.
+    pub action: Action,
+    /// Why, or what was done.
+    pub note: Option<String>,
+    /// Photos of this step.
+    pub photos: Vec<String>,
+    /// `dispatch`: the unit (default: the case's responsible unit).
+    pub unit: Option<String>,
+    /// `request_extension` / `approve_extension`: time asked or granted, in the category's unit.
+    pub amount: Option<f64>,
+    /// `merge`: the case this one duplicates.
+    pub into: Option<i64>,
+    /// The version the actor saw; when given and stale, the action is refused with the case.
+    pub expected_version: Option<i64>,
+    /// The actor's network address, for the audit trail.
+    pub remote: Option<String>,
+}
+
+impl ActionRequest {
+    /// A request for `action` with nothing else.
+    pub fn new(action: Action) -> Self {
+        Self {
+            action,
+            note: None,
+            photos: Vec::new(),
+            unit: None,
+            amount: None,
+            into: None,
+            expected_version: None,
+            remote: None,
+        }
+    }
+}
+
+/// A case with everything a case page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDetail {
+    /// The case.
+    pub case: Case,
+    /// Its log, in order.
+    pub log: Vec<LogEntry>,
+    /// Its deadlines.
+    pub schedule: Schedule,
+    /// Whether it is past its current deadline now.
+    pub overdue: bool,
+    /// What the viewing user may do now.
+    pub allowed_actions: Vec<Action>,
+    /// Cases merged into this one.
+    pub duplicates: Vec<i64>,
+}
+
+/// A change of a case, as sent to live clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseEvent {
+    /// The case number.
+    pub id: i64,
+    /// Its version after the change.
+    pub version: i64,
+    /// What was done.
+    pub action: Action,
+    /// Who did it.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The state now.
+    pub state: CaseState,
+    /// The category.
+    pub category: String,
+    /// The unit it is dispatched to.
+    pub assigned_unit: Option<String>,
+    /// The most specific cell.
+    pub cell: Option<String>,
+    /// Position, WGS84.
+    pub lon: f64,
+    /// Position, WGS84.
+    pub lat: f64,
+    /// The current deadline.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Why a case operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The category code is not in the catalogue.
+    #[error("unknown category {0:?}; GET /cases/categories lists them")]
+    UnknownCategory(String),
+    /// The place lies in no grid cell of the district.
+    #[error("the location {lon}, {lat} lies outside the district's grid; cases can only be reported inside it")]
+    OutsideDistrict {
+        /// Longitude.
+        lon: f64,
+        /// Latitude.
+        lat: f64,
+    },
+    /// A field's value is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is allowed.
+        reason: String,
+    },
+    /// The asset named does not exist.
+    #[error("asset {collection}/{id} does not exist")]
+    UnknownAsset {
+        /// Its collection.
+        collection: String,
+        /// Its id.
+        id: String,
+    },
+    /// A photo id names no uploaded photo.
+    #[error("photo {0} was not uploaded; POST /photos first")]
+    UnknownPhoto(String),
+    /// No case has this number.
+    #[error("case {0} does not exist")]
+    NotFound(i64),
+    /// The actor may not do this (403) or the case's state does not allow it (409).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Somebody changed the case first: the action was not applied. Holds the case as it is now.
+    #[error("case {} was changed by someone else (now version {}, {}); reload and try again", .0.id, .0.version, .0.state)]
+    Conflict(Box<Case>),
+    /// A photo was refused or could not be stored.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// The grid layer is missing.
+    #[error("the grid_cells collection holds no cells to locate cases in")]
+    NoGrid,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A point of an open case in the duplicate index.
+type OpenPoint = GeomWithData<[f64; 2], i64>;
+
+/// Open cases by place, for duplicate detection.
+#[derive(Debug, Default)]
+struct OpenCases {
+    tree: RTree<OpenPoint>,
+    /// Case number → (category, position, state).
+    cases: HashMap<i64, (String, [f64; 2], CaseState)>,
+}
+
+impl OpenCases {
+    fn update(&mut self, case: &Case) {
+        if let Some((_, at, _)) = self.cases.remove(&case.id) {
+            self.tree.remove(&OpenPoint::new(at, case.id));
+        }
+        if case.state.is_open() {
+            let at = [case.lon, case.lat];
+            self.tree.insert(OpenPoint::new(at, case.id));
+            self.cases
+                .insert(case.id, (case.category.clone(), at, case.state));
+        }
+    }
+
+    fn near(&self, category: &str, lon: f64, lat: f64, radius_m: f64) -> Vec<DuplicateHint> {
+        let here = Geometry::Point(Point::new(lon, lat));
+        let rect = search_rect(
+            Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat }),
+            radius_m,
+        );
+        let envelope = rstar::AABB::from_corners(
+            [rect.min().x, rect.min().y],
+            [rect.max().x, rect.max().y],
+        );
+        let mut hits: Vec<DuplicateHint> = self
+            .tree
+            .locate_in_envelope(&envelope)
+            .filter_map(|p| {
+                let (cat, at, state) = self.cases.get(&p.data)?;
+                if cat != category {
+                    return None;
+                }
+                let distance_m =
+                    geodesic_distance_m(&here, &Geometry::Point(Point::new(at[0], at[1])));
+                (distance_m <= radius_m).then_some(DuplicateHint {
+                    id: p.data,
+                    state: *state,
+                    distance_m,
+                })
+            })
+            .collect();
+        hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+        hits
+    }
+}
+
+/// SHA-256 of an API key, as stored.
+fn key_hash(key: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
+
+/// The clock the service reads; tests set their own.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The case workflow.
+pub struct CaseService {
+    store: Arc<dyn CaseStore>,
+    catalog: Arc<Catalog>,
+    categories: Arc<CategoryCatalog>,
+    calendar: Arc<WorkCalendar>,
+    photos: PhotoStore,
+    open: RwLock<OpenCases>,
+    events: broadcast::Sender<CaseEvent>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for CaseService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseService")
+            .field("photos", &self.photos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaseService {
+    /// The service over `store`. Call [`Self::load_open_cases`] before serving when the store
+    /// may already hold cases.
+    pub fn new(
+        store: Arc<dyn CaseStore>,
+        catalog: Arc<Catalog>,
+        categories: Arc<CategoryCatalog>,
+        calendar: Arc<WorkCalendar>,
+        photos: PhotoStore,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            store,
+            catalog,
+            categories,
+            calendar,
+            photos,
+            open: RwLock::new(OpenCases::default()),
+            events,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Loads the open cases into the duplicate index; returns how many there are.
+    pub async fn load_open_cases(&self) -> Result<usize, CaseError> {
+        let open_states: Vec<CaseState> = CaseState::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .collect();
+        let (open, _) = self
+            .store
+            .cases(&CaseQuery {
+                states: open_states,
+                ..CaseQuery::default()
+            })
+            .await?;
+        let mut index = self.open.write().unwrap_or_else(|e| e.into_inner());
+        for case in &open {
+            index.update(case);
+        }
+        Ok(open.len())
+    }
+
+    /// The same service reading time from `clock` (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The category catalogue.
+    pub fn categories(&self) -> &CategoryCatalog {
+        &self.categories
+    }
+
+    /// The working calendar.
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+
+    /// The photo files.
+    pub fn photos(&self) -> &PhotoStore {
+        &self.photos
+    }
+
+    /// The case store (for listings the API composes).
+    pub fn store(&self) -> &Arc<dyn CaseStore> {
+        &self.store
+    }
+
+    /// A receiver of every case change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CaseEvent> {
+        self.events.subscribe()
+    }
+
+    fn category(&self, code: &str) -> Result<&Category, CaseError> {
+        self.categories
+            .get(code)
+            .ok_or_else(|| CaseError::UnknownCategory(code.to_owned()))
+    }
+
+    fn check_text(field: &'static str, text: &str, required: bool) -> Result<(), CaseError> {
+        let chars = text.chars().count();
+        if required && text.trim().is_empty() {
+            return Err(CaseError::Invalid {
+                field,
+                reason: "must not be empty".into(),
+            });
+        }
+        if chars > MAX_TEXT_CHARS {
+            return Err(CaseError::Invalid {
+                field,
+                reason: format!("at most {MAX_TEXT_CHARS} characters, got {chars}"),
+            });
+        }
+        Ok(())
+    }
+
+    async fn check_photos(&self, photos: &[String]) -> Result<(), CaseError> {
+        if photos.len() > MAX_PHOTOS_PER_CASE {
+            return Err(CaseError::Invalid {
+                field: "photos",
+                reason: format!(
+                    "at most {MAX_PHOTOS_PER_CASE} photos, got {}",
+                    photos.len()
+                ),
+            });
+        }
+        for (i, id) in photos.iter().enumerate() {
+            if photos[..i].contains(id) {
+                return Err(CaseError::Invalid {
+                    field: "photos",
+                    reason: format!("photo {id} is listed twice"),
+                });
+            }
+            if self.store.photo(id).await?.is_none() {
+                return Err(CaseError::UnknownPhoto(id.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The grid chain at a point today, district first, and the responsible unit.
+    fn locate(&self, lon: f64, lat: f64) -> Result<(Vec<CellRef>, Option<String>), CaseError> {
+        let grid = self.catalog.grid().map_err(|_| CaseError::NoGrid)?;
+        let chain = grid.locate(lon, lat, today_in_china());
+        if chain.is_empty() {
+            return Err(CaseError::OutsideDistrict { lon, lat });
+        }
+        let text = |f: &crate::model::Feature, key: &str| {
+            f.properties
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let cells: Vec<CellRef> = chain
+            .iter()
+            .map(|(level, cell)| CellRef {
+                level: level.name().to_owned(),
+                code: text(cell, "code"),
+                name: text(cell, "name"),
+            })
+            .collect();
+        // The most specific cell that names a unit: grid, else community, else street.
+        let unit = chain
+            .iter()
+            .rev()
+            .map(|(_, cell)| text(cell, "responsible_unit"))
+            .find(|u| !u.trim().is_empty());
+        Ok((cells, unit))
+    }
+
+    fn suggest_asset(&self, category: &Category, lon: f64, lat: f64) -> Option<AssetSuggestion> {
+        let link = category.asset.as_ref()?;
+        let collection = self.catalog.collection(&link.collection).ok()?;
+        collection
+            .index
+            .nearest(lon, lat, 32, Some(ASSET_RADIUS_M))
+            .into_iter()
+            .find(|(f, _)| {
+                f.properties.get(&link.property).and_then(|v| v.as_str()) == Some(&link.value)
+            })
+            .map(|(f, distance_m)| AssetSuggestion {
+                asset: AssetRef {
+                    collection: link.collection.clone(),
+                    id: f.id.to_string(),
+                },
+                distance_m,
+            })
+    }
+
+    /// Checks a report without storing anything: the reporter's role and cells, the category,
+    /// the texts, the place (inside the district) and the asset. Photos are checked by
+    /// [`Self::report`]. Returns the category, the grid chain and the responsible unit.
+    pub fn prepare(
+        &self,
+        reporter: &Reporter,
+        report: &NewReport,
+    ) -> Result<(Category, Vec<CellRef>, Option<String>), CaseError> {
+        if let Reporter::User(user) = reporter {
+            case::check_role(user, Action::Report)?;
+        }
+        let category = self.category(&report.category)?.clone();
+        Self::check_text("description", &report.description, true)?;
+        if let Some(address) = &report.address {
+            Self::check_text("address", address, false)?;
+        }
+        if report.photos.len() > MAX_PHOTOS_PER_CASE {
+            return Err(CaseError::Invalid {
+                field: "photos",
+                reason: format!(
+                    "at most {MAX_PHOTOS_PER_CASE} photos, got {}",
+                    report.photos.len()
+                ),
+            });
+        }
+        if !(report.lon.is_finite()
+            && report.lat.is_finite()
+            && (-180.0..=180.0).contains(&report.lon)
+            && (-90.0..=90.0).contains(&report.lat))
+        {
+            return Err(CaseError::Invalid {
+                field: "location",
+                reason: "longitude in [-180, 180] and latitude in [-90, 90]".into(),
+            });
+        }
+        let (cells, responsible_unit) = self.locate(report.lon, report.lat)?;
+        if let Reporter::User(user) = reporter {
+            if user.role == Role::Worker {
+                let cell = cells.last().map(|c| c.code.as_str()).unwrap_or_default();
+                if !user.covers_cell(cell) {
+                    return Err(Refusal::Cell {
+                        cell: cell.to_owned(),
+                    }
+                    .into());
+                }
+            }
+        }
+        if let Some(asset) = &report.asset {
+            if self.catalog.feature(&asset.collection, &asset.id).is_err() {
+                return Err(CaseError::UnknownAsset {
+                    collection: asset.collection.clone(),
+                    id: asset.id.clone(),
+                });
+            }
+        }
+        Ok((category, cells, responsible_unit))
+    }
+
+    /// Checks, cleans (metadata that can carry a location is stripped) and stores a photo,
+    /// recording who sent it.
+    pub async fn upload_photo(
+        &self,
+        uploader: &str,
+        data: bytes::Bytes,
+    ) -> Result<PhotoRef, CaseError> {
+        let photo = self.photos.put(data).await?;
+        self.store
+            .put_photo(&PhotoRecord {
+                sha256: photo.sha256.clone(),
+                media_type: photo.media_type.clone(),
+                bytes: photo.bytes,
+                uploaded_by: uploader.to_owned(),
+            })
+            .await?;
+        Ok(photo)
+    }
+
+    /// Reports a case: checks it ([`Self::prepare`]) and its photos, offers probable duplicates
+    /// and an asset, and stores it as `reported`.
+    pub async fn report(
+        &self,
+        reporter: &Reporter,
+        report: NewReport,
+    ) -> Result<Reported, CaseError> {
+        let (category, cells, responsible_unit) = self.prepare(reporter, &report)?;
+        self.check_photos(&report.photos).await?;
+        let suggested_asset = if report.asset.is_none() {
+            self.suggest_asset(&category, report.lon, report.lat)
+        } else {
+            None
+        };
+        let duplicates = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .near(&category.code, report.lon, report.lat, DUPLICATE_RADIUS_M);
+        let now = self.now();
+        let actor = reporter.name();
+        let new_case = Case {
+            id: 0,
+            version: 1,
+            category: category.code.clone(),
+            state: CaseState::Reported,
+            resume_state: None,
+            description: report.description.trim().to_owned(),
+            address: report.address.filter(|a| !a.trim().is_empty()),
+            lon: report.lon,
+            lat: report.lat,
+            cells,
+            responsible_unit,
+            assigned_unit: None,
+            asset: report.asset,
+            photos: report.photos.clone(),
+            reporter: actor.clone(),
+            channel: report.channel,
+            reported_at: now,
+            filed_at: None,
+            dispatched_at: None,
+            handled_at: None,
+            verified_at: None,
+            closed_at: None,
+            due_at: None,
+            handle_due_at: None,
+            on_time: None,
+            rework_count: 0,
+            extension_count: 0,
+            merged_into: None,
+            updated_at: now,
+        };
+        let entry = LogEntry {
+            seq: 1,
+            at: now,
+            actor: actor.clone(),
+            action: Action::Report,
+            from: None,
+            to: CaseState::Reported,
+            note: None,
+            photos: report.photos,
+            detail: json!({ "duplicates": duplicates.iter().map(|d| d.id).collect::<Vec<_>>() }),
+        };
+        let audit = AuditEntry {
+            actor: Some(actor),
+            action: "case.report".into(),
+            target: String::new(),
+            detail: json!({ "category": category.code, "lon": report.lon, "lat": report.lat }),
+            remote: report.remote,
+        };
+        let inserted = self
+            .store
+            .insert_case(&new_case, report.idempotency_key.as_deref(), &entry, &audit)
+            .await?;
+        if inserted.created {
+            self.published(&inserted.case, &entry);
+        }
+        Ok(Reported {
+            case: inserted.case,
+            created: inserted.created,
+            duplicates,
+            suggested_asset,
+        })
+    }
+
+    fn published(&self, case: &Case, entry: &LogEntry) {
+        self.open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(case);
+        // No subscriber is not an error.
+        let _ = self.events.send(CaseEvent {
+            id: case.id,
+            version: case.version,
+            action: entry.action,
+            actor: entry.actor.clone(),
+            at: entry.at,
+            state: case.state,
+            category: case.category.clone(),
+            assigned_unit: case.assigned_unit.clone(),
+            cell: case.cell().map(str::to_owned),
+            lon: case.lon,
+            lat: case.lat,
+            due_at: case.due_at,
+        });
+    }
+
+    /// One case.
+    pub async fn case(&self, id: i64) -> Result<Case, CaseError> {
+        self.store.case(id).await?.ok_or(CaseError::NotFound(id))
+    }
+
+    /// A case with its log, schedule and what `viewer` may do.
+    pub async fn detail(&self, id: i64, viewer: &User) -> Result<CaseDetail, CaseError> {
+        let case = self.case(id).await?;
+        let log = self.store.case_log(id).await?;
+        let schedule = self
+            .categories
+            .get(&case.category)
+            .map(|c| case::schedule(&log, c, &self.calendar))
+            .unwrap_or_default();
+        let (merged, _) = self
+            .store
+            .cases(&CaseQuery {
+                merged_into: Some(id),
+                ..CaseQuery::default()
+            })
+            .await?;
+        Ok(CaseDetail {
+            overdue: case.overdue_at(self.now()),
+            allowed_actions: case::allowed_actions(viewer, &case.scope()),
+            duplicates: merged.iter().map(|c| c.id).collect(),
+            schedule,
+            log,
+            case,
+        })
+    }
+
+    /// Takes an action on a case for `actor`.
+    pub async fn act(
+        &self,
+        actor: &User,
+        id: i64,
+        request: ActionRequest,
+    ) -> Result<Case, CaseError> {
+        let case = self.case(id).await?;
+        if request.expected_version.is_some_and(|v| v != case.version) {
+            return Err(CaseError::Conflict(Box::new(case)));
+        }
+        let to = case::authorize(actor, request.action, &case.scope())?;
+        let category = self.category(&case.category)?.clone();
+        self.check_request(&case, &request).await?;
+        let now = self.now();
+        let mut log = self.store.case_log(id).await?;
+        let detail = self.detail_of(&case, &request, &log)?;
+        let entry = LogEntry {
+            seq: u32::try_from(log.len() + 1).unwrap_or(u32::MAX),
+            at: now,
+            actor: actor.username.to_string(),
+            action: request.action,
+            from: Some(case.state),
+            to,
+            note: request
+                .note
+                .as_ref()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+            photos: request.photos.clone(),
+            detail,
+        };
+        log.push(entry.clone());
+        let schedule = case::schedule(&log, &category, &self.calendar);
+        let next = Self::apply(&case, &entry, &schedule);
+        let audit = AuditEntry {
+            actor: Some(entry.actor.clone()),
+            action: format!("case.{}", request.action.as_str()),
+            target: format!("case/{id}"),
+            detail: json!({ "from": case.state, "to": to, "version": next.version }),
+            remote: request.remote.clone(),
+        };
+        if !self
+            .store
+            .update_case(case.version, &next, &entry, &audit)
+            .await?
+        {
+            let current = self.case(id).await?;
+            return Err(CaseError::Conflict(Box::new(current)));
+        }
+        self.published(&next, &entry);
+        Ok(next)
+    }
+
+    async fn check_request(&self, case: &Case, request: &ActionRequest) -> Result<(), CaseError> {
+        let note = request.note.as_deref().unwrap_or_default();
+        Self::check_text("note", note, request.action.needs_note())?;
+        self.check_photos(&request.photos).await?;
+        match request.action {
+            Action::Dispatch => {
+                let unit = request
+                    .unit
+                    .as_deref()
+                    .or(case.responsible_unit.as_deref())
+                    .unwrap_or_default();
+                if unit.trim().is_empty() {
+                    return Err(CaseError::Invalid {
+                        field: "unit",
+                        reason: "the case's cells name no responsible unit: give the unit to dispatch to".into(),
+                    });
+                }
+                Self::check_text("unit", unit, true)?;
+            }
+            Action::RequestExtension => {
+                let amount = request.amount.unwrap_or(f64::NAN);
+                if !(amount > 0.0 && amount <= MAX_EXTENSION) {
+                    return Err(CaseError::Invalid {
+                        field: "amount",
+                        reason: format!(
+                            "the extra time asked, a number in (0, {MAX_EXTENSION}] in the category's unit"
+                        ),
+                    });
+                }
+            }
+            Action::ApproveExtension => {
+                if let Some(amount) = request.amount {
+                    if !(amount > 0.0 && amount <= MAX_EXTENSION) {
+                        return Err(CaseError::Invalid {
+                            field: "amount",
+                            reason: format!("a number in (0, {MAX_EXTENSION}]"),
+                        });
+                    }
+                }
+            }
+            Action::Merge => {
+                let into = request.into.ok_or(CaseError::Invalid {
+                    field: "into",
+                    reason: "the number of the open case this one duplicates".into(),
+                })?;
+                if into == case.id {
+                    return Err(CaseError::Invalid {
+                        field: "into",
+                        reason: "a case cannot be merged into itself".into(),
+                    });
+                }
+                let original = self.store.case(into).await?.ok_or(CaseError::Invalid {
+                    field: "into",
+                    reason: format!("case {into} does not exist"),
+                })?;
+                if !original.state.is_open() {
+                    return Err(CaseError::Invalid {
+                        field: "into",
+                        reason: format!("case {into} is {}, not open", original.state),
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The action-specific detail recorded in the log entry.
+    fn detail_of(
+        &self,
+        case: &Case,
+        request: &ActionRequest,
+        log: &[LogEntry],
+    ) -> Result<serde_json::Value, CaseError> {
+        let unit = self
+            .categories
+            .get(&case.category)
+            .map(|c| c.time_unit)
+            .ok_or_else(|| CaseError::UnknownCategory(case.category.clone()))?;
+        Ok(match request.action {
+            Action::Dispatch => json!({
+                "unit": request.unit.clone().or_else(|| case.responsible_unit.clone()).unwrap_or_default().trim(),
+            }),
+            Action::RequestExtension => json!({ "amount": request.amount, "time_unit": unit }),
+            Action::ApproveExtension => {
+                let asked = log
+                    .iter()
+                    .rev()
+                    .find(|e| e.action == Action::RequestExtension)
+                    .and_then(|e| e.detail.get("amount").and_then(serde_json::Value::as_f64));
+                json!({ "amount": request.amount.or(asked), "time_unit": unit })
+            }
+            Action::Merge => json!({ "into": request.into }),
+            _ => json!({}),
+        })
+    }
+
+    /// The case after `entry`.
+    fn apply(case: &Case, entry: &LogEntry, schedule: &Schedule) -> Case {
+        let mut next = case.clone();
+        next.version += 1;
+        next.state = entry.to;
+        next.updated_at = entry.at;
+        next.resume_state = if entry.to.is_paused() {
+            Some(case.state)
+        } else {
+            None
+        };
+        match entry.action {
+            Action::File => next.filed_at = Some(entry.at),
+            Action::Dispatch => {
+                next.dispatched_at = Some(entry.at);
+                next.assigned_unit = entry
+                    .detail
+                    .get("unit")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_owned);
+                next.handled_at = None;
+            }
+            Action::Return => next.assigned_unit = None,
+            Action::Handle => next.handled_at = Some(entry.at),
+            Action::Verify => next.verified_at = Some(entry.at),
+            Action::Reject => {
+                next.rework_count += 1;
+                next.handled_at = None;
+            }
+            Action::ApproveExtension => next.extension_count += 1,
+            Action::Close | Action::Void => next.closed_at = Some(entry.at),
+            Action::Merge => {
+                next.closed_at = Some(entry.at);
+                next.merged_into = entry.detail.get("into").and_then(serde_json::Value::as_i64);
+            }
+            _ => {}
+        }
+        next.due_at = schedule.due;
+        next.handle_due_at = schedule.handle_due;
+        next.on_time = schedule.on_time;
+        next
+    }
+
+    /// Issues an Open311 API key for the civic app `name`: the key is returned once and stored
+    /// only as its SHA-256.
+    pub async fn issue_api_key(&self, name: &str) -> Result<String, CaseError> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.chars().count() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(CaseError::Invalid {
+                field: "name",
+                reason: "1 to 64 letters, digits, '-', '_' or '.'".into(),
+            });
+        }
+        let mut bytes = [0_u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let key = format!(
+            "o311_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        self.store.add_api_key(name, &key_hash(&key)).await?;
+        Ok(key)
+    }
+
+    /// The civic app an Open311 API key belongs to, if it is valid.
+    pub async fn app_for_key(&self, key: &str) -> Result<Option<String>, CaseError> {
+        Ok(self.store.api_key(&key_hash(key)).await?)
+    }
+
+    /// The tasks of `user`, earliest deadline first: for a unit handler the open cases dispatched
+    /// to its unit; for a grid worker the cases waiting for verification in its cells and the
+    /// open cases it reported; for the command centre the cases waiting for it (reported,
+    /// returned, extension pending); for the supervision centre those to verify or close.
+    pub async fn tasks(&self, user: &User) -> Result<Vec<Case>, CaseError> {
+        use CaseState as S;
+        let mut queries = Vec::new();
+        let base = CaseQuery {
+            order: CaseOrder::Deadline,
+            ..CaseQuery::default()
+        };
+        match user.role {
+            Role::Handler => {
+                if let Some(unit) = &user.unit {
+                    queries.push(CaseQuery {
+                        states: vec![S::Dispatched, S::InProgress, S::ExtensionPending],
+                        assigned_unit: Some(unit.clone()),
+                        ..base.clone()
+                    });
+                }
+            }
+            Role::Worker => {
+                if !user.cells.is_empty() {
+                    queries.push(CaseQuery {
+                        states: vec![S::Handled],
+                        cells: user.cells.clone(),
+                        ..base.clone()
+                    });
+                }
+                queries.push(CaseQuery {
+                    states: CaseState::ALL.into_iter().filter(|s| s.is_open()).collect(),
+                    reporter: Some(user.username.to_string()),
+                    ..base.clone()
+                });
+            }
+            Role::Dispatcher => queries.push(CaseQuery {
+                states: vec![S::Reported, S::Filed, S::Returned, S::ExtensionPending],
+                ..base.clone()
+            }),
+            Role::Supervisor => queries.push(CaseQuery {
+                states: vec![S::Handled, S::Verified],
+                ..base.clone()
+            }),
+            Role::Admin => queries.push(CaseQuery {
+                states: CaseState::ALL.into_iter().filter(|s| s.is_open()).collect(),
+                ..base.clone()
+            }),
+            Role::Analyst | Role::Viewer => {}
+        }
+        let mut tasks: Vec<Case> = Vec::new();
+        for query in queries {
+            let (cases, _) = self.store.cases(&query).await?;
+            for case in cases {
+                if !tasks.iter().any(|t| t.id == case.id) {
+                    tasks.push(case);
+                }
+            }
+        }
+        tasks.sort_by(|a, b| {
+            (a.due_at.is_none(), a.due_at, a.reported_at, a.id).cmp(&(
+                b.due_at.is_none(),
+                b.due_at,
+                b.reported_at,
+                b.id,
+            ))
+        });
+        Ok(tasks)
+    }
+}
+

@@ -1,0 +1,976 @@
+//! Cases through the HTTP API: the whole lifecycle role by role, every kind of refusal, deadlines,
+//! duplicates and merging, photos, the hazard register, metrics, live events and Open311.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use citygrid::api::{AppState, router};
+use citygrid::model::user::{NewUser, Role, Username};
+use citygrid::service::auth::Origin;
+use geo::InteriorPoint as _;
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::support::{BASE, Reply, assert_problem, demo, send_to};
+
+/// A water-supply manhole's grid cell: the users, a point inside it and one in another cell.
+struct Fixture {
+    router: Router,
+    state: AppState,
+    tokens: HashMap<&'static str, String>,
+    /// A point inside `grid`, next to a water-supply manhole.
+    here: (f64, f64),
+    /// That manhole's id.
+    manhole: String,
+    /// The grid cell of `here`.
+    grid: String,
+    /// A point in another street.
+    elsewhere: (f64, f64),
+    /// The unit that fixes water manholes in the tests.
+    water_unit: &'static str,
+}
+
+const PASSWORD: &str = "correct-horse-1";
+
+fn interior(code: &str) -> (f64, f64) {
+    let cells = demo().catalog.collection("grid_cells").unwrap();
+    let cell = cells
+        .index
+        .iter()
+        .find(|f| f.properties["code"] == code)
+        .unwrap();
+    let p = cell.geometry.interior_point().unwrap();
+    (p.x(), p.y())
+}
+
+static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+    let demo = demo();
+    let state = AppState::new(demo.catalog.clone(), BASE);
+    let router = router(state.clone());
+    // A water-supply manhole and the grid cell it lies in.
+    let manholes = demo.catalog.collection("manholes").unwrap();
+    let grid_index = demo.catalog.grid().unwrap();
+    let today = citygrid::model::temporal::today_in_china();
+    let (manhole, here, grid) = manholes
+        .index
+        .iter()
+        .filter(|f| f.properties["kind"] == "water_supply")
+        .find_map(|f| {
+            let geo::Geometry::Point(p) = &f.geometry else {
+                return None;
+            };
+            // A metre east of the manhole.
+            let (x, y) = (p.x() + 0.00001, p.y());
+            let chain = grid_index.locate(x, y, today);
+            let (level, cell) = chain.last()?;
+            (level.name() == "grid").then(|| {
+                (
+                    f.id.to_string(),
+                    (x, y),
+                    cell.properties["code"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .unwrap();
+    let other_street = grid_index
+        .locate(here.0, here.1, today)
+        .iter()
+        .find(|(l, _)| l.name() == "street")
+        .map(|(_, c)| c.properties["code"].as_str().unwrap().to_owned())
+        .unwrap();
+    let cells = demo.catalog.collection("grid_cells").unwrap();
+    let elsewhere_code = cells
+        .index
+        .iter()
+        .filter(|f| f.properties["level"] == "grid" && f.properties["valid_to"].is_null())
+        .map(|f| f.properties["code"].as_str().unwrap().to_owned())
+        .find(|c| !c.starts_with(&other_street))
+        .unwrap();
+    let elsewhere = interior(&elsewhere_code);
+    let water_unit = "郑州水务集团管城分公司";
+    // Tests that count cases have reporters of their own: the fixture's store is shared.
+    let users: [(&'static str, Role, Option<&str>, Vec<String>); 12] = [
+        ("zhou", Role::Worker, None, vec![grid.clone()]),
+        ("wu", Role::Worker, None, vec![grid.clone()]),
+        ("zhao", Role::Dispatcher, None, vec![]),
+        ("qian", Role::Dispatcher, None, vec![]),
+        ("admin", Role::Admin, None, vec![]),
+        ("zhihui", Role::Dispatcher, None, vec![]),
+        ("jiandu", Role::Supervisor, None, vec![]),
+        ("wang", Role::Worker, None, vec![grid.clone()]),
+        ("li", Role::Worker, None, vec![elsewhere_code.clone()]),
+        ("shuiwu", Role::Handler, Some(water_unit), vec![]),
+        ("ranqi", Role::Handler, Some("郑州华润燃气管城分公司"), vec![]),
+        ("fenxi", Role::Analyst, None, vec![]),
+    ];
+    let mut tokens = HashMap::new();
+    for (name, role, unit, cells) in users {
+        demo.runtime.block_on(async {
+            state
+                .auth
+                .add_user(
+                    &Origin::command_line(),
+                    NewUser {
+                        username: Username::parse(&format!("case-{name}")).unwrap(),
+                        display_name: name.to_owned(),
+                        role,
+                        unit: unit.map(str::to_owned),
+                        cells,
+                    },
+                    PASSWORD,
+                    &|_| true,
+                )
+                .await
+                .unwrap();
+        });
+        let reply = send_to(
+            &demo.runtime,
+            &router,
+            Request::post("/auth/login")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({ "username": format!("case-{name}"), "password": PASSWORD }).to_string(),
+                ))
+                .unwrap(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        tokens.insert(name, reply.json()["token"].as_str().unwrap().to_owned());
+    }
+    Fixture {
+        router,
+        state,
+        tokens,
+        here,
+        manhole,
+        grid,
+        elsewhere,
+        water_unit,
+    }
+});
+
+fn fx() -> &'static Fixture {
+    &FIXTURE
+}
+
+fn call(method: &str, uri: &str, who: Option<&str>, body: Option<Value>) -> Reply {
+    let fx = fx();
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(who) = who {
+        request = request.header("authorization", format!("Bearer {}", fx.tokens[who]));
+    }
+    let body = match body {
+        Some(b) => {
+            request = request.header("content-type", "application/json");
+            Body::from(b.to_string())
+        }
+        None => Body::empty(),
+    };
+    send_to(&demo().runtime, &fx.router, request.body(body).unwrap())
+}
+
+fn report(who: &str, category: &str, at: (f64, f64), extra: Value) -> Reply {
+    let mut body = json!({
+        "category": category,
+        "lon": at.0,
+        "lat": at.1,
+        "description": "井盖破损，有安全隐患",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    call("POST", "/cases", Some(who), Some(body))
+}
+
+fn act(who: &str, id: i64, action: &str, extra: Value) -> Reply {
+    let mut body = json!({ "action": action });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    call("POST", &format!("/cases/{id}/actions"), Some(who), Some(body))
+}
+
+fn ok_state(reply: &Reply, state: &str) -> Value {
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let case = reply.json()["case"].clone();
+    assert_eq!(case["state"], state, "{case}");
+    case
+}
+
+fn new_case(who: &str) -> i64 {
+    let reply = report(who, "0101", fx().here, json!({}));
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    reply.json()["case"]["id"].as_i64().unwrap()
+}
+
+/// The cases `reporter` (a fixture user) has reported.
+fn count_cases(reporter: &str) -> u64 {
+    call("GET", &format!("/cases?limit=1&reporter=case-{reporter}"), Some("admin"), None).json()["number_matched"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_case_goes_from_a_tablet_report_to_a_verified_closure_role_by_role() {
+    let fx = fx();
+    let reported = report("wang", "0101", fx.here, json!({ "address": "紫荆山路" }));
+    assert_eq!(reported.status, 201, "{}", reported.text());
+    let location = reported.headers["location"].to_str().unwrap().to_owned();
+    let body = reported.json();
+    let case = &body["case"];
+    let id = case["id"].as_i64().unwrap();
+    assert!(location.ends_with(&format!("/cases/{id}")));
+    assert_eq!(case["state"], "reported");
+    assert_eq!(case["reporter"], "case-wang");
+    let chain: Vec<&str> = case["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(chain, ["district", "street", "community", "grid"]);
+    assert_eq!(case["cells"][3]["code"], fx.grid.as_str());
+    assert!(case["responsible_unit"].as_str().is_some_and(|u| !u.is_empty()));
+    // The manhole a metre away is suggested.
+    assert_eq!(body["suggested_asset"]["id"], fx.manhole.as_str());
+    assert!(body["suggested_asset"]["distance_m"].as_f64().unwrap() < 2.0);
+
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    let dispatched = ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx.water_unit })),
+        "dispatched",
+    );
+    assert_eq!(dispatched["assigned_unit"], fx.water_unit);
+    assert!(dispatched["due_at"].is_string(), "deadline starts at dispatch");
+    assert_problem(&act("ranqi", id, "start", json!({})), 403, None);
+    ok_state(&act("shuiwu", id, "start", json!({})), "in_progress");
+    ok_state(
+        &act("shuiwu", id, "handle", json!({ "note": "已更换井盖" })),
+        "handled",
+    );
+    // A worker of another cell may not verify; the cell's worker finds it not fixed.
+    assert_problem(&act("li", id, "verify", json!({})), 403, None);
+    assert_problem(&act("wang", id, "reject", json!({})), 400, Some("note"));
+    let rework = ok_state(
+        &act("wang", id, "reject", json!({ "note": "井盖仍松动" })),
+        "in_progress",
+    );
+    assert_eq!(rework["rework_count"], 1);
+    ok_state(
+        &act("shuiwu", id, "handle", json!({ "note": "已加固" })),
+        "handled",
+    );
+    ok_state(&act("wang", id, "verify", json!({})), "verified");
+    assert_problem(&act("zhihui", id, "close", json!({})), 403, None);
+    let closed = ok_state(&act("jiandu", id, "close", json!({})), "closed");
+    assert_eq!(closed["on_time"], true);
+    assert!(closed["closed_at"].is_string());
+
+    let page = call("GET", &format!("/cases/{id}"), Some("fenxi"), None);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.json();
+    let steps: Vec<(&str, &str)> = page["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("report", "case-wang"),
+            ("file", "case-zhihui"),
+            ("dispatch", "case-zhihui"),
+            ("start", "case-shuiwu"),
+            ("handle", "case-shuiwu"),
+            ("reject", "case-wang"),
+            ("handle", "case-shuiwu"),
+            ("verify", "case-wang"),
+            ("close", "case-jiandu"),
+        ]
+    );
+    assert_eq!(page["log"][5]["note"], "井盖仍松动");
+    assert_eq!(page["allowed_actions"], json!([]));
+    // A closed case accepts nothing more: a conflict, not a permission problem.
+    assert_problem(&act("zhihui", id, "void", json!({ "note": "x" })), 409, None);
+    // Every step is in the audit trail.
+    let audit = call(
+        "GET",
+        "/audit?action=case.&limit=1000",
+        Some("admin"),
+        None,
+    );
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    let target = format!("case/{id}");
+    let audited = audit.json()["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["target"] == target.as_str())
+        .count();
+    assert_eq!(audited, 9, "{}", audit.text());
+}
+
+#[test]
+fn reading_cases_needs_a_token_and_writing_needs_the_right_role() {
+    let id = new_case("wang");
+    assert_problem(&call("GET", "/cases", None, None), 401, None);
+    assert_problem(&call("GET", &format!("/cases/{id}"), None, None), 401, None);
+    assert_problem(&call("GET", "/tasks", None, None), 401, None);
+    let anonymous = call(
+        "POST",
+        "/cases",
+        None,
+        Some(json!({ "category": "0101", "lon": fx().here.0, "lat": fx().here.1, "description": "x" })),
+    );
+    assert_problem(&anonymous, 401, None);
+    assert_eq!(
+        anonymous.headers["www-authenticate"].to_str().unwrap().split(' ').next(),
+        Some("Bearer")
+    );
+    // An analyst reads but does not report or act.
+    assert_problem(&report("fenxi", "0101", fx().here, json!({})), 403, None);
+    assert_problem(&act("fenxi", id, "file", json!({})), 403, None);
+    // A handler may not file; a dispatcher may not start work.
+    assert_problem(&act("shuiwu", id, "file", json!({})), 403, None);
+    // The dispatcher in the wrong state gets a conflict naming what is possible.
+    let wrong = act("zhihui", id, "dispatch", json!({}));
+    assert_problem(&wrong, 409, None);
+    assert!(wrong.json()["detail"].as_str().unwrap().contains("file"));
+}
+
+#[test]
+fn a_grid_worker_reports_only_in_their_own_cells() {
+    let before = count_cases("zhou");
+    assert_problem(&report("zhou", "0101", fx().elsewhere, json!({})), 403, None);
+    assert_eq!(count_cases("zhou"), before, "nothing stored");
+    let inside = report("zhou", "0101", fx().here, json!({}));
+    assert_eq!(inside.status, 201, "{}", inside.text());
+    assert_eq!(count_cases("zhou"), before + 1);
+    let dispatcher = report("zhihui", "0101", fx().elsewhere, json!({}));
+    assert_eq!(dispatcher.status, 201, "{}", dispatcher.text());
+}
+
+#[test]
+fn bad_reports_are_refused_with_the_field_named_and_nothing_stored() {
+    let before = count_cases("zhao");
+    let outside = report("zhao", "0101", (113.0, 34.0), json!({}));
+    assert_problem(&outside, 422, Some("location"));
+    assert!(outside.json()["detail"].as_str().unwrap().contains("outside the district"));
+    assert_problem(&report("zhao", "9999", fx().here, json!({})), 400, Some("category"));
+    assert_problem(
+        &report("zhao", "0101", fx().here, json!({ "description": "  " })),
+        400,
+        Some("description"),
+    );
+    assert_problem(
+        &report("zhao", "0101", fx().here, json!({ "lon": "east" })),
+        400,
+        Some("lon"),
+    );
+    assert_problem(
+        &report("zhao", "0101", fx().here, json!({ "colour": "red" })),
+        400,
+        Some("colour"),
+    );
+    assert_problem(
+        &report("zhao", "0101", fx().here, json!({ "photos": ["f".repeat(64)] })),
+        422,
+        Some("photos"),
+    );
+    assert_problem(
+        &report(
+            "zhihui",
+            "0101",
+            fx().here,
+            json!({ "asset": { "collection": "manholes", "id": "no-such-manhole" } }),
+        ),
+        422,
+        Some("asset"),
+    );
+    assert_eq!(count_cases("zhao"), before);
+}
+
+#[test]
+fn gcj02_locations_are_converted_before_locating() {
+    let (lon, lat) = citygrid::model::crs::wgs84_to_gcj02(fx().here.0, fx().here.1);
+    let reply = report(
+        "wang",
+        "0101",
+        (lon, lat),
+        json!({ "crs": "gcj02" }),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let case = &reply.json()["case"];
+    assert!((case["lon"].as_f64().unwrap() - fx().here.0).abs() < 1e-6);
+    assert_eq!(case["cells"][3]["code"], fx().grid.as_str());
+}
+
+#[test]
+fn two_people_acting_at_once_one_wins_the_other_gets_the_current_state() {
+    let id = new_case("wang");
+    let fx = fx();
+    let requests: Vec<Request<Body>> = ["file", "void"]
+        .iter()
+        .map(|action| {
+            Request::post(format!("/cases/{id}/actions"))
+                .header("authorization", format!("Bearer {}", fx.tokens["zhihui"]))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({ "action": action, "note": "同时操作", "version": 1 }).to_string(),
+                ))
+                .unwrap()
+        })
+        .collect();
+    let replies = demo().runtime.block_on(async {
+        let calls = requests
+            .into_iter()
+            .map(|r| tokio::spawn(fx.router.clone().oneshot(r)));
+        let mut statuses = Vec::new();
+        for call in calls {
+            let response = call.await.unwrap().unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            statuses.push((status, serde_json::from_slice::<Value>(&body).unwrap()));
+        }
+        statuses
+    });
+    let mut statuses: Vec<u16> = replies.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{replies:?}");
+    let (_, loser) = replies.iter().find(|(s, _)| *s == 409).unwrap();
+    let winner_state = replies.iter().find(|(s, _)| *s == 200).unwrap().1["case"]["state"].clone();
+    assert_eq!(loser["current"]["state"], winner_state, "{loser}");
+    assert_eq!(loser["current"]["version"], 2);
+    let log = call("GET", &format!("/cases/{id}"), Some("admin"), None).json()["log"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(log, 2, "one report and exactly one winning action");
+    // A stale If-Match is refused the same way.
+    let stale = send_to(
+        &demo().runtime,
+        &fx.router,
+        Request::post(format!("/cases/{id}/actions"))
+            .header("authorization", format!("Bearer {}", fx.tokens["zhihui"]))
+            .header("content-type", "application/json")
+            .header("if-match", "\"1\"")
+            .body(Body::from(json!({ "action": "dispatch", "unit": "x" }).to_string()))
+            .unwrap(),
+    );
+    assert_problem(&stale, 409, None);
+}
+
+#[test]
+fn a_nearby_report_of_the_same_category_is_offered_as_a_duplicate_and_can_be_merged() {
+    let first = new_case("wang");
+    let near = (fx().here.0 + 0.0002, fx().here.1); // ≈ 18 m east
+    let second = report("wang", "0101", near, json!({}));
+    assert_eq!(second.status, 201);
+    let body = second.json();
+    let duplicates = body["probable_duplicates"].as_array().unwrap();
+    assert!(
+        duplicates.iter().any(|d| d["id"] == first
+            && d["distance_m"].as_f64().unwrap() < 25.0),
+        "{body}"
+    );
+    let second = body["case"]["id"].as_i64().unwrap();
+    let merged = ok_state(&act("zhihui", second, "merge", json!({ "into": first })), "closed");
+    assert_eq!(merged["merged_into"], first);
+    let original = call("GET", &format!("/cases/{first}"), Some("zhihui"), None).json();
+    assert!(original["merged_duplicates"].as_array().unwrap().contains(&json!(second)));
+    // Another category at the same place is no duplicate.
+    let other = report("wang", "0102", near, json!({}));
+    let other_body = other.json();
+    assert!(
+        !other_body["probable_duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == first),
+        "{other_body}"
+    );
+    assert_problem(&act("zhihui", second, "merge", json!({ "into": first })), 409, None);
+    let itself = new_case("wang");
+    assert_problem(&act("zhihui", itself, "merge", json!({ "into": itself })), 400, Some("into"));
+}
+
+#[test]
+fn suspension_and_a_pending_extension_stop_the_clock() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    let dispatched = ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx().water_unit })),
+        "dispatched",
+    );
+    let due = dispatched["due_at"].as_str().unwrap().to_owned();
+    assert_problem(
+        &act("shuiwu", id, "request_extension", json!({ "note": "需协调交通" })),
+        400,
+        Some("amount"),
+    );
+    let pending = ok_state(
+        &act(
+            "shuiwu",
+            id,
+            "request_extension",
+            json!({ "note": "需协调交通", "amount": 4 }),
+        ),
+        "extension_pending",
+    );
+    assert!(pending["due_at"].is_null(), "paused: no running deadline");
+    let approved = ok_state(&act("zhihui", id, "approve_extension", json!({})), "dispatched");
+    assert!(approved["due_at"].as_str().unwrap() > due.as_str(), "{approved}");
+    assert_eq!(approved["extension_count"], 1);
+    let suspended = ok_state(
+        &act("jiandu", id, "suspend", json!({ "note": "列入年度改造计划" })),
+        "suspended",
+    );
+    assert!(suspended["due_at"].is_null());
+    ok_state(&act("zhihui", id, "resume", json!({})), "dispatched");
+}
+
+#[test]
+fn a_returned_case_is_redispatched_to_another_unit() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": "郑州华润燃气管城分公司" })),
+        "dispatched",
+    );
+    let returned = ok_state(
+        &act("ranqi", id, "return", json!({ "note": "非燃气井盖" })),
+        "returned",
+    );
+    assert!(returned["assigned_unit"].is_null());
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx().water_unit })),
+        "dispatched",
+    );
+    assert_problem(&act("ranqi", id, "start", json!({})), 403, None);
+    ok_state(&act("shuiwu", id, "start", json!({})), "in_progress");
+}
+
+#[test]
+fn tasks_are_each_users_own_in_deadline_order() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx().water_unit })),
+        "dispatched",
+    );
+    let tasks = call("GET", "/tasks", Some("shuiwu"), None);
+    assert_eq!(tasks.status, 200, "{}", tasks.text());
+    let tasks = tasks.json()["tasks"].as_array().unwrap().clone();
+    assert!(tasks.iter().any(|t| t["id"] == id));
+    assert!(tasks.iter().all(|t| t["assigned_unit"] == fx().water_unit));
+    let dues: Vec<&str> = tasks.iter().filter_map(|t| t["due_at"].as_str()).collect();
+    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "{dues:?}");
+    let other = call("GET", "/tasks", Some("ranqi"), None).json();
+    assert!(!other["tasks"].as_array().unwrap().iter().any(|t| t["id"] == id));
+    let dispatcher = call("GET", "/tasks", Some("zhihui"), None).json();
+    assert!(
+        dispatcher["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| ["reported", "filed", "returned", "extension_pending"]
+                .contains(&t["state"].as_str().unwrap()))
+    );
+}
+
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn upload(who: Option<&str>, data: Vec<u8>, content_type: &str) -> Reply {
+    let fx = fx();
+    let mut request = Request::post("/photos").header("content-type", content_type);
+    if let Some(who) = who {
+        request = request.header("authorization", format!("Bearer {}", fx.tokens[who]));
+    }
+    send_to(&demo().runtime, &fx.router, request.body(Body::from(data)).unwrap())
+}
+
+#[test]
+fn photos_are_checked_by_content_and_never_served_anonymously() {
+    assert_problem(&upload(None, PNG_1X1.to_vec(), "image/png"), 401, None);
+    assert_problem(
+        &upload(Some("wang"), b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(), "image/png"),
+        415,
+        None,
+    );
+    assert_problem(
+        &upload(Some("wang"), vec![0xFF; 10 * 1024 * 1024 + 1], "image/jpeg"),
+        413,
+        None,
+    );
+    let uploaded = upload(Some("wang"), PNG_1X1.to_vec(), "image/png");
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let photo = uploaded.json()["id"].as_str().unwrap().to_owned();
+    let reply = report("wang", "0101", fx().here, json!({ "photos": [photo] }));
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(reply.json()["case"]["photos"], json!([photo]));
+    assert_problem(&call("GET", &format!("/photos/{photo}"), None, None), 401, None);
+    let served = call("GET", &format!("/photos/{photo}"), Some("fenxi"), None);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.content_type(), "image/png");
+    assert_eq!(served.body, PNG_1X1);
+    assert_problem(
+        &report(
+            "wang",
+            "0101",
+            fx().here,
+            json!({ "photos": vec![photo.clone(); 7] }),
+        ),
+        400,
+        Some("photos"),
+    );
+}
+
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "citygrid-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (i, (content_type, data)) in files.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p{i}\"\r\nContent-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post_form(who: &str, fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Reply {
+    let (content_type, body) = multipart(fields, files);
+    send_to(
+        &demo().runtime,
+        &fx().router,
+        Request::post("/cases")
+            .header("authorization", format!("Bearer {}", fx().tokens[who]))
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_tablet_form_sends_fields_and_photos_in_one_request() {
+    let lon = fx().here.0.to_string();
+    let lat = fx().here.1.to_string();
+    let fields = [
+        ("category", "0101"),
+        ("lon", lon.as_str()),
+        ("lat", lat.as_str()),
+        ("description", "井盖缺失"),
+    ];
+    let reply = post_form("wu", &fields, &[("image/png", PNG_1X1)]);
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let case = &reply.json()["case"];
+    assert_eq!(case["channel"], "tablet");
+    assert_eq!(case["photos"].as_array().unwrap().len(), 1);
+    // A non-image part refuses the whole report and stores nothing.
+    let before = (count_cases("wu"), count_cases("qian"));
+    let refused = post_form("wu", &fields, &[("image/jpeg", b"just text, not a photo")]);
+    assert_problem(&refused, 415, None);
+    // A report outside the district stores neither case nor photo.
+    let outside = post_form(
+        "qian",
+        &[("category", "0101"), ("lon", "113.0"), ("lat", "34.0"), ("description", "x")],
+        &[("image/png", PNG_1X1)],
+    );
+    assert_problem(&outside, 422, Some("location"));
+    assert_eq!((count_cases("wu"), count_cases("qian")), before);
+}
+
+#[test]
+fn the_same_idempotency_key_returns_the_first_case() {
+    let fx = fx();
+    let send = || {
+        send_to(
+            &demo().runtime,
+            &fx.router,
+            Request::post("/cases")
+                .header("authorization", format!("Bearer {}", fx.tokens["wang"]))
+                .header("content-type", "application/json")
+                .header("idempotency-key", "tablet-7f3a-0001")
+                .body(Body::from(
+                    json!({ "category": "0103", "lon": fx.here.0, "lat": fx.here.1, "description": "雨水井盖破损" })
+                        .to_string(),
+                ))
+                .unwrap(),
+        )
+    };
+    let first = send();
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = send();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["case"]["id"], first.json()["case"]["id"]);
+}
+
+#[test]
+fn assets_with_repeated_cases_enter_the_hazard_register() {
+    let manhole = fx().manhole.clone();
+    for _ in 0..2 {
+        let reply = report(
+            "wang",
+            "0101",
+            fx().here,
+            json!({ "asset": { "collection": "manholes", "id": manhole } }),
+        );
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    let register = call("GET", "/cases/hazards", Some("jiandu"), None);
+    assert_eq!(register.status, 200, "{}", register.text());
+    let register = register.json();
+    let entry = register["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["asset"]["id"] == manhole.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{register}"));
+    assert!(entry["case_count"].as_u64().unwrap() >= 2);
+    assert!(entry["responsible_unit"].is_string());
+    assert_eq!(entry["asset_properties"]["kind"], "water_supply");
+    assert!(["待整改", "整改中", "已整改"].contains(&entry["rectification_zh"].as_str().unwrap()));
+    assert_problem(&call("GET", "/cases/hazards?days=0", Some("jiandu"), None), 400, Some("days"));
+}
+
+#[test]
+fn metrics_are_grouped_as_asked_and_bad_groupings_are_named() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    let reply = call("GET", "/cases/metrics?group_by=street", Some("fenxi"), None);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    let total = &body["total"];
+    assert!(total["received"].as_u64().unwrap() >= 1);
+    assert!(total["filed"].as_u64().unwrap() >= 1);
+    let groups = body["groups"].as_array().unwrap();
+    assert!(groups.iter().all(|g| g["key"].as_str().unwrap().len() == 9));
+    let sum: u64 = groups.iter().map(|g| g["received"].as_u64().unwrap()).sum();
+    assert_eq!(sum, total["received"].as_u64().unwrap());
+    for group_by in ["community", "grid", "unit", "category"] {
+        let reply = call("GET", &format!("/cases/metrics?group_by={group_by}"), Some("admin"), None);
+        assert_eq!(reply.status, 200, "{group_by}: {}", reply.text());
+    }
+    let csv = call("GET", "/cases/metrics?group_by=street&f=csv", Some("fenxi"), None);
+    assert!(csv.content_type().starts_with("text/csv"));
+    assert!(csv.text().starts_with("key,name,received"));
+    assert_problem(&call("GET", "/cases/metrics?group_by=colour", Some("fenxi"), None), 400, Some("group_by"));
+    assert_problem(
+        &call("GET", "/cases/metrics?from=2026-12-01&to=2026-11-01", Some("fenxi"), None),
+        400,
+        Some("from"),
+    );
+    assert_problem(&call("GET", "/cases/metrics", Some("shuiwu"), None), 403, None);
+}
+
+#[test]
+fn categories_and_the_calendar_are_reference_data() {
+    let categories = call("GET", "/cases/categories", None, None);
+    assert_eq!(categories.status, 200);
+    let list = categories.json()["categories"].as_array().unwrap().clone();
+    assert!(list.iter().any(|c| c["code"] == "0101" && c["name_zh"] == "上水井盖"));
+    let calendar = call("GET", "/cases/calendar?year=2026", None, None).json();
+    assert_eq!(calendar["covered"], true);
+    assert!(
+        calendar["make_up_working_days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["date"] == "2026-02-14")
+    );
+    assert!(
+        calendar["holidays_on_weekdays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["date"] == "2026-10-01")
+    );
+}
+
+#[test]
+fn overdue_and_listing_filters_answer_and_bad_filters_are_named() {
+    let listing = call("GET", "/cases?state=open&order=deadline&limit=5", Some("jiandu"), None);
+    assert_eq!(listing.status, 200, "{}", listing.text());
+    assert!(listing.json()["cases"].as_array().unwrap().len() <= 5);
+    let geojson = call("GET", "/cases?f=geojson&limit=3", Some("jiandu"), None);
+    assert_eq!(geojson.content_type(), "application/geo+json");
+    assert_eq!(geojson.json()["type"], "FeatureCollection");
+    let overdue = call("GET", "/cases/overdue", Some("zhihui"), None);
+    assert_eq!(overdue.status, 200);
+    assert!(overdue.json()["cases"].as_array().unwrap().iter().all(|c| c["overdue"] == true));
+    assert_problem(&call("GET", "/cases?state=lost", Some("zhihui"), None), 400, Some("state"));
+    assert_problem(&call("GET", "/cases?limit=0", Some("zhihui"), None), 400, Some("limit"));
+    assert_problem(&call("GET", "/cases?bbox=1,2", Some("zhihui"), None), 400, Some("bbox"));
+    assert_problem(&call("GET", "/cases/abc", Some("zhihui"), None), 400, Some("id"));
+    assert_problem(&call("GET", "/cases/999999999", Some("zhihui"), None), 404, None);
+    assert_problem(&act("zhihui", 1, "fly", json!({})), 400, Some("action"));
+}
+
+#[test]
+fn live_clients_receive_every_change_as_a_server_sent_event() {
+    let fx = fx();
+    let token = fx.tokens["zhihui"].clone();
+    let router = fx.router.clone();
+    let id = demo().runtime.block_on(async move {
+        let response = router
+            .clone()
+            .oneshot(
+                Request::get(format!("/cases/events?access_token={token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut body = response.into_body();
+        let reporter = tokio::task::spawn_blocking(|| new_case("wang"));
+        let id = reporter.await.unwrap();
+        let mut seen = String::new();
+        let wanted = format!("\"id\":{id},");
+        while !seen.contains(&wanted) {
+            let frame = tokio::time::timeout(Duration::from_secs(20), body.frame())
+                .await
+                .expect("an event within 20 s")
+                .unwrap()
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                seen.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+        assert!(seen.contains("event: case"));
+        id
+    });
+    assert!(id > 0);
+    let anonymous = call("GET", "/cases/events", None, None);
+    assert_problem(&anonymous, 401, None);
+}
+
+fn open311(method: &str, uri: &str, form: Option<&str>) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    let body = match form {
+        Some(form) => {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+            Body::from(form.to_owned())
+        }
+        None => Body::empty(),
+    };
+    send_to(&demo().runtime, &fx().router, request.body(body).unwrap())
+}
+
+static API_KEY: LazyLock<String> = LazyLock::new(|| {
+    demo()
+        .runtime
+        .block_on(fx().state.cases.issue_api_key("civic-test-app"))
+        .unwrap()
+});
+
+#[test]
+fn civic_apps_report_and_follow_requests_through_open311() {
+    let services = open311("GET", "/open311/v2/services.json", None);
+    assert_eq!(services.status, 200);
+    let services = services.json();
+    let first = &services.as_array().unwrap()[0];
+    for field in ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"] {
+        assert!(first.get(field).is_some(), "services.json lacks {field}: {first}");
+    }
+    let definition = open311("GET", "/open311/v2/services/0101.json", None).json();
+    assert_eq!(definition["service_code"], "0101");
+    assert!(definition["attributes"].is_array());
+    assert_eq!(open311("GET", "/open311/v2/services/9999.json", None).status, 404);
+
+    let (lon, lat) = fx().here;
+    let no_key = open311(
+        "POST",
+        "/open311/v2/requests.json",
+        Some(&format!("service_code=0101&lat={lat}&long={lon}&description=x")),
+    );
+    assert_eq!(no_key.status, 403);
+    assert_eq!(no_key.json()[0]["code"], 403);
+    let key = API_KEY.as_str();
+    let created = open311(
+        "POST",
+        "/open311/v2/requests.json",
+        Some(&format!(
+            "api_key={key}&service_code=0101&lat={lat}&long={lon}&description=%E4%BA%95%E7%9B%96%E7%A0%B4%E6%8D%9F&address_string=%E7%B4%AB%E8%8D%86%E5%B1%B1%E8%B7%AF"
+        )),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()[0]["service_request_id"].as_str().unwrap().to_owned();
+    let outside = open311(
+        "POST",
+        "/open311/v2/requests.json",
+        Some(&format!("api_key={key}&service_code=0101&lat=34.0&long=113.0&description=x")),
+    );
+    assert_eq!(outside.status, 422);
+    assert!(outside.json()[0]["description"].as_str().unwrap().contains("outside"));
+
+    let one = open311("GET", &format!("/open311/v2/requests/{id}.json?api_key={key}"), None);
+    assert_eq!(one.status, 200, "{}", one.text());
+    let request = &one.json()[0];
+    for field in [
+        "service_request_id", "status", "status_notes", "service_name", "service_code",
+        "description", "agency_responsible", "service_notice", "requested_datetime",
+        "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
+        "long", "media_url",
+    ] {
+        assert!(request.get(field).is_some(), "request lacks {field}: {request}");
+    }
+    assert_eq!(request["status"], "open");
+    assert_eq!(request["description"], "井盖破损");
+    assert!(request["status_notes"].as_str().unwrap().contains("待立案"));
+    let listed = open311(
+        "GET",
+        &format!("/open311/v2/requests.json?api_key={key}&status=open&service_code=0101"),
+        None,
+    )
+    .json();
+    assert!(listed.as_array().unwrap().iter().any(|r| r["service_request_id"] == id.as_str()));
+    let closed_only = open311(
+        "GET",
+        &format!("/open311/v2/requests.json?api_key={key}&status=closed&service_code=0101"),
+        None,
+    )
+    .json();
+    assert!(!closed_only.as_array().unwrap().iter().any(|r| r["service_request_id"] == id.as_str()));
+    // The case is a case like any other: voiding it closes the request.
+    let case_id: i64 = id.parse().unwrap();
+    ok_state(&act("zhihui", case_id, "void", json!({ "note": "重复上报" })), "voided");
+    let after = open311("GET", &format!("/open311/v2/requests/{id}.json?api_key={key}"), None).json();
+    assert_eq!(after[0]["status"], "closed");
+    assert_eq!(open311("GET", "/open311/v2/requests.json", None).status, 403);
+    let bad = open311(
+        "GET",
+        &format!("/open311/v2/requests.json?api_key={key}&start_date=yesterday"),
+        None,
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()[0]["description"].as_str().unwrap().contains("start_date"));
+}
