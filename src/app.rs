@@ -11,13 +11,19 @@ use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
 use crate::api::{self, AppState};
-use crate::config::{Config, ImportArgs, LogFormat, UserAction, UserArgs};
+use crate::config::{
+    ApiKeyAction, ApiKeyArgs, Config, ImportArgs, LogFormat, UserAction, UserArgs,
+};
+use crate::model::calendar::WorkCalendar;
+use crate::model::category::CategoryCatalog;
 use crate::model::crs::InputCrs;
 use crate::model::{CollectionId, NewUser, User};
 use crate::service::auth::{AuthService, AuthSettings, MIN_PASSWORD_CHARS, Origin};
+use crate::service::cases::{CaseService, issue_api_key};
 use crate::service::import::{self, ImportError, ImportOptions, SchemaSource};
+use crate::service::photos::PhotoStore;
 use crate::service::{Catalog, grid};
-use crate::store::{self, Store, UserStore};
+use crate::store::{self, CaseStore, Store, StoreError, UserStore};
 
 /// Meta key set once the demo district has been loaded.
 const DEMO_LOADED: &str = "demo_loaded_at";
@@ -96,7 +102,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
     );
     auth.prepare().await?;
+    let cases = case_service(&catalog, &config).await?;
     let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes)
+        .with_cases(Arc::new(cases))
         .with_basemap(config.basemap_url.as_deref())
         .with_auth(Arc::new(auth))
         .with_public_layers(config.public_layers);
@@ -112,6 +120,96 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .context("serving")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The case workflow with the configured calendar and photo directory, its open cases loaded.
+async fn case_service(catalog: &Arc<Catalog>, config: &Config) -> anyhow::Result<CaseService> {
+    let calendar = match &config.holidays {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading CITYGRID_HOLIDAYS {}", path.display()))?;
+            WorkCalendar::from_json(&text)
+                .with_context(|| format!("CITYGRID_HOLIDAYS {}", path.display()))?
+        }
+        None => WorkCalendar::builtin(),
+    }
+    .with_working_hours(config.working_hours.clone())
+    .context("CITYGRID_WORKING_HOURS")?;
+    let today = crate::model::temporal::today_in_china();
+    if !calendar.years().contains(&chrono::Datelike::year(&today)) {
+        tracing::warn!(years = ?calendar.years(), "the holiday calendar does not cover this year: working days are Monday–Friday only; update data/cases/holidays-cn.json or set CITYGRID_HOLIDAYS");
+    }
+    let photos = PhotoStore::open(&config.photo_dir)
+        .with_context(|| format!("opening the photo directory {}", config.photo_dir.display()))?;
+    let service = CaseService::new(
+        Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
+        Arc::clone(catalog),
+        Arc::new(CategoryCatalog::builtin()),
+        Arc::new(calendar),
+        photos,
+    );
+    let open = service.load_open_cases().await?;
+    tracing::info!(open_cases = open, photo_dir = %config.photo_dir.display(), "cases loaded");
+    Ok(service)
+}
+
+/// `citygrid apikey add|list|revoke`: keys of civic apps reporting through Open311.
+pub async fn apikey(args: ApiKeyArgs) -> anyhow::Result<bool> {
+    let store = store::open(&args.database_url)
+        .await
+        .with_context(|| format!("opening {}", args.database_url))?;
+    match args.action {
+        ApiKeyAction::Add { name } => {
+            let key = issue_api_key(store.as_ref(), &name).await.map_err(|e| match e {
+                crate::service::cases::CaseError::Store(StoreError::DuplicateApiKey(n)) => {
+                    anyhow::anyhow!("an API key named {n} exists already; revoke it first or choose another name")
+                }
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            store
+                .append_audit(&crate::model::audit::AuditEntry {
+                    actor: None,
+                    action: "apikey.add".into(),
+                    target: format!("apikey/{name}"),
+                    detail: serde_json::json!({}),
+                    remote: Some("cli".into()),
+                })
+                .await?;
+            eprintln!(
+                "API key for {name} (shown once; give it to the app, it is stored only as a hash):"
+            );
+            println!("{key}");
+        }
+        ApiKeyAction::List => {
+            println!("{:<32} {:<26} revoked", "name", "created");
+            for (name, created, revoked) in store.api_keys().await? {
+                println!(
+                    "{name:<32} {:<26} {}",
+                    created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    revoked.map_or_else(
+                        || "-".to_owned(),
+                        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )
+                );
+            }
+        }
+        ApiKeyAction::Revoke { name } => {
+            if !store.revoke_api_key(&name).await? {
+                anyhow::bail!("no unrevoked API key named {name}");
+            }
+            store
+                .append_audit(&crate::model::audit::AuditEntry {
+                    actor: None,
+                    action: "apikey.revoke".into(),
+                    target: format!("apikey/{name}"),
+                    detail: serde_json::json!({}),
+                    remote: Some("cli".into()),
+                })
+                .await?;
+            eprintln!("revoked the API key of {name}");
+        }
+    }
+    Ok(true)
 }
 
 async fn shutdown_signal() {

@@ -29,6 +29,8 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Manage users: add, list, disable, enable, set-password, assign-cells.
     User(UserArgs),
+    /// Manage the API keys of civic apps reporting through Open311: add, list, revoke.
+    Apikey(ApiKeyArgs),
 }
 
 /// Options of `user`.
@@ -155,6 +157,53 @@ pub struct ServeArgs {
     /// How long a login token is valid, hours.
     #[arg(long, env = "CITYGRID_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u64,
+    /// Where case photos are stored (content-addressed files). Default: `photos/` next to the
+    /// SQLite database file.
+    #[arg(long, env = "CITYGRID_PHOTO_DIR")]
+    pub photo_dir: Option<PathBuf>,
+    /// Working hours of 工作时 deadlines, China time: comma-separated periods.
+    #[arg(
+        long,
+        env = "CITYGRID_WORKING_HOURS",
+        default_value = "08:30-12:00,13:30-17:30"
+    )]
+    pub working_hours: String,
+    /// A holiday calendar file replacing the built-in `data/cases/holidays-cn.json` (same format).
+    #[arg(long, env = "CITYGRID_HOLIDAYS")]
+    pub holidays: Option<PathBuf>,
+}
+
+/// Options of `apikey`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiKeyArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ApiKeyAction,
+    /// Database URL.
+    #[arg(
+        long,
+        env = "CITYGRID_DATABASE_URL",
+        default_value = "sqlite://citygrid.db",
+        global = true
+    )]
+    pub database_url: String,
+}
+
+/// The `apikey` subcommands: keys of civic apps reporting through Open311.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ApiKeyAction {
+    /// Issue a key for an app; the key is printed once and stored only as its hash.
+    Add {
+        /// The app's name: letters, digits, '-', '_' or '.'.
+        name: String,
+    },
+    /// List the keys' names, creation and revocation times.
+    List,
+    /// Revoke an app's key.
+    Revoke {
+        /// The app's name.
+        name: String,
+    },
 }
 
 /// Options of `import`.
@@ -233,6 +282,11 @@ pub enum ConfigError {
         "CITYGRID_TOKEN_TTL_HOURS / --token-ttl-hours: {0} is out of range; use 1 to {MAX_TOKEN_TTL_HOURS} hours"
     )]
     TokenTtl(u64),
+    /// `CITYGRID_WORKING_HOURS` / `--working-hours` is not a list of periods.
+    #[error(
+        "CITYGRID_WORKING_HOURS / --working-hours: {0:?} is not usable ({1}); write periods like 08:30-12:00,13:30-17:30"
+    )]
+    WorkingHours(String, String),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -259,6 +313,12 @@ pub struct Config {
     pub public_layers: bool,
     /// How long a login token is valid.
     pub token_ttl: std::time::Duration,
+    /// Where case photos are stored.
+    pub photo_dir: PathBuf,
+    /// Working hours of 工作时 deadlines.
+    pub working_hours: Vec<(chrono::NaiveTime, chrono::NaiveTime)>,
+    /// A holiday calendar file replacing the built-in one.
+    pub holidays: Option<PathBuf>,
 }
 
 /// The longest token lifetime accepted, hours (30 days).
@@ -301,7 +361,27 @@ impl Config {
         if !(1..=MAX_TOKEN_TTL_HOURS).contains(&args.token_ttl_hours) {
             return Err(ConfigError::TokenTtl(args.token_ttl_hours));
         }
+        let working_hours =
+            crate::model::calendar::WorkCalendar::parse_working_hours(&args.working_hours)
+                .map_err(|e| {
+                    ConfigError::WorkingHours(args.working_hours.clone(), e.to_string())
+                })?;
+        let photo_dir = args.photo_dir.clone().unwrap_or_else(|| {
+            // Next to the database file; in the working directory for an in-memory database.
+            let path = args
+                .database_url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            match std::path::Path::new(path).parent() {
+                Some(parent) if !path.contains(":memory:") => parent.join("photos"),
+                _ => PathBuf::from("photos"),
+            }
+        });
         Ok(Self {
+            photo_dir,
+            working_hours,
+            holidays: args.holidays.clone(),
             token_ttl: std::time::Duration::from_secs(args.token_ttl_hours * 3600),
             public_layers: args.public_layers,
             bind,

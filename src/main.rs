@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
             app::init_logging("warn", LogFormat::Text);
             app::user(args).await
         }
+        Command::Apikey(args) => {
+            app::init_logging("warn", LogFormat::Text);
+            app::apikey(args).await
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -11,13 +11,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
-use axum::handler::Handler as _;
-use axum::routing::{get, post};
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::handler::Handler as _;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike as _, NaiveDate, TimeZone as _, Utc};
 use futures_util::stream::Stream;
 use serde_json::{Map, Value, json};
 use tokio_stream::StreamExt as _;
@@ -103,7 +105,9 @@ impl From<CaseError> for ApiError {
                 ),
                 current: Some(case_json(&case)),
             },
-            CaseError::Photo(PhotoError::TooLarge { limit, .. }) => ApiError::PayloadTooLarge(limit),
+            CaseError::Photo(PhotoError::TooLarge { limit, .. }) => {
+                ApiError::PayloadTooLarge(limit)
+            }
             CaseError::Photo(PhotoError::Unsupported { detected }) => {
                 ApiError::UnsupportedMediaType(format!(
                     "photos must be JPEG, PNG or WebP (checked by content); this one is {}",
@@ -224,9 +228,11 @@ fn asset_member(body: &Map<String, Value>) -> Result<Option<AssetRef>, ApiError>
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(a)) => {
             let collection = a.get("collection").and_then(Value::as_str);
-            let id = a
-                .get("id")
-                .and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())));
+            let id = a.get("id").and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_i64().map(|n| n.to_string()))
+            });
             match (collection, id) {
                 (Some(collection), Some(id)) => Ok(Some(AssetRef {
                     collection: collection.to_owned(),
@@ -250,8 +256,10 @@ fn asset_member(body: &Map<String, Value>) -> Result<Option<AssetRef>, ApiError>
 }
 
 fn location(lon: Option<f64>, lat: Option<f64>, crs: InputCrs) -> Result<(f64, f64), ApiError> {
-    let lon = lon.ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
-    let lat = lat.ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
+    let lon =
+        lon.ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
+    let lat =
+        lat.ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
     position(lon, lat, crs, "lon,lat")
 }
 
@@ -293,10 +301,19 @@ fn report_from_json(body: &Value, headers: &HeaderMap) -> Result<NewReport, ApiE
         ],
     )?;
     let crs = crs_param(text_member(body, "crs")?)?;
-    let (lon, lat) = location(number_member(body, "lon")?, number_member(body, "lat")?, crs)?;
+    let (lon, lat) = location(
+        number_member(body, "lon")?,
+        number_member(body, "lat")?,
+        crs,
+    )?;
     let channel = text_member(body, "channel")?.unwrap_or("api");
     if !matches!(channel, "api" | "tablet") {
-        return Err(ApiError::invalid("channel", channel, "api or tablet", "unknown channel"));
+        return Err(ApiError::invalid(
+            "channel",
+            channel,
+            "api or tablet",
+            "unknown channel",
+        ));
     }
     Ok(NewReport {
         category: text_member(body, "category")?
@@ -305,7 +322,9 @@ fn report_from_json(body: &Value, headers: &HeaderMap) -> Result<NewReport, ApiE
         lon,
         lat,
         description: text_member(body, "description")?
-            .ok_or_else(|| ApiError::invalid("description", "", "what is wrong, in words", "missing"))?
+            .ok_or_else(|| {
+                ApiError::invalid("description", "", "what is wrong, in words", "missing")
+            })?
             .to_owned(),
         address: text_member(body, "address")?.map(str::to_owned),
         photos: photo_ids(body)?,
@@ -329,7 +348,8 @@ fn reported_response(reported: &Reported, state: &AppState) -> Response {
         StatusCode::OK
     };
     let mut response = json_response(status, &body);
-    if let Ok(location) = HeaderValue::from_str(&state.url(&format!("/cases/{}", reported.case.id))) {
+    if let Ok(location) = HeaderValue::from_str(&state.url(&format!("/cases/{}", reported.case.id)))
+    {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
@@ -347,7 +367,7 @@ pub async fn report_case(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let reporter = Reporter::User(user.clone());
+    let who = Reporter::User(user.clone());
     let cases = &state.cases;
     let reported = if is_form {
         let multipart = Multipart::from_request(request, &state)
@@ -355,14 +375,14 @@ pub async fn report_case(
             .map_err(|e| ApiError::invalid("body", "", "multipart/form-data", e.body_text()))?;
         let (mut report, photos) = report_from_form(multipart, &headers).await?;
         // Check everything else before storing a photo, so that a refused report leaves nothing.
-        cases.prepare(&reporter, &report)?;
+        cases.prepare(&who, &report)?;
         for data in photos {
             let photo = cases.upload_photo(user.username.as_str(), data).await?;
             if !report.photos.contains(&photo.sha256) {
                 report.photos.push(photo.sha256);
             }
         }
-        cases.report(&reporter, report).await?
+        cases.report(&who, report).await?
     } else {
         let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BYTES)
             .await
@@ -370,7 +390,7 @@ pub async fn report_case(
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
         let report = report_from_json(&body, &headers)?;
-        cases.report(&reporter, report).await?
+        cases.report(&who, report).await?
     };
     Ok(reported_response(&reported, &state))
 }
@@ -433,19 +453,26 @@ async fn report_from_form(
             _ => json!(text),
         };
         if fields.insert(name.clone(), value).is_some() {
-            return Err(ApiError::invalid(&name, &text, "the field once", "given twice"));
+            return Err(ApiError::invalid(
+                &name,
+                &text,
+                "the field once",
+                "given twice",
+            ));
         }
     }
     if fields
         .get("asset")
         .and_then(Value::as_object)
-        .is_some_and(|a| a.get("id").and_then(Value::as_str).is_none_or(str::is_empty))
+        .is_some_and(|a| {
+            a.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
     {
         fields.remove("asset");
     }
-    fields
-        .entry("channel")
-        .or_insert_with(|| json!("tablet"));
+    fields.entry("channel").or_insert_with(|| json!("tablet"));
     let report = report_from_json(&Value::Object(fields), headers)?;
     Ok((report, photos))
 }
@@ -460,7 +487,10 @@ pub async fn upload_photo(
     let data = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
         .await
         .map_err(|_| ApiError::PayloadTooLarge(MAX_PHOTO_BYTES))?;
-    let photo = state.cases.upload_photo(user.username.as_str(), data).await?;
+    let photo = state
+        .cases
+        .upload_photo(user.username.as_str(), data)
+        .await?;
     let url = state.url(&format!("/photos/{}", photo.sha256));
     let mut response = json_response(
         StatusCode::CREATED,
@@ -551,7 +581,9 @@ pub async fn act_on_case(
     let body = object(&body)?;
     reject_unknown_members(
         body,
-        &["action", "note", "photos", "unit", "amount", "into", "version"],
+        &[
+            "action", "note", "photos", "unit", "amount", "into", "version",
+        ],
     )?;
     let allowed = Action::TRANSITIONS
         .iter()
@@ -566,13 +598,28 @@ pub async fn act_on_case(
     let if_match = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned());
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        });
     let expected_version = match (body.get("version"), if_match) {
         (Some(v), _) if !v.is_null() => Some(v.as_i64().ok_or_else(|| {
-            ApiError::invalid("version", &v.to_string(), "the case's version number", "not an integer")
+            ApiError::invalid(
+                "version",
+                &v.to_string(),
+                "the case's version number",
+                "not an integer",
+            )
         })?),
         (_, Some(tag)) => Some(tag.parse::<i64>().map_err(|_| {
-            ApiError::invalid("If-Match", &tag, "the case's version, e.g. \"3\"", "not a version")
+            ApiError::invalid(
+                "If-Match",
+                &tag,
+                "the case's version, e.g. \"3\"",
+                "not a version",
+            )
         })?),
         _ => None,
     };
@@ -600,15 +647,28 @@ pub async fn act_on_case(
     Ok(response)
 }
 
-fn time_param(raw: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, ApiError> {
+fn time_param(
+    raw: Option<&str>,
+    name: &str,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(Some(t.with_timezone(&Utc)));
     }
     let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid(name, raw, "a date YYYY-MM-DD (China time) or an RFC 3339 instant", "not a date")
+        ApiError::invalid(
+            name,
+            raw,
+            "a date YYYY-MM-DD (China time) or an RFC 3339 instant",
+            "not a date",
+        )
     })?;
-    let day = if end_of_day { day.succ_opt().unwrap_or(day) } else { day };
+    let day = if end_of_day {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
     let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     Ok(china_offset()
         .from_local_datetime(&start)
@@ -617,7 +677,9 @@ fn time_param(raw: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<
 }
 
 fn states_param(raw: Option<&str>) -> Result<Vec<CaseState>, ApiError> {
-    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
     let allowed = || {
         CaseState::ALL
             .iter()
@@ -631,9 +693,10 @@ fn states_param(raw: Option<&str>) -> Result<Vec<CaseState>, ApiError> {
         if part == "open" {
             states.extend(CaseState::ALL.into_iter().filter(|s| s.is_open()));
         } else {
-            states.push(CaseState::parse(part).ok_or_else(|| {
-                ApiError::invalid("state", part, allowed(), "unknown state")
-            })?);
+            states.push(
+                CaseState::parse(part)
+                    .ok_or_else(|| ApiError::invalid("state", part, allowed(), "unknown state"))?,
+            );
         }
     }
     Ok(states)
@@ -645,12 +708,116 @@ fn limit_param(raw: Option<&str>) -> Result<u32, ApiError> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid("limit", raw, format!("an integer from 1 to {MAX_LIMIT}"), "not allowed")
+                ApiError::invalid(
+                    "limit",
+                    raw,
+                    format!("an integer from 1 to {MAX_LIMIT}"),
+                    "not allowed",
+                )
             })
     })
 }
 
 /// `GET /cases?state=&category=&unit=&cell=&reporter=&overdue=&bbox=&from=&to=&limit=&offset=&f=json|geojson`.
+/// The listing asked for by the query parameters of `GET /cases`, and whether as GeoJSON.
+fn case_query(
+    pairs: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<(CaseQuery, bool), ApiError> {
+    let bbox = param(pairs, "bbox")
+        .map(|raw| {
+            crate::model::Bbox::parse(raw)
+                .map(|bbox| {
+                    // The district never crosses the antimeridian: one box covers the parts.
+                    let (mut west, mut south, mut east, mut north) =
+                        (180.0_f64, 90.0_f64, -180.0_f64, -90.0_f64);
+                    for rect in bbox.rects() {
+                        west = west.min(rect.min().x);
+                        south = south.min(rect.min().y);
+                        east = east.max(rect.max().x);
+                        north = north.max(rect.max().y);
+                    }
+                    [west, south, east, north]
+                })
+                .map_err(|e| {
+                    ApiError::invalid(
+                        "bbox",
+                        raw,
+                        "west,south,east,north in degrees",
+                        e.to_string(),
+                    )
+                })
+        })
+        .transpose()?;
+    let overdue = match param(pairs, "overdue") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "overdue",
+                other,
+                "true or false",
+                "not a boolean",
+            ));
+        }
+    };
+    let order = match param(pairs, "order") {
+        None | Some("newest") => CaseOrder::Newest,
+        Some("deadline") => CaseOrder::Deadline,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "order",
+                other,
+                "newest or deadline",
+                "unknown order",
+            ));
+        }
+    };
+    let offset = param(pairs, "offset")
+        .map(|raw| {
+            raw.parse::<u32>()
+                .map_err(|_| ApiError::invalid("offset", raw, "an integer ≥ 0", "not allowed"))
+        })
+        .transpose()?
+        .unwrap_or(0);
+    let geojson = match param(pairs, "f") {
+        None | Some("json") => false,
+        Some("geojson") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "f",
+                other,
+                "json or geojson",
+                "unknown format",
+            ));
+        }
+    };
+    let limit = limit_param(param(pairs, "limit"))?;
+    let query = CaseQuery {
+        states: states_param(param(pairs, "state"))?,
+        category: param(pairs, "category").map(str::to_owned),
+        assigned_unit: param(pairs, "unit").map(str::to_owned),
+        cells: param(pairs, "cell")
+            .map(|c| {
+                c.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        reporter: param(pairs, "reporter").map(str::to_owned),
+        bbox,
+        reported_from: time_param(param(pairs, "from"), "from", false)?,
+        reported_to: time_param(param(pairs, "to"), "to", true)?,
+        overdue_at: overdue.then_some(now),
+        order: if overdue { CaseOrder::Deadline } else { order },
+        limit: Some(limit),
+        offset,
+        ..CaseQuery::default()
+    };
+    Ok((query, geojson))
+}
+
 pub async fn list_cases(
     State(state): State<AppState>,
     Actor(_): Actor,
@@ -665,61 +832,13 @@ pub async fn list_cases(
         ],
     )?;
     let now = state.cases.now();
-    let bbox = param(&pairs, "bbox")
-        .map(|raw| {
-            crate::model::Bbox::parse(raw)
-                .map(|b| {
-                    let r = b.rects();
-                    let (mut w, mut s, mut e, mut n) = (180.0_f64, 90.0_f64, -180.0_f64, -90.0_f64);
-                    for rect in r {
-                        w = w.min(rect.min().x);
-                        s = s.min(rect.min().y);
-                        e = e.max(rect.max().x);
-                        n = n.max(rect.max().y);
-                    }
-                    [w, s, e, n]
-                })
-                .map_err(|e| ApiError::invalid("bbox", raw, "west,south,east,north in degrees", e.to_string()))
-        })
-        .transpose()?;
-    let overdue = match param(&pairs, "overdue") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => return Err(ApiError::invalid("overdue", other, "true or false", "not a boolean")),
-    };
-    let order = match param(&pairs, "order") {
-        None | Some("newest") => CaseOrder::Newest,
-        Some("deadline") => CaseOrder::Deadline,
-        Some(other) => return Err(ApiError::invalid("order", other, "newest or deadline", "unknown order")),
-    };
-    let offset = param(&pairs, "offset")
-        .map(|raw| raw.parse::<u32>().map_err(|_| ApiError::invalid("offset", raw, "an integer ≥ 0", "not allowed")))
-        .transpose()?
-        .unwrap_or(0);
-    let geojson = match param(&pairs, "f") {
-        None | Some("json") => false,
-        Some("geojson") => true,
-        Some(other) => return Err(ApiError::invalid("f", other, "json or geojson", "unknown format")),
-    };
-    let limit = limit_param(param(&pairs, "limit"))?;
-    let query = CaseQuery {
-        states: states_param(param(&pairs, "state"))?,
-        category: param(&pairs, "category").map(str::to_owned),
-        assigned_unit: param(&pairs, "unit").map(str::to_owned),
-        cells: param(&pairs, "cell")
-            .map(|c| c.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default(),
-        reporter: param(&pairs, "reporter").map(str::to_owned),
-        bbox,
-        reported_from: time_param(param(&pairs, "from"), "from", false)?,
-        reported_to: time_param(param(&pairs, "to"), "to", true)?,
-        overdue_at: overdue.then_some(now),
-        order: if overdue { CaseOrder::Deadline } else { order },
-        limit: Some(limit),
-        offset,
-        ..CaseQuery::default()
-    };
-    let (cases, matched) = state.cases.store().cases(&query).await.map_err(CaseError::from)?;
+    let (query, geojson) = case_query(&pairs, now)?;
+    let (cases, matched) = state
+        .cases
+        .store()
+        .cases(&query)
+        .await
+        .map_err(CaseError::from)?;
     let body = if geojson {
         json!({
             "type": "FeatureCollection",
@@ -736,9 +855,10 @@ pub async fn list_cases(
     };
     let mut response = json_response(StatusCode::OK, &body);
     if geojson {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(media::GEOJSON));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(media::GEOJSON),
+        );
     }
     Ok(response)
 }
@@ -763,15 +883,24 @@ pub async fn overdue_cases(
         .iter()
         .map(|c| {
             let mut v = case_json(c);
-            v["overdue_hours"] = json!(c.due_at.map(|d| ((now - d).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0));
+            v["overdue_hours"] = json!(
+                c.due_at
+                    .map(|d| ((now - d).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0)
+            );
             v
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &json!({ "as_of": now, "number_matched": matched, "cases": rows })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "as_of": now, "number_matched": matched, "cases": rows }),
+    ))
 }
 
 /// `GET /tasks`: the signed-in user's tasks, earliest deadline first.
-pub async fn my_tasks(State(state): State<AppState>, Actor(user): Actor) -> Result<Response, ApiError> {
+pub async fn my_tasks(
+    State(state): State<AppState>,
+    Actor(user): Actor,
+) -> Result<Response, ApiError> {
     let tasks = state.cases.tasks(&user).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -797,14 +926,27 @@ pub async fn hazard_register(
     check_known(&pairs, &["days", "min_cases"])?;
     let days = number(&pairs, "days", "a number of days from 1 to 3660")?.unwrap_or(90.0);
     if !(1.0..=3660.0).contains(&days) {
-        return Err(ApiError::invalid("days", &days.to_string(), "1 to 3660", "out of range"));
+        return Err(ApiError::invalid(
+            "days",
+            &days.to_string(),
+            "1 to 3660",
+            "out of range",
+        ));
     }
     let min_cases = number(&pairs, "min_cases", "an integer ≥ 1")?.unwrap_or(2.0);
     if !(1.0..=1000.0).contains(&min_cases) || min_cases.fract() != 0.0 {
-        return Err(ApiError::invalid("min_cases", &min_cases.to_string(), "an integer from 1 to 1000", "out of range"));
+        return Err(ApiError::invalid(
+            "min_cases",
+            &min_cases.to_string(),
+            "an integer from 1 to 1000",
+            "out of range",
+        ));
     }
     let now = state.cases.now();
-    #[expect(clippy::cast_possible_truncation, reason = "checked to be 1..=3660 days")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "checked to be 1..=3660 days"
+    )]
     let since = now - chrono::Duration::minutes((days * 1440.0) as i64);
     let (cases, _) = state
         .cases
@@ -815,7 +957,11 @@ pub async fn hazard_register(
         })
         .await
         .map_err(CaseError::from)?;
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked to be 1..=1000")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked to be 1..=1000"
+    )]
     let hazards = metrics::hazards(&cases, since, min_cases as usize);
     let rows: Vec<Value> = hazards
         .iter()
@@ -845,7 +991,12 @@ pub async fn case_metrics(
     let group_by = param(&pairs, "group_by")
         .map(|raw| {
             GroupBy::parse(raw).ok_or_else(|| {
-                ApiError::invalid("group_by", raw, "street, community, grid, unit or category", "unknown grouping")
+                ApiError::invalid(
+                    "group_by",
+                    raw,
+                    "street, community, grid, unit or category",
+                    "unknown grouping",
+                )
             })
         })
         .transpose()?;
@@ -855,7 +1006,12 @@ pub async fn case_metrics(
     let from = time_param(param(&pairs, "from"), "from", false)?
         .unwrap_or_else(|| to - chrono::Duration::days(30));
     if from >= to {
-        return Err(ApiError::invalid("from", param(&pairs, "from").unwrap_or(""), "a time before `to`", "empty window"));
+        return Err(ApiError::invalid(
+            "from",
+            param(&pairs, "from").unwrap_or(""),
+            "a time before `to`",
+            "empty window",
+        ));
     }
     // Cases reported up to a year before the window still close or fall due inside it.
     let (cases, _) = state
@@ -877,10 +1033,13 @@ pub async fn case_metrics(
         }
     }
     if param(&pairs, "f") == Some("csv") {
-        let mut csv = String::from("key,name,received,filed,dispatched,due,closed,closed_on_time,closure_rate,on_time_rate,rework_rate,extension_rate,median_hours_to_close,overdue_now\r\n");
+        let mut csv = String::from(
+            "key,name,received,filed,dispatched,due,closed,closed_on_time,closure_rate,on_time_rate,rework_rate,extension_rate,median_hours_to_close,overdue_now\r\n",
+        );
         for row in rows.iter().chain(std::iter::once(&total)) {
             let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
-            csv.push_str(&format!(
+            let _ = write!(
+                csv,
                 "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
                 row.key,
                 row.name.replace('"', "\"\""),
@@ -894,9 +1053,11 @@ pub async fn case_metrics(
                 rate(row.on_time_rate),
                 rate(row.rework_rate),
                 rate(row.extension_rate),
-                row.median_hours_to_close.map(|h| format!("{h:.2}")).unwrap_or_default(),
+                row.median_hours_to_close
+                    .map(|h| format!("{h:.2}"))
+                    .unwrap_or_default(),
                 row.overdue_now,
-            ));
+            );
         }
         return Ok(with_type(csv, "text/csv; charset=utf-8"));
     }
@@ -947,12 +1108,13 @@ pub async fn working_calendar(
     let calendar = state.cases.calendar();
     let years = calendar.years();
     let year = match param(&pairs, "year") {
-        None => crate::model::temporal::today_in_china().year_ce().1 as i32,
-        Some(raw) => raw.parse::<i32>().ok().filter(|y| (1900..=2200).contains(y)).ok_or_else(|| {
-            ApiError::invalid("year", raw, "a year such as 2026", "not a year")
-        })?,
+        None => crate::model::temporal::today_in_china().year(),
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (1900..=2200).contains(y))
+            .ok_or_else(|| ApiError::invalid("year", raw, "a year such as 2026", "not a year"))?,
     };
-    use chrono::Datelike as _;
     let mut holidays = Vec::new();
     let mut workdays = Vec::new();
     let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
@@ -1000,7 +1162,11 @@ pub async fn case_events(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned)
         .or_else(|| param(&pairs, "access_token").map(str::to_owned));
-    let token = token.ok_or_else(|| ApiError::Unauthorized("a bearer token is needed (Authorization header or access_token)".into()))?;
+    let token = token.ok_or_else(|| {
+        ApiError::Unauthorized(
+            "a bearer token is needed (Authorization header or access_token)".into(),
+        )
+    })?;
     state
         .auth
         .authenticate(&token)

@@ -26,14 +26,14 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::service::Catalog;
 use crate::model::calendar::WorkCalendar;
 use crate::model::category::CategoryCatalog;
+use crate::service::Catalog;
 use crate::service::auth::{AuthService, AuthSettings};
 use crate::service::cases::CaseService;
 use crate::service::photos::PhotoStore;
-use crate::store::CaseStore;
 use crate::service::tiles::{DEFAULT_CACHE_BYTES, TileService};
+use crate::store::CaseStore;
 use crate::store::UserStore;
 pub use auth::{Actor, MaybeActor, Remote};
 pub use error::ApiError;

@@ -13,12 +13,12 @@
 //! parameter `crs=gcj02|bd09` says otherwise. The fine workflow states collapse to
 //! `open`/`closed`, with the detail in `status_notes`.
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -88,14 +88,15 @@ impl IntoResponse for GeoReportError {
 impl From<CaseError> for GeoReportError {
     fn from(error: CaseError) -> Self {
         let status = match &error {
-            CaseError::UnknownCategory(_) | CaseError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            CaseError::UnknownCategory(_) | CaseError::Invalid { .. } | CaseError::Photo(_) => {
+                StatusCode::BAD_REQUEST
+            }
             CaseError::OutsideDistrict { .. }
             | CaseError::UnknownAsset { .. }
             | CaseError::UnknownPhoto(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CaseError::NotFound(_) => StatusCode::NOT_FOUND,
             CaseError::Refused(_) => StatusCode::FORBIDDEN,
             CaseError::Conflict(_) => StatusCode::CONFLICT,
-            CaseError::Photo(_) => StatusCode::BAD_REQUEST,
             CaseError::NoGrid => StatusCode::SERVICE_UNAVAILABLE,
             CaseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -132,7 +133,10 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 async fn app_name(state: &AppState, pairs: &[(String, String)]) -> Result<String, GeoReportError> {
     let key = param(pairs, "api_key").ok_or_else(|| {
-        GeoReportError::new(StatusCode::FORBIDDEN, "api_key is required; ask the district for one")
+        GeoReportError::new(
+            StatusCode::FORBIDDEN,
+            "api_key is required; ask the district for one",
+        )
     })?;
     state
         .cases
@@ -188,7 +192,9 @@ async fn describe_service(
             format!("no service {code}; GET services.json lists them"),
         )
     })?;
-    Ok(json_ok(&json!({ "service_code": category.code, "attributes": [] })))
+    Ok(json_ok(
+        &json!({ "service_code": category.code, "attributes": [] }),
+    ))
 }
 
 /// `POST /open311/v2/requests.json` (form-encoded).
@@ -199,7 +205,12 @@ async fn create_request(
 ) -> Result<Response, GeoReportError> {
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| GeoReportError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the form must not exceed {MAX_FORM_BYTES} bytes")))?;
+        .map_err(|_| {
+            GeoReportError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the form must not exceed {MAX_FORM_BYTES} bytes"),
+            )
+        })?;
     let mut fields = pairs(std::str::from_utf8(&bytes).ok())?;
     // api_key may come in the query string too.
     fields.extend(pairs(query.as_deref())?);
@@ -213,7 +224,11 @@ async fn create_request(
                     .parse::<f64>()
                     .ok()
                     .filter(|n| n.is_finite())
-                    .ok_or_else(|| GeoReportError::bad(format!("{name} must be a number of degrees, got {raw:?}")))
+                    .ok_or_else(|| {
+                        GeoReportError::bad(format!(
+                            "{name} must be a number of degrees, got {raw:?}"
+                        ))
+                    })
             })
             .transpose()
     };
@@ -224,11 +239,14 @@ async fn create_request(
     };
     let crs = match param(&fields, "crs") {
         None => InputCrs::Wgs84,
-        Some(raw) => InputCrs::parse(raw)
-            .ok_or_else(|| GeoReportError::bad(format!("crs must be wgs84, gcj02 or bd09, got {raw:?}")))?,
+        Some(raw) => InputCrs::parse(raw).ok_or_else(|| {
+            GeoReportError::bad(format!("crs must be wgs84, gcj02 or bd09, got {raw:?}"))
+        })?,
     };
     if !(-180.0..=180.0).contains(&long) || !(-90.0..=90.0).contains(&lat) {
-        return Err(GeoReportError::bad("long must be in [-180, 180] and lat in [-90, 90]"));
+        return Err(GeoReportError::bad(
+            "long must be in [-180, 180] and lat in [-90, 90]",
+        ));
     }
     let (lon, lat) = crs.to_wgs84(long, lat);
     let description = param(&fields, "description").unwrap_or_default().to_owned();
@@ -262,7 +280,12 @@ async fn create_request(
     } else {
         format!(
             "已受理; 附近已有同类案件 {} (probable duplicate)",
-            reported.duplicates.iter().map(|d| d.id.to_string()).collect::<Vec<_>>().join(", ")
+            reported
+                .duplicates
+                .iter()
+                .map(|d| d.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     let body = json!([{
@@ -271,17 +294,23 @@ async fn create_request(
         "account_id": Value::Null,
     }]);
     let mut response = json_ok(&body);
-    *response.status_mut() = if reported.created { StatusCode::CREATED } else { StatusCode::OK };
+    *response.status_mut() = if reported.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(response)
 }
 
 fn status_notes(case: &Case) -> String {
     let mut notes = format!("{} ({})", case.state.label_zh(), case.state.label_en());
     if let Some(unit) = &case.assigned_unit {
-        notes.push_str(&format!("; 处置单位 {unit}"));
+        notes.push_str("; 处置单位 ");
+        notes.push_str(unit);
     }
     if let Some(into) = case.merged_into {
-        notes.push_str(&format!("; 与案件 {into} 合并 (duplicate of {into})"));
+        use std::fmt::Write as _;
+        let _ = write!(notes, "; 与案件 {into} 合并 (duplicate of {into})");
     }
     if case.state == CaseState::Voided {
         notes.push_str("; 不予立案或作废 (not accepted)");
@@ -316,7 +345,10 @@ fn request_json(case: &Case, state: &AppState) -> Value {
     })
 }
 
-fn time_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, GeoReportError> {
+fn time_param(
+    pairs: &[(String, String)],
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, GeoReportError> {
     param(pairs, name)
         .map(|raw| {
             DateTime::parse_from_rfc3339(raw)
@@ -326,27 +358,45 @@ fn time_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<
         .transpose()
 }
 
+/// The parameters of `GET requests.json`.
+const KNOWN: [&str; 8] = [
+    "api_key",
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "bbox",
+    "jurisdiction_id",
+];
+
 /// `GET /open311/v2/requests.json`.
 async fn list_requests(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, GeoReportError> {
     let pairs = pairs(query.as_deref())?;
-    const KNOWN: [&str; 8] = [
-        "api_key", "service_request_id", "service_code", "start_date", "end_date", "status",
-        "bbox", "jurisdiction_id",
-    ];
+
     if let Some((name, _)) = pairs.iter().find(|(n, _)| !KNOWN.contains(&n.as_str())) {
-        return Err(GeoReportError::bad(format!("unknown parameter {name}; allowed: {}", KNOWN.join(", "))));
+        return Err(GeoReportError::bad(format!(
+            "unknown parameter {name}; allowed: {}",
+            KNOWN.join(", ")
+        )));
     }
     app_name(&state, &pairs).await?;
     if let Some(ids) = param(&pairs, "service_request_id") {
         let mut found = Vec::new();
         for raw in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let id: i64 = raw
-                .parse()
-                .map_err(|_| GeoReportError::bad(format!("service_request_id {raw:?} is not a request id")))?;
-            if let Some(case) = state.cases.store().case(id).await.map_err(|e| GeoReportError::from(CaseError::from(e)))? {
+            let id: i64 = raw.parse().map_err(|_| {
+                GeoReportError::bad(format!("service_request_id {raw:?} is not a request id"))
+            })?;
+            if let Some(case) = state
+                .cases
+                .store()
+                .case(id)
+                .await
+                .map_err(|e| GeoReportError::from(CaseError::from(e)))?
+            {
                 found.push(request_json(&case, &state));
             }
         }
@@ -368,7 +418,11 @@ async fn list_requests(
                 match part {
                     "open" => states.extend(CaseState::ALL.into_iter().filter(|s| s.is_open())),
                     "closed" => states.extend([CaseState::Closed, CaseState::Voided]),
-                    other => return Err(GeoReportError::bad(format!("status must be open or closed, got {other:?}"))),
+                    other => {
+                        return Err(GeoReportError::bad(format!(
+                            "status must be open or closed, got {other:?}"
+                        )));
+                    }
                 }
             }
             states
@@ -376,10 +430,15 @@ async fn list_requests(
     };
     let bbox = param(&pairs, "bbox")
         .map(|raw| {
-            let n: Vec<f64> = raw.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+            let n: Vec<f64> = raw
+                .split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect();
             match n.as_slice() {
                 [w, s, e, no] if w <= e && s <= no => Ok([*w, *s, *e, *no]),
-                _ => Err(GeoReportError::bad(format!("bbox must be west,south,east,north in WGS84 degrees, got {raw:?}"))),
+                _ => Err(GeoReportError::bad(format!(
+                    "bbox must be west,south,east,north in WGS84 degrees, got {raw:?}"
+                ))),
             }
         })
         .transpose()?;

@@ -36,7 +36,11 @@ pub const MAX_LOCATE_POINTS: usize = 10_000;
 /// Largest `k` of `nearest`.
 pub const MAX_K: usize = 1_000;
 
-pub(crate) fn number(pairs: &[(String, String)], name: &str, allowed: &str) -> Result<Option<f64>, ApiError> {
+pub(crate) fn number(
+    pairs: &[(String, String)],
+    name: &str,
+    allowed: &str,
+) -> Result<Option<f64>, ApiError> {
     param(pairs, name)
         .map(|raw| {
             raw.parse::<f64>()
@@ -78,7 +82,12 @@ pub(crate) fn date_param(raw: Option<&str>, name: &str) -> Result<NaiveDate, Api
 }
 
 /// A validated WGS84 position from `lon`/`lat` given in `crs`.
-pub(crate) fn position(lon: f64, lat: f64, crs: InputCrs, what: &str) -> Result<(f64, f64), ApiError> {
+pub(crate) fn position(
+    lon: f64,
+    lat: f64,
+    crs: InputCrs,
+    what: &str,
+) -> Result<(f64, f64), ApiError> {
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return Err(ApiError::invalid(
             what,
@@ -103,7 +112,10 @@ pub(crate) fn object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
         .ok_or_else(|| ApiError::invalid("body", "", "a JSON object", "not an object"))
 }
 
-pub(crate) fn reject_unknown_members(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn reject_unknown_members(
+    body: &Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
     check_known(
         &body
             .keys()

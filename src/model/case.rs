@@ -310,6 +310,10 @@ impl std::fmt::Display for Action {
 
 /// Where `action` takes a case in `state`, or `None` if it cannot be taken there.
 /// `resume_state` is the state a suspended case or pending extension returns to.
+#[expect(
+    clippy::match_same_arms,
+    reason = "one arm per transition reads as the workflow table"
+)]
 pub fn next_state(
     state: CaseState,
     action: Action,
@@ -423,7 +427,11 @@ pub fn authorize(actor: &User, action: Action, case: &CaseScope<'_>) -> Result<C
             if case.assigned_unit != Some(unit.as_str()) || unit.is_empty() {
                 return Err(Refusal::Unit {
                     assigned: case.assigned_unit.unwrap_or("no unit").to_owned(),
-                    unit: if unit.is_empty() { "(none)".into() } else { unit },
+                    unit: if unit.is_empty() {
+                        "(none)".into()
+                    } else {
+                        unit
+                    },
                 });
             }
         }
@@ -644,10 +652,11 @@ pub fn schedule(log: &[LogEntry], category: &Category, calendar: &WorkCalendar) 
     let mut closed_at = None;
     let mut state = CaseState::Reported;
     for entry in log {
-        if entry.from.is_some_and(CaseState::is_paused) && !entry.to.is_paused() {
-            if let Some(open) = pauses.last_mut().filter(|p| p.end.is_none()) {
-                open.end = Some(entry.at);
-            }
+        if entry.from.is_some_and(CaseState::is_paused)
+            && !entry.to.is_paused()
+            && let Some(open) = pauses.last_mut().filter(|p| p.end.is_none())
+        {
+            open.end = Some(entry.at);
         }
         if entry.to.is_paused() && !entry.from.is_some_and(CaseState::is_paused) {
             pauses.push(Pause {

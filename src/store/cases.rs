@@ -356,11 +356,12 @@ impl CaseStore for SqliteStore {
         let _writer = self.writer().lock().await;
         let mut tx = self.pool().begin().await?;
         if let Some(key) = idempotency_key {
-            let earlier = sqlx::query("SELECT * FROM cases WHERE reporter = ? AND idempotency_key = ?")
-                .bind(&case.reporter)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let earlier =
+                sqlx::query("SELECT * FROM cases WHERE reporter = ? AND idempotency_key = ?")
+                    .bind(&case.reporter)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(row) = earlier {
                 return Ok(Inserted {
                     case: decode_case(&row)?,
@@ -372,7 +373,9 @@ impl CaseStore for SqliteStore {
         builder.push(CASE_COLUMNS[..CASE_COLUMNS.len() - 1].join(", "));
         builder.push(") VALUES (");
         push_case_values(&mut builder, case);
-        builder.push(", ").push_bind(idempotency_key.map(str::to_owned));
+        builder
+            .push(", ")
+            .push_bind(idempotency_key.map(str::to_owned));
         builder.push(") RETURNING id");
         let id: i64 = builder.build_query_scalar().fetch_one(&mut *tx).await?;
         append_entry(&mut tx, id, entry).await?;
@@ -513,13 +516,12 @@ impl CaseStore for SqliteStore {
     }
 
     async fn revoke_api_key(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-        )
-        .bind(text(Utc::now()))
-        .bind(name)
-        .execute(self.pool())
-        .await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL")
+                .bind(text(Utc::now()))
+                .bind(name)
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 

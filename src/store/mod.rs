@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::model::{CollectionId, Feature, FeatureId, NewFeature};
 
-pub use sqlite::SqliteStore;
 pub use cases::CaseStore;
+pub use sqlite::SqliteStore;
 pub use users::UserStore;
 
 /// A storage failure.

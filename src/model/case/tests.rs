@@ -87,7 +87,11 @@ fn closed_and_voided_cases_accept_no_action() {
 #[test]
 fn a_pause_returns_to_the_state_it_interrupted() {
     assert_eq!(
-        next_state(CaseState::Suspended, Action::Resume, Some(CaseState::Dispatched)),
+        next_state(
+            CaseState::Suspended,
+            Action::Resume,
+            Some(CaseState::Dispatched)
+        ),
         Some(CaseState::Dispatched)
     );
     assert_eq!(
@@ -170,7 +174,8 @@ fn a_unit_handler_acts_only_on_cases_dispatched_to_their_unit() {
 #[test]
 fn a_permitted_actor_in_the_wrong_state_gets_a_conflict_listing_what_is_possible() {
     let dispatcher = user(Role::Dispatcher, None, &[]);
-    let refusal = authorize(&dispatcher, Action::Dispatch, &scope(CaseState::Reported)).unwrap_err();
+    let refusal =
+        authorize(&dispatcher, Action::Dispatch, &scope(CaseState::Reported)).unwrap_err();
     assert!(refusal.is_conflict());
     assert!(refusal.to_string().contains("file"));
 }
@@ -231,8 +236,18 @@ fn the_handling_deadline_counts_working_hours_from_dispatch() {
     // 13:30–15:30 (2 h): the lunch break does not count.
     let log = vec![
         entry(cst(2026, 11, 20, 9, 0), Action::Report, None, S::Reported),
-        entry(cst(2026, 11, 20, 10, 0), Action::File, Some(S::Reported), S::Filed),
-        entry(cst(2026, 11, 20, 15, 0), Action::Dispatch, Some(S::Filed), S::Dispatched),
+        entry(
+            cst(2026, 11, 20, 10, 0),
+            Action::File,
+            Some(S::Reported),
+            S::Filed,
+        ),
+        entry(
+            cst(2026, 11, 20, 15, 0),
+            Action::Dispatch,
+            Some(S::Filed),
+            S::Dispatched,
+        ),
     ];
     let s = schedule(&log, &category, &calendar);
     assert_eq!(s.handle_due, Some(cst(2026, 11, 23, 15, 30)));
@@ -248,8 +263,18 @@ fn suspension_stops_the_clock_and_resuming_moves_the_deadline() {
     let calendar = WorkCalendar::builtin();
     let category = category_with(TimeUnit::EmergencyHours);
     let mut log = vec![
-        entry(cst(2026, 11, 20, 15, 0), Action::Dispatch, Some(S::Filed), S::Dispatched),
-        entry(cst(2026, 11, 20, 17, 0), Action::Suspend, Some(S::Dispatched), S::Suspended),
+        entry(
+            cst(2026, 11, 20, 15, 0),
+            Action::Dispatch,
+            Some(S::Filed),
+            S::Dispatched,
+        ),
+        entry(
+            cst(2026, 11, 20, 17, 0),
+            Action::Suspend,
+            Some(S::Dispatched),
+            S::Suspended,
+        ),
     ];
     let paused = schedule(&log, &category, &calendar);
     assert!(paused.paused);
@@ -285,8 +310,18 @@ fn an_approved_extension_adds_its_amount_and_a_pending_one_pauses() {
     );
     approve.detail = json!({ "amount": 4.0 });
     let log = vec![
-        entry(cst(2026, 11, 20, 15, 0), Action::Dispatch, Some(S::Filed), S::Dispatched),
-        entry(cst(2026, 11, 20, 15, 30), Action::Start, Some(S::Dispatched), S::InProgress),
+        entry(
+            cst(2026, 11, 20, 15, 0),
+            Action::Dispatch,
+            Some(S::Filed),
+            S::Dispatched,
+        ),
+        entry(
+            cst(2026, 11, 20, 15, 30),
+            Action::Start,
+            Some(S::Dispatched),
+            S::InProgress,
+        ),
         request,
         approve,
     ];
@@ -301,12 +336,42 @@ fn a_failed_verification_restarts_handling_and_on_time_needs_every_stage() {
     let calendar = WorkCalendar::builtin();
     let category = category_with(TimeUnit::EmergencyHours);
     let log = vec![
-        entry(cst(2026, 11, 20, 8, 0), Action::Dispatch, Some(S::Filed), S::Dispatched),
-        entry(cst(2026, 11, 20, 9, 0), Action::Handle, Some(S::Dispatched), S::Handled),
-        entry(cst(2026, 11, 20, 10, 0), Action::Reject, Some(S::Handled), S::InProgress),
-        entry(cst(2026, 11, 20, 17, 0), Action::Handle, Some(S::InProgress), S::Handled),
-        entry(cst(2026, 11, 20, 18, 0), Action::Verify, Some(S::Handled), S::Verified),
-        entry(cst(2026, 11, 20, 18, 30), Action::Close, Some(S::Verified), S::Closed),
+        entry(
+            cst(2026, 11, 20, 8, 0),
+            Action::Dispatch,
+            Some(S::Filed),
+            S::Dispatched,
+        ),
+        entry(
+            cst(2026, 11, 20, 9, 0),
+            Action::Handle,
+            Some(S::Dispatched),
+            S::Handled,
+        ),
+        entry(
+            cst(2026, 11, 20, 10, 0),
+            Action::Reject,
+            Some(S::Handled),
+            S::InProgress,
+        ),
+        entry(
+            cst(2026, 11, 20, 17, 0),
+            Action::Handle,
+            Some(S::InProgress),
+            S::Handled,
+        ),
+        entry(
+            cst(2026, 11, 20, 18, 0),
+            Action::Verify,
+            Some(S::Handled),
+            S::Verified,
+        ),
+        entry(
+            cst(2026, 11, 20, 18, 30),
+            Action::Close,
+            Some(S::Verified),
+            S::Closed,
+        ),
     ];
     let s = schedule(&log, &category, &calendar);
     assert_eq!(s.handle_due, Some(cst(2026, 11, 20, 18, 0)));

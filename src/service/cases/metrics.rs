@@ -165,15 +165,13 @@ impl Tally {
             row.handled += 1;
             row.reworked += u64::from(case.rework_count > 0);
         }
-        if closed_in_window {
-            if let Some(closed_at) = case.closed_at {
-                #[expect(
-                    clippy::cast_precision_loss,
-                    reason = "seconds of a case's life fit f64 exactly"
-                )]
-                self.hours
-                    .push((closed_at - case.reported_at).num_seconds() as f64 / 3600.0);
-            }
+        if closed_in_window && let Some(closed_at) = case.closed_at {
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "seconds of a case's life fit f64 exactly"
+            )]
+            self.hours
+                .push((closed_at - case.reported_at).num_seconds() as f64 / 3600.0);
         }
         row.overdue_now += u64::from(case.overdue_at(now));
     }
@@ -292,9 +290,7 @@ pub fn hazards(cases: &[Case], since: DateTime<Utc>, min_cases: usize) -> Vec<Ha
     let mut by_asset: BTreeMap<(String, String), Vec<&Case>> = BTreeMap::new();
     for case in cases {
         let Some(asset) = &case.asset else { continue };
-        if case.reported_at < since
-            || case.state == CaseState::Voided
-            || case.merged_into.is_some()
+        if case.reported_at < since || case.state == CaseState::Voided || case.merged_into.is_some()
         {
             continue;
         }
@@ -307,7 +303,7 @@ pub fn hazards(cases: &[Case], since: DateTime<Utc>, min_cases: usize) -> Vec<Ha
         .into_iter()
         .filter(|(_, cases)| cases.len() >= min_cases.max(1))
         .map(|((collection, id), mut cases)| {
-            cases.sort_by(|a, b| (b.reported_at, b.id).cmp(&(a.reported_at, a.id)));
+            cases.sort_by_key(|c| std::cmp::Reverse((c.reported_at, c.id)));
             let newest = cases[0];
             let open: Vec<&&Case> = cases.iter().filter(|c| c.state.is_open()).collect();
             let rectification = if open.is_empty() {

@@ -213,7 +213,9 @@ pub enum CaseError {
     #[error("unknown category {0:?}; GET /cases/categories lists them")]
     UnknownCategory(String),
     /// The place lies in no grid cell of the district.
-    #[error("the location {lon}, {lat} lies outside the district's grid; cases can only be reported inside it")]
+    #[error(
+        "the location {lon}, {lat} lies outside the district's grid; cases can only be reported inside it"
+    )]
     OutsideDistrict {
         /// Longitude.
         lon: f64,
@@ -289,10 +291,8 @@ impl OpenCases {
             Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat }),
             radius_m,
         );
-        let envelope = rstar::AABB::from_corners(
-            [rect.min().x, rect.min().y],
-            [rect.max().x, rect.max().y],
-        );
+        let envelope =
+            rstar::AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
         let mut hits: Vec<DuplicateHint> = self
             .tree
             .locate_in_envelope(&envelope)
@@ -313,6 +313,28 @@ impl OpenCases {
         hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
         hits
     }
+}
+
+/// Issues an Open311 API key for the civic app `name`: the key is returned once and stored
+/// only as its SHA-256.
+pub async fn issue_api_key(store: &dyn CaseStore, name: &str) -> Result<String, CaseError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(CaseError::Invalid {
+            field: "name",
+            reason: "1 to 64 letters, digits, '-', '_' or '.'".into(),
+        });
+    }
+    let mut bytes = [0_u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let key = format!("o311_{}", hex::encode(bytes));
+    store.add_api_key(name, &key_hash(&key)).await?;
+    Ok(key)
 }
 
 /// SHA-256 of an API key, as stored.
@@ -369,10 +391,8 @@ impl CaseService {
 
     /// Loads the open cases into the duplicate index; returns how many there are.
     pub async fn load_open_cases(&self) -> Result<usize, CaseError> {
-        let open_states: Vec<CaseState> = CaseState::ALL
-            .into_iter()
-            .filter(|s| s.is_open())
-            .collect();
+        let open_states: Vec<CaseState> =
+            CaseState::ALL.into_iter().filter(|s| s.is_open()).collect();
         let (open, _) = self
             .store
             .cases(&CaseQuery {
@@ -380,7 +400,10 @@ impl CaseService {
                 ..CaseQuery::default()
             })
             .await?;
-        let mut index = self.open.write().unwrap_or_else(|e| e.into_inner());
+        let mut index = self
+            .open
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for case in &open {
             index.update(case);
         }
@@ -451,10 +474,7 @@ impl CaseService {
         if photos.len() > MAX_PHOTOS_PER_CASE {
             return Err(CaseError::Invalid {
                 field: "photos",
-                reason: format!(
-                    "at most {MAX_PHOTOS_PER_CASE} photos, got {}",
-                    photos.len()
-                ),
+                reason: format!("at most {MAX_PHOTOS_PER_CASE} photos, got {}", photos.len()),
             });
         }
         for (i, id) in photos.iter().enumerate() {
@@ -557,24 +577,23 @@ impl CaseService {
             });
         }
         let (cells, responsible_unit) = self.locate(report.lon, report.lat)?;
-        if let Reporter::User(user) = reporter {
-            if user.role == Role::Worker {
-                let cell = cells.last().map(|c| c.code.as_str()).unwrap_or_default();
-                if !user.covers_cell(cell) {
-                    return Err(Refusal::Cell {
-                        cell: cell.to_owned(),
-                    }
-                    .into());
-                }
+        let cell = cells.last().map(|c| c.code.as_str()).unwrap_or_default();
+        if let Reporter::User(user) = reporter
+            && user.role == Role::Worker
+            && !user.covers_cell(cell)
+        {
+            return Err(Refusal::Cell {
+                cell: cell.to_owned(),
             }
+            .into());
         }
-        if let Some(asset) = &report.asset {
-            if self.catalog.feature(&asset.collection, &asset.id).is_err() {
-                return Err(CaseError::UnknownAsset {
-                    collection: asset.collection.clone(),
-                    id: asset.id.clone(),
-                });
-            }
+        if let Some(asset) = &report.asset
+            && self.catalog.feature(&asset.collection, &asset.id).is_err()
+        {
+            return Err(CaseError::UnknownAsset {
+                collection: asset.collection.clone(),
+                id: asset.id.clone(),
+            });
         }
         Ok((category, cells, responsible_unit))
     }
@@ -615,7 +634,7 @@ impl CaseService {
         let duplicates = self
             .open
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .near(&category.code, report.lon, report.lat, DUPLICATE_RADIUS_M);
         let now = self.now();
         let actor = reporter.name();
@@ -686,7 +705,7 @@ impl CaseService {
     fn published(&self, case: &Case, entry: &LogEntry) {
         self.open
             .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .update(case);
         // No subscriber is not an error.
         let _ = self.events.send(CaseEvent {
@@ -821,13 +840,13 @@ impl CaseService {
                 }
             }
             Action::ApproveExtension => {
-                if let Some(amount) = request.amount {
-                    if !(amount > 0.0 && amount <= MAX_EXTENSION) {
-                        return Err(CaseError::Invalid {
-                            field: "amount",
-                            reason: format!("a number in (0, {MAX_EXTENSION}]"),
-                        });
-                    }
+                if let Some(amount) = request.amount
+                    && !(amount > 0.0 && amount <= MAX_EXTENSION)
+                {
+                    return Err(CaseError::Invalid {
+                        field: "amount",
+                        reason: format!("a number in (0, {MAX_EXTENSION}]"),
+                    });
                 }
             }
             Action::Merge => {
@@ -930,29 +949,9 @@ impl CaseService {
         next
     }
 
-    /// Issues an Open311 API key for the civic app `name`: the key is returned once and stored
-    /// only as its SHA-256.
+    /// Issues an Open311 API key for the civic app `name` (see [`issue_api_key`]).
     pub async fn issue_api_key(&self, name: &str) -> Result<String, CaseError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(CaseError::Invalid {
-                field: "name",
-                reason: "1 to 64 letters, digits, '-', '_' or '.'".into(),
-            });
-        }
-        let mut bytes = [0_u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        let key = format!(
-            "o311_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        self.store.add_api_key(name, &key_hash(&key)).await?;
-        Ok(key)
+        issue_api_key(self.store.as_ref(), name).await
     }
 
     /// The civic app an Open311 API key belongs to, if it is valid.
@@ -1029,4 +1028,3 @@ impl CaseService {
         Ok(tasks)
     }
 }
-

@@ -96,7 +96,10 @@ async fn a_stored_case_reads_back_whole_with_its_log() {
     let mut expected = new_case("wang");
     expected.id = inserted.case.id;
     assert_eq!(inserted.case, expected);
-    assert_eq!(store.case(expected.id).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        store.case(expected.id).await.unwrap(),
+        Some(expected.clone())
+    );
     let log = store.case_log(expected.id).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].seq, 1);
@@ -148,7 +151,12 @@ async fn an_update_on_a_stale_version_writes_nothing() {
     voided.version = 2;
     voided.state = CaseState::Voided;
     let void = entry(Action::Void, Some(CaseState::Reported), CaseState::Voided);
-    assert!(!store.update_case(1, &voided, &void, &audit()).await.unwrap());
+    assert!(
+        !store
+            .update_case(1, &voided, &void, &audit())
+            .await
+            .unwrap()
+    );
     assert_eq!(store.case(case.id).await.unwrap(), Some(filed));
     let log = store.case_log(case.id).await.unwrap();
     assert_eq!(
@@ -169,7 +177,9 @@ async fn the_case_log_cannot_be_edited_or_deleted() {
         .execute(store.pool())
         .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM case_log").execute(store.pool()).await;
+    let delete = sqlx::query("DELETE FROM case_log")
+        .execute(store.pool())
+        .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
 }
 
@@ -180,7 +190,10 @@ async fn listings_filter_by_cell_prefix_state_and_overdue() {
     let mut late = new_case("wang");
     late.state = CaseState::Dispatched;
     late.due_at = Some(at(10));
-    store.insert_case(&late, None, &report, &audit()).await.unwrap();
+    store
+        .insert_case(&late, None, &report, &audit())
+        .await
+        .unwrap();
     let mut elsewhere = new_case("wang");
     elsewhere.cells[1].code = "410104002001001".into();
     store
@@ -218,7 +231,10 @@ async fn api_keys_are_found_by_hash_until_revoked() {
         store.add_api_key("civic-app", &[8; 32]).await,
         Err(StoreError::DuplicateApiKey(_))
     ));
-    assert_eq!(store.api_key(&hash).await.unwrap().as_deref(), Some("civic-app"));
+    assert_eq!(
+        store.api_key(&hash).await.unwrap().as_deref(),
+        Some("civic-app")
+    );
     assert!(store.revoke_api_key("civic-app").await.unwrap());
     assert_eq!(store.api_key(&hash).await.unwrap(), None);
 }
