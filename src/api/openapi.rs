@@ -148,6 +148,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
     }
     paths.extend(super::tiles::openapi_paths());
     paths.extend(auth_paths());
+    paths.extend(case_paths());
     paths.insert("/health".into(), json!({ "get": { "summary": "Liveness", "operationId": "getHealth", "tags": ["Operations"], "responses": { "200": { "description": "alive" } } } }));
     paths.insert("/ready".into(), json!({ "get": { "summary": "Readiness: store reachable, indexes loaded", "operationId": "getReady", "tags": ["Operations"], "responses": { "200": { "description": "ready" }, "503": { "$ref": "#/components/responses/Unavailable" } } } }));
 
@@ -236,6 +237,8 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 "Unavailable": problem("The store is not reachable"),
                 "Unauthorized": problem("No valid bearer token (missing, unknown, expired or revoked), or wrong credentials"),
                 "Forbidden": problem("The user's role does not allow this; the problem names the roles that do"),
+                "Conflict": problem("The case's state does not allow the action, or someone changed it first (`current` holds the case as it is now)"),
+                "Unprocessable": problem("The request cannot be carried out: a location outside the district, an unknown asset or photo"),
                 "TooManyRequests": {
                     "description": "Too many failed logins; retry after the given seconds",
                     "headers": { "Retry-After": { "schema": { "type": "integer", "minimum": 0 } } },
@@ -331,13 +334,18 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
 }
 
 /// Paths open to everyone, whether or not the base layers are public.
-pub const OPEN_PATHS: [&str; 6] = [
+pub const OPEN_PATHS: [&str; 11] = [
     "/",
     "/conformance",
     "/api",
     "/health",
     "/ready",
     "/auth/login",
+    "/cases/categories",
+    "/cases/calendar",
+    "/open311/v2/services.json",
+    "/open311/v2/services/{code}.json",
+    "/open311/v2/discovery.json",
 ];
 
 /// Makes a bearer token the default requirement of every operation (the base layers are not
@@ -424,5 +432,177 @@ fn auth_paths() -> Map<String, Value> {
             "401": unauthorized, "403": forbidden
         }
     } }));
+    paths
+}
+
+/// The case workflow and Open311 paths.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one literal per path reads better than helpers"
+)]
+fn case_paths() -> Map<String, Value> {
+    let bearer = json!([{ "bearerAuth": [] }]);
+    let r = |name: &str| json!({ "$ref": format!("#/components/responses/{name}") });
+    let json_ok = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } });
+    let query = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } });
+    let id = json!({ "name": "id", "in": "path", "required": true, "description": "The case number", "schema": { "type": "integer", "minimum": 1 } });
+    let states: Vec<&str> = crate::model::case::CaseState::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let actions: Vec<&str> = crate::model::case::Action::TRANSITIONS
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    let report_schema = json!({
+        "type": "object", "required": ["category", "lon", "lat", "description"], "additionalProperties": false,
+        "properties": {
+            "category": { "type": "string", "description": "A code from /cases/categories" },
+            "lon": { "type": "number" }, "lat": { "type": "number" },
+            "crs": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84" },
+            "description": { "type": "string", "maxLength": 2000 },
+            "address": { "type": "string" },
+            "photos": { "type": "array", "maxItems": 6, "items": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "description": "Ids returned by POST /photos" },
+            "asset": { "type": "object", "required": ["collection", "id"], "properties": { "collection": { "type": "string" }, "id": { "type": "string" } } },
+            "channel": { "type": "string", "enum": ["api", "tablet"] }
+        }
+    });
+    let mut paths = Map::new();
+    paths.insert("/cases".into(), json!({
+        "get": {
+            "summary": "Cases, newest first or by deadline", "operationId": "getCases", "tags": ["Cases"], "security": bearer,
+            "parameters": [
+                { "name": "state", "in": "query", "required": false, "description": "Comma-separated states, or `open`", "schema": { "type": "string" }, "x-enum": states },
+                query("category", "A category code"), query("unit", "The unit dispatched to"),
+                query("cell", "Cell codes (comma-separated); a code matches every cell below it"),
+                query("reporter", "Who reported"), query("overdue", "true: only open cases past their deadline"),
+                query("bbox", "west,south,east,north (WGS84)"), query("from", "Reported at or after (YYYY-MM-DD China time, or RFC 3339)"),
+                query("to", "Reported before (a date includes its whole day)"), query("order", "newest or deadline"),
+                { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
+                { "name": "offset", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+                { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "geojson"] } }
+            ],
+            "responses": { "200": json_ok("The cases and how many match"), "400": r("BadRequest"), "401": r("Unauthorized") }
+        },
+        "post": {
+            "summary": "Report a case (JSON, or a multipart tablet form with `photo` parts)", "operationId": "reportCase", "tags": ["Cases"], "security": bearer,
+            "parameters": [{ "name": "Idempotency-Key", "in": "header", "required": false, "description": "Sent again on a retry, it returns the first case instead of making a second", "schema": { "type": "string", "maxLength": 200 } }],
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": report_schema },
+                "multipart/form-data": { "schema": { "type": "object", "properties": {
+                    "category": { "type": "string" }, "lon": { "type": "number" }, "lat": { "type": "number" }, "crs": { "type": "string" },
+                    "description": { "type": "string" }, "address": { "type": "string" },
+                    "asset_collection": { "type": "string" }, "asset_id": { "type": "string" },
+                    "photo": { "type": "array", "maxItems": 6, "items": { "type": "string", "format": "binary" } }
+                } } }
+            } },
+            "responses": {
+                "201": json_ok("The case, probable duplicates within 50 m and a suggested asset within 15 m"),
+                "200": json_ok("The case an earlier request with the same Idempotency-Key made"),
+                "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden"), "413": { "description": "A photo over 10 MB" },
+                "415": { "description": "A photo that is not JPEG, PNG or WebP by content" }, "422": r("Unprocessable")
+            }
+        }
+    }));
+    paths.insert("/cases/{id}".into(), json!({ "get": {
+        "summary": "The case page: case, log, deadlines and the caller's possible actions", "operationId": "getCase", "tags": ["Cases"], "security": bearer,
+        "parameters": [id],
+        "responses": { "200": json_ok("The case"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
+    } }));
+    paths.insert("/cases/{id}/actions".into(), json!({ "post": {
+        "summary": "Take an action on a case", "operationId": "actOnCase", "tags": ["Cases"], "security": bearer,
+        "parameters": [id, { "name": "If-Match", "in": "header", "required": false, "description": "The version the caller saw, e.g. \"3\"", "schema": { "type": "string" } }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object", "required": ["action"], "additionalProperties": false,
+            "properties": {
+                "action": { "type": "string", "enum": actions },
+                "note": { "type": "string" }, "photos": { "type": "array", "items": { "type": "string" } },
+                "unit": { "type": "string", "description": "dispatch: the unit (default: the responsible unit)" },
+                "amount": { "type": "number", "description": "request_extension / approve_extension: time in the category's unit" },
+                "into": { "type": "integer", "description": "merge: the open case this one duplicates" },
+                "version": { "type": "integer" }
+            }
+        } } } },
+        "responses": { "200": json_ok("The case after the action"), "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden"), "404": r("NotFound"), "409": r("Conflict") }
+    } }));
+    let simple = |summary: &str, operation_id: &str, parameters: Value| {
+        json!({ "get": {
+        "summary": summary, "operationId": operation_id, "tags": ["Cases"], "security": bearer.clone(), "parameters": parameters,
+        "responses": { "200": json_ok(summary), "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden") }
+    } })
+    };
+    paths.insert(
+        "/tasks".into(),
+        simple(
+            "The caller's tasks, earliest deadline first",
+            "getTasks",
+            json!([]),
+        ),
+    );
+    paths.insert(
+        "/cases/overdue".into(),
+        simple(
+            "Open cases past their deadline",
+            "getOverdueCases",
+            json!([]),
+        ),
+    );
+    paths.insert("/cases/hazards".into(), simple("The hazard register (隐患清单): assets with repeated cases", "getHazards", json!([
+        { "name": "days", "in": "query", "required": false, "schema": { "type": "number", "default": 90 } },
+        { "name": "min_cases", "in": "query", "required": false, "schema": { "type": "integer", "default": 2 } }
+    ])));
+    paths.insert("/cases/metrics".into(), simple("Evaluation: received, filed, due, closed, 结案率, 按期结案率, 返工率, 延期率, median time to close", "getCaseMetrics", json!([
+        { "name": "group_by", "in": "query", "required": false, "schema": { "type": "string", "enum": ["street", "community", "grid", "unit", "category"] } },
+        query("from", "Start of the window (default: 30 days before `to`)"), query("to", "End of the window (default: now)"),
+        { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "csv"] } }
+    ])));
+    paths.insert("/cases/events".into(), json!({ "get": {
+        "summary": "Server-sent events of every case change", "operationId": "getCaseEvents", "tags": ["Cases"], "security": bearer,
+        "parameters": [query("access_token", "The bearer token, for clients that cannot send headers (EventSource)")],
+        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline", "content": { "text/event-stream": {} } }, "401": r("Unauthorized") }
+    } }));
+    paths.insert("/cases/categories".into(), json!({ "get": {
+        "summary": "Case categories (部件/事件) with conditions, responsible unit kind and time limits", "operationId": "getCaseCategories", "tags": ["Cases"], "security": [],
+        "responses": { "200": json_ok("The categories") }
+    } }));
+    paths.insert("/cases/calendar".into(), json!({ "get": {
+        "summary": "Holidays, make-up working days and working hours used by deadlines", "operationId": "getWorkingCalendar", "tags": ["Cases"], "security": [],
+        "parameters": [{ "name": "year", "in": "query", "required": false, "schema": { "type": "integer" } }],
+        "responses": { "200": json_ok("The year's calendar"), "400": r("BadRequest") }
+    } }));
+    paths.insert("/photos".into(), json!({ "post": {
+        "summary": "Upload a photo (JPEG, PNG or WebP by content, ≤ 10 MB; location metadata stripped)", "operationId": "uploadPhoto", "tags": ["Cases"], "security": bearer,
+        "requestBody": { "required": true, "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } },
+        "responses": { "201": json_ok("The photo's id"), "401": r("Unauthorized"), "413": { "description": "Over 10 MB" }, "415": { "description": "Not JPEG, PNG or WebP" }, "422": r("Unprocessable") }
+    } }));
+    paths.insert("/photos/{id}".into(), json!({ "get": {
+        "summary": "A photo", "operationId": "getPhoto", "tags": ["Cases"], "security": bearer,
+        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" } }],
+        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "401": r("Unauthorized"), "404": r("NotFound") }
+    } }));
+    let open311 = |summary: &str, operation_id: &str| {
+        json!({ "summary": summary, "operationId": operation_id, "tags": ["Open311 GeoReport v2"], "security": [],
+        "responses": { "200": json_ok(summary), "400": { "description": "GeoReport error list" }, "403": { "description": "Missing or invalid api_key" }, "404": { "description": "Not found" } } })
+    };
+    paths.insert(
+        "/open311/v2/discovery.json".into(),
+        json!({ "get": open311("Discovery", "open311Discovery") }),
+    );
+    paths.insert(
+        "/open311/v2/services.json".into(),
+        json!({ "get": open311("Service list (the case categories)", "open311Services") }),
+    );
+    paths.insert(
+        "/open311/v2/services/{code}.json".into(),
+        json!({ "get": open311("Service definition", "open311Service") }),
+    );
+    paths.insert("/open311/v2/requests.json".into(), json!({
+        "get": open311("Service requests (api_key; service_request_id, service_code, status, start_date, end_date, bbox)", "open311Requests"),
+        "post": open311("Create a service request (form-encoded; api_key, service_code, lat, long, description, address_string, crs)", "open311CreateRequest")
+    }));
+    paths.insert(
+        "/open311/v2/requests/{id}.json".into(),
+        json!({ "get": open311("One service request (api_key)", "open311Request") }),
+    );
     paths
 }
