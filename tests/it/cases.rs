@@ -1224,3 +1224,310 @@ fn civic_apps_report_and_follow_requests_through_open311() {
             .contains("start_date")
     );
 }
+
+#[test]
+fn deadlines_follow_working_hours_and_overdue_cases_are_listed() {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::{DateTime, TimeZone as _, Utc};
+    use citygrid::model::calendar::{WorkCalendar, china_offset};
+    use citygrid::model::category::CategoryCatalog;
+    use citygrid::service::cases::CaseService;
+    use citygrid::service::photos::PhotoStore;
+    use citygrid::store::CaseStore;
+
+    let fx = fx();
+    let cst = |d: u32, h: u32, m: u32| -> DateTime<Utc> {
+        china_offset()
+            .with_ymd_and_hms(2026, 11, d, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let now = Arc::new(Mutex::new(cst(20, 15, 0)));
+    let clock = {
+        let now = Arc::clone(&now);
+        Arc::new(move || *now.lock().unwrap())
+    };
+    let catalog = demo().catalog.clone();
+    let cases = CaseService::new(
+        Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
+        catalog,
+        Arc::new(CategoryCatalog::builtin()),
+        Arc::new(WorkCalendar::builtin()),
+        PhotoStore::temporary(),
+    )
+    .with_clock(clock);
+    let router = router(fx.state.clone().with_cases(Arc::new(cases)));
+    let send = |who: &str, method: &str, uri: &str, body: Option<Value>| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", fx.tokens[who]));
+        let body = match body {
+            Some(b) => {
+                request = request.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        send_to(&demo().runtime, &router, request.body(body).unwrap())
+    };
+    let category = CategoryCatalog::builtin().get("0101").unwrap().clone();
+    assert_eq!(
+        category.time_unit,
+        citygrid::model::calendar::TimeUnit::WorkingHours
+    );
+    let hours = category.limits.handle;
+    // Friday 15:00: 2.5 working hours are left that day; the rest counts from Monday 08:30 and
+    // skips the lunch break.
+    let reported = send(
+        "wang",
+        "POST",
+        "/cases",
+        Some(
+            json!({ "category": "0101", "lon": fx.here.0, "lat": fx.here.1, "description": "井盖破损" }),
+        ),
+    );
+    assert_eq!(reported.status, 201, "{}", reported.text());
+    let id = reported.json()["case"]["id"].as_i64().unwrap();
+    let path = format!("/cases/{id}/actions");
+    assert_eq!(
+        send("zhihui", "POST", &path, Some(json!({ "action": "file" }))).status,
+        200
+    );
+    let dispatched = send(
+        "zhihui",
+        "POST",
+        &path,
+        Some(json!({ "action": "dispatch", "unit": fx.water_unit })),
+    );
+    assert_eq!(dispatched.status, 200, "{}", dispatched.text());
+    let due: DateTime<Utc> = dispatched.json()["case"]["due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = WorkCalendar::builtin()
+        .deadline(
+            cst(20, 15, 0),
+            citygrid::model::calendar::TimeLimit {
+                amount: hours,
+                unit: citygrid::model::calendar::TimeUnit::WorkingHours,
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(due, expected);
+    assert!(due > cst(23, 8, 30), "the weekend does not count: {due}");
+    let overdue_ids = |router_now: DateTime<Utc>| {
+        *now.lock().unwrap() = router_now;
+        let listed = send("jiandu", "GET", "/cases/overdue", None).json();
+        listed["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(!overdue_ids(due - chrono::Duration::minutes(1)).contains(&id));
+    assert!(overdue_ids(due + chrono::Duration::minutes(30)).contains(&id));
+    let page = send("jiandu", "GET", &format!("/cases/{id}"), None).json();
+    assert_eq!(page["overdue"], true);
+    let filtered = send("jiandu", "GET", "/cases?overdue=true&limit=1000", None).json();
+    assert!(
+        filtered["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id)
+    );
+}
+
+/// Runs `citygrid ARGS` with `stdin`; standard output on success.
+fn citygrid_cli(args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "citygrid {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn cases_sessions_and_api_keys_survive_a_restart() {
+    use crate::support::{Server, http};
+
+    let server = Server::start(&[]);
+    let database = server.database_url();
+    let grid = fx().grid.clone();
+    let (lon, lat) = fx().here;
+    citygrid_cli(
+        &[
+            "user",
+            "add",
+            "gao",
+            "--role",
+            "worker",
+            "--cells",
+            &grid,
+            "--database-url",
+            &database,
+        ],
+        "worker-password-1\n",
+    );
+    citygrid_cli(
+        &[
+            "user",
+            "add",
+            "sun",
+            "--role",
+            "dispatcher",
+            "--database-url",
+            &database,
+        ],
+        "dispatcher-password-1\n",
+    );
+    let key = citygrid_cli(
+        &["apikey", "add", "civic-app", "--database-url", &database],
+        "",
+    );
+    let key = key.trim().to_owned();
+    assert!(key.starts_with("o311_") && key.len() == 5 + 64, "{key}");
+    let listed = citygrid_cli(&["apikey", "list", "--database-url", &database], "");
+    assert!(listed.contains("civic-app"), "{listed}");
+
+    let login = |base: &str, name: &str, password: &str| -> String {
+        let (status, body) = http(
+            &format!("{base}/auth/login"),
+            "POST",
+            &[("Content-Type", "application/json")],
+            &json!({ "username": name, "password": password }).to_string(),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let post = |base: &str, path: &str, token: &str, body: Value| -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let (status, text) = http(
+            &format!("{base}{path}"),
+            "POST",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &bearer),
+            ],
+            &body.to_string(),
+        )
+        .unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    };
+    let get = |base: &str, path: &str, token: &str| -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let (status, text) = http(
+            &format!("{base}{path}"),
+            "GET",
+            &[("Authorization", &bearer)],
+            "",
+        )
+        .unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    };
+    let worker = login(&server.base, "gao", "worker-password-1");
+    let dispatcher = login(&server.base, "sun", "dispatcher-password-1");
+    let (status, reported) = post(
+        &server.base,
+        "/cases",
+        &worker,
+        json!({ "category": "0105", "lon": lon, "lat": lat, "description": "热力井盖下沉" }),
+    );
+    assert_eq!(status, 201, "{reported}");
+    let id = reported["case"]["id"].as_i64().unwrap();
+    let (status, _) = post(
+        &server.base,
+        &format!("/cases/{id}/actions"),
+        &dispatcher,
+        json!({ "action": "file", "note": "立案" }),
+    );
+    assert_eq!(status, 200);
+
+    let server = server.restart(&[]);
+    // Sessions are in the database: the token from before the restart still works.
+    let (status, page) = get(&server.base, &format!("/cases/{id}"), &dispatcher);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["case"]["state"], "filed");
+    assert_eq!(page["log"].as_array().unwrap().len(), 2);
+    assert_eq!(page["log"][1]["note"], "立案");
+    // The open case is found again as a probable duplicate.
+    let (status, again) = post(
+        &server.base,
+        "/cases",
+        &worker,
+        json!({ "category": "0105", "lon": lon, "lat": lat, "description": "同一处" }),
+    );
+    assert_eq!(status, 201);
+    assert!(
+        again["probable_duplicates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == id),
+        "{again}"
+    );
+    let (status, body) = http(
+        &format!(
+            "{}/open311/v2/requests/{id}.json?api_key={key}",
+            server.base
+        ),
+        "GET",
+        &[],
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"status\":\"open\""));
+    citygrid_cli(
+        &[
+            "apikey",
+            "revoke",
+            "civic-app",
+            "--database-url",
+            &server.database_url(),
+        ],
+        "",
+    );
+    let (status, _) = http(
+        &format!(
+            "{}/open311/v2/requests/{id}.json?api_key={key}",
+            server.base
+        ),
+        "GET",
+        &[],
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 403, "a revoked key is refused");
+    assert!(
+        server.dir.path().join("photos").is_dir(),
+        "photos live next to the database"
+    );
+    assert!(server.terminate());
+}

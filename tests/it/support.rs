@@ -162,7 +162,11 @@ fn free_port() -> u16 {
 impl Server {
     /// Starts the binary with the demo district in a fresh database and waits until `/ready`.
     pub fn start(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// Starts the binary on the database in `dir` (made if missing) and waits until `/ready`.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Self {
         let port = free_port();
         let database = format!("sqlite://{}", dir.path().join("citygrid.db").display());
         let child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
@@ -205,6 +209,13 @@ impl Server {
             std::thread::sleep(Duration::from_millis(200));
         }
         panic!("the server at {} did not become ready", self.base);
+    }
+
+    /// Stops the server gracefully and starts it again on the same database and files.
+    pub fn restart(mut self, extra: &[&str]) -> Self {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        assert!(self.terminate(), "the server stops cleanly");
+        Self::start_in(dir, extra)
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
