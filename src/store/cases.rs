@@ -311,12 +311,21 @@ async fn append_entry(
     conn: &mut SqliteConnection,
     case_id: i64,
     entry: &LogEntry,
-) -> Result<u32, StoreError> {
+) -> Result<(), StoreError> {
     let seq: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_log WHERE case_id = ?")
             .bind(case_id)
             .fetch_one(&mut *conn)
             .await?;
+    insert_entry(conn, case_id, seq, entry).await
+}
+
+async fn insert_entry(
+    conn: &mut SqliteConnection,
+    case_id: i64,
+    seq: i64,
+    entry: &LogEntry,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO case_log (case_id, seq, at, actor, action, from_state, to_state, note, photos, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -333,7 +342,7 @@ async fn append_entry(
     .bind(entry.detail.to_string())
     .execute(&mut *conn)
     .await?;
-    Ok(u32::try_from(seq).unwrap_or(u32::MAX))
+    Ok(())
 }
 
 fn audit_with_target(audit: &AuditEntry, case_id: i64) -> AuditEntry {
@@ -378,14 +387,12 @@ impl CaseStore for SqliteStore {
             .push_bind(idempotency_key.map(str::to_owned));
         builder.push(") RETURNING id");
         let id: i64 = builder.build_query_scalar().fetch_one(&mut *tx).await?;
-        append_entry(&mut tx, id, entry).await?;
+        insert_entry(&mut tx, id, 1, entry).await?;
         append_audit_tx(&mut tx, &audit_with_target(audit, id)).await?;
-        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = decode_case(&row)?;
         tx.commit().await?;
+        // Every column was written from `case`: it reads back as given, with its new number.
+        let mut stored = case.clone();
+        stored.id = id;
         Ok(Inserted {
             case: stored,
             created: true,
