@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::auth::Actor;
+use super::auth::{Actor, Remote};
 use super::spatial::{check_known, crs_param, number, object, position, reject_unknown_members};
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::model::calendar::china_offset;
@@ -360,6 +360,7 @@ fn reported_response(reported: &Reported, state: &AppState) -> Response {
 pub async fn report_case(
     State(state): State<AppState>,
     Actor(user): Actor,
+    Remote(remote): Remote,
     request: Request,
 ) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
@@ -374,10 +375,13 @@ pub async fn report_case(
             .await
             .map_err(|e| ApiError::invalid("body", "", "multipart/form-data", e.body_text()))?;
         let (mut report, photos) = report_from_form(multipart, &headers).await?;
+        report.remote.clone_from(&remote);
         // Check everything else before storing a photo, so that a refused report leaves nothing.
         cases.prepare(&who, &report)?;
         for data in photos {
-            let photo = cases.upload_photo(user.username.as_str(), data).await?;
+            let photo = cases
+                .upload_photo(user.username.as_str(), data, remote.clone())
+                .await?;
             if !report.photos.contains(&photo.sha256) {
                 report.photos.push(photo.sha256);
             }
@@ -389,7 +393,8 @@ pub async fn report_case(
             .map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
-        let report = report_from_json(&body, &headers)?;
+        let mut report = report_from_json(&body, &headers)?;
+        report.remote = remote;
         cases.report(&who, report).await?
     };
     Ok(reported_response(&reported, &state))
@@ -482,6 +487,7 @@ async fn report_from_form(
 pub async fn upload_photo(
     State(state): State<AppState>,
     Actor(user): Actor,
+    Remote(remote): Remote,
     body: Body,
 ) -> Result<Response, ApiError> {
     let data = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
@@ -489,7 +495,7 @@ pub async fn upload_photo(
         .map_err(|_| ApiError::PayloadTooLarge(MAX_PHOTO_BYTES))?;
     let photo = state
         .cases
-        .upload_photo(user.username.as_str(), data)
+        .upload_photo(user.username.as_str(), data, remote)
         .await?;
     let url = state.url(&format!("/photos/{}", photo.sha256));
     let mut response = json_response(
@@ -568,6 +574,7 @@ pub async fn get_case(
 pub async fn act_on_case(
     State(state): State<AppState>,
     Actor(user): Actor,
+    Remote(remote): Remote,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -637,7 +644,7 @@ pub async fn act_on_case(
         amount: number_member(body, "amount")?,
         into,
         expected_version,
-        remote: None,
+        remote,
     };
     let case = state.cases.act(&user, id, request).await?;
     let mut response = json_response(StatusCode::OK, &json!({ "case": case_json(&case) }));

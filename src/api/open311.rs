@@ -22,6 +22,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::auth::Remote;
 use super::{AppState, media, with_type};
 use crate::model::case::{Case, CaseState};
 use crate::model::category::Category;
@@ -200,6 +201,7 @@ async fn describe_service(
 /// `POST /open311/v2/requests.json` (form-encoded).
 async fn create_request(
     State(state): State<AppState>,
+    Remote(remote): Remote,
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Result<Response, GeoReportError> {
@@ -272,7 +274,7 @@ async fn create_request(
         idempotency_key: param(&fields, "device_id")
             .zip(param(&fields, "request_token"))
             .map(|(device, token)| format!("{device}/{token}")),
-        remote: None,
+        remote,
     };
     let reported = state.cases.report(&Reporter::App(app), report).await?;
     let notice = if reported.duplicates.is_empty() {

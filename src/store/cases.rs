@@ -115,8 +115,8 @@ pub trait CaseStore: Send + Sync {
     /// Cases matching `query`, and how many match without limit and offset.
     async fn cases(&self, query: &CaseQuery) -> Result<(Vec<Case>, u64), StoreError>;
 
-    /// Records a photo reference (idempotent).
-    async fn put_photo(&self, photo: &PhotoRecord) -> Result<(), StoreError>;
+    /// Records a photo reference (idempotent) with its audit row, in one transaction.
+    async fn put_photo(&self, photo: &PhotoRecord, audit: &AuditEntry) -> Result<(), StoreError>;
 
     /// A photo reference.
     async fn photo(&self, sha256: &str) -> Result<Option<PhotoRecord>, StoreError>;
@@ -466,7 +466,9 @@ impl CaseStore for SqliteStore {
         Ok((cases, u64::try_from(total).unwrap_or(0)))
     }
 
-    async fn put_photo(&self, photo: &PhotoRecord) -> Result<(), StoreError> {
+    async fn put_photo(&self, photo: &PhotoRecord, audit: &AuditEntry) -> Result<(), StoreError> {
+        let _writer = self.writer().lock().await;
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO photos (sha256, media_type, bytes, uploaded_by, uploaded_at)
              VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
@@ -476,8 +478,10 @@ impl CaseStore for SqliteStore {
         .bind(i64::try_from(photo.bytes).unwrap_or(i64::MAX))
         .bind(&photo.uploaded_by)
         .bind(text(Utc::now()))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        append_audit_tx(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

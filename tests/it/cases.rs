@@ -713,6 +713,21 @@ fn photos_are_checked_by_content_and_never_served_anonymously() {
     let uploaded = upload(Some("wang"), PNG_1X1.to_vec(), "image/png");
     assert_eq!(uploaded.status, 201, "{}", uploaded.text());
     let photo = uploaded.json()["id"].as_str().unwrap().to_owned();
+    let audit = call(
+        "GET",
+        "/audit?action=photo.upload&limit=1000",
+        Some("admin"),
+        None,
+    )
+    .json();
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["target"] == format!("photo/{photo}").as_str() && r["actor"] == "case-wang"),
+        "the upload is audited: {audit}"
+    );
     let reply = report("wang", "0101", fx().here, json!({ "photos": [photo] }));
     assert_eq!(reply.status, 201, "{}", reply.text());
     assert_eq!(reply.json()["case"]["photos"], json!([photo]));

@@ -604,15 +604,26 @@ impl CaseService {
         &self,
         uploader: &str,
         data: bytes::Bytes,
+        remote: Option<String>,
     ) -> Result<PhotoRef, CaseError> {
         let photo = self.photos.put(data).await?;
+        let audit = AuditEntry {
+            actor: Some(uploader.to_owned()),
+            action: "photo.upload".into(),
+            target: format!("photo/{}", photo.sha256),
+            detail: json!({ "media_type": photo.media_type, "bytes": photo.bytes }),
+            remote,
+        };
         self.store
-            .put_photo(&PhotoRecord {
-                sha256: photo.sha256.clone(),
-                media_type: photo.media_type.clone(),
-                bytes: photo.bytes,
-                uploaded_by: uploader.to_owned(),
-            })
+            .put_photo(
+                &PhotoRecord {
+                    sha256: photo.sha256.clone(),
+                    media_type: photo.media_type.clone(),
+                    bytes: photo.bytes,
+                    uploaded_by: uploader.to_owned(),
+                },
+                &audit,
+            )
             .await?;
         Ok(photo)
     }
