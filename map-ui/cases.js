@@ -62,7 +62,7 @@ export function initCases(ctx) {
   $('case-page').addEventListener('submit', onActionSubmit);
   $('case-page').addEventListener('change', (e) => { if (e.target.id === 'action-photos') renderActionPreviews(); });
   onSessionChange((s) => { applySession(s); ctx.onLayersChanged(); });
-  onLangChange(() => { renderTasks(); renderCase(); });
+  onLangChange(() => { renderTasks(); renderCase(); renderLive(); });
   // Remaining times move on.
   setInterval(() => { renderTasks(); renderDeadline(); }, 60_000);
   applySession(current());
@@ -109,16 +109,18 @@ function applySession(s) {
     $('case-page').innerHTML = '';
     renderTasks();
     map.getSource('cases')?.setData(empty);
+    // Stay on the sign-in panel (the tablet may pass to the next person); leave a case panel.
     const selected = document.querySelector('#tabs button[aria-selected="true"]');
-    if (!selected || selected.hidden) showTab('layers');
+    if (document.body.dataset.tab !== 'account' && (!selected || selected.hidden)) showTab('layers');
   } else {
     refreshLayer();
     refreshTasks();
   }
-  followEvents(onCaseEvent, onLagged, (state) => {
-    $('live').dataset.state = state;
-    $('live').textContent = s ? t(`live_${state}`) : '';
-  });
+  followEvents(onCaseEvent, onLagged, (state) => { $('live').dataset.state = state; renderLive(); });
+}
+
+function renderLive() {
+  $('live').textContent = current() ? t(`live_${$('live').dataset.state}`) : '';
 }
 
 function onCaseEvent(event) {
@@ -178,7 +180,7 @@ const refreshTasks = coalesced(async () => {
 
 function dueBadge(c) {
   const left = remaining(c.due_at);
-  if (!left) return `<span class="due muted">${t('no_deadline')}</span>`;
+  if (!left) return `<span class="due muted">${t('reported_at')} ${esc(formatTime(c.reported_at))}</span>`;
   return `<span class="due${left.overdue ? ' overdue' : ''}">${esc(left.text)}</span>`;
 }
 function stateBadge(state) {
@@ -191,7 +193,7 @@ function renderTasks() {
   if (!current()) { $('task-list').innerHTML = ''; return; }
   $('task-list').innerHTML = tasks.length
     ? tasks.map((c) => `<li><button class="task${c.overdue ? ' overdue' : ''}" data-case="${c.id}" data-state="${esc(c.state)}">` +
-      `<span class="task-head"><b>#${c.id}</b> ${esc(categoryName(c.category))} ${stateBadge(c.state)}</span>` +
+      `<span class="task-head"><span><b>#${c.id}</b> ${esc(categoryName(c.category))}</span>${stateBadge(c.state)}</span>` +
       `<span class="task-foot"><span class="muted">${esc(placeOf(c))}</span>${dueBadge(c)}</span></button></li>`).join('')
     : `<li class="muted">${t('no_tasks')}</li>`;
 }

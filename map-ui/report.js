@@ -57,6 +57,7 @@ export function initReport(ctx) {
   $('report-result').addEventListener('click', onResultClick);
   onLangChange(() => { renderCategories(); renderPlace(); renderResult(); });
   onSessionChange((s) => { if (!s) { resetForm(); result = null; renderResult(); } });
+  renderPlace();
 }
 
 // ---- category picker -----------------------------------------------------------------------
