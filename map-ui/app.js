@@ -1,12 +1,16 @@
 // The citygrid viewer: a MapLibre map on citygrid's own vector tiles, and a side panel with the
-// layer list, feature properties, search, 我在哪个网格, polygon analysis and a choropleth.
+// layer list, feature properties, search, 我在哪个网格, polygon analysis and a choropleth; and,
+// once signed in, cases: the cases layer, the report form, my tasks, the case page and metrics.
 import { t, lang, setLang, onLangChange, applyTo } from './i18n.js';
 import { getJson, postJson, postText, schema, cqlString } from './api.js';
 import { styleLayers, hatchImage, LAYER_GROUPS, PICKABLE } from './layers.js';
 import { PolygonDraw } from './draw.js';
-
-const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { $, esc } from './ui.js';
+import { revalidate } from './session.js';
+import { initAccount } from './account.js';
+import { initCases, casesLayerGroup, caseAt, openCase } from './cases.js';
+import { initReport } from './report.js';
+import { initMetrics } from './metrics.js';
 const ANALYSED = ['manholes', 'pipelines', 'roads', 'parks', 'renovation_areas', 'facilities'];
 const GROUP_BY = { manholes: ['status'], pipelines: ['kind', 'condition'], roads: ['class'], parks: ['kind'], renovation_areas: ['kind'], facilities: ['kind'] };
 const LINEAR = new Set(['pipelines', 'roads']);
@@ -80,6 +84,8 @@ map.on('load', () => {
   window.citygridReady = true;
 });
 const draw = new PolygonDraw(map, 'draw');
+// Registered before the map's load event, which adds the cases layer.
+initCases({ map, showTab, highlight, onLayersChanged: () => renderLayerList() });
 
 function highlight(geometry) {
   map.getSource('highlight')?.setData(geometry ? { type: 'Feature', properties: {}, geometry } : empty);
@@ -102,18 +108,27 @@ function flyTo(geometry) {
 function showTab(name) {
   for (const b of document.querySelectorAll('#tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
   for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
+  document.body.dataset.tab = name;
 }
 for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
 
 // ---- interaction modes ---------------------------------------------------------------------
-let mode = 'inspect'; // or 'locate', 'draw'
+let mode = 'inspect'; // or 'locate', 'draw', 'pick'
+let picked = null; // what a tap in 'pick' mode is for
 map.on('click', (e) => {
   if (mode === 'draw') { draw.add(e.lngLat); renderDrawHint(); return; }
   if (mode === 'locate') { setMode('inspect'); locateAt(e.lngLat); return; }
+  if (mode === 'pick') { const f = picked; picked = null; setMode('inspect'); f?.(e.lngLat); return; }
+  const caseId = caseAt(e.point);
+  if (caseId) { openCase(caseId); return; }
   inspect(e.point);
 });
+/** The next tap on the map goes to `f(lngLat)` instead of selecting a feature. */
+function pickPoint(f) { picked = f; setMode('pick'); }
 function setMode(next) {
   mode = next;
+  if (mode !== 'pick') picked = null;
+  $('report-tap').classList.toggle('active', mode === 'pick');
   $('locate-tap').classList.toggle('active', mode === 'locate');
   $('draw-start').classList.toggle('active', mode === 'draw');
   $('draw-finish').disabled = mode !== 'draw';
@@ -125,6 +140,15 @@ const hidden = new Set();
 function renderLayerList() {
   const ul = $('layer-list');
   ul.innerHTML = '';
+  const cases = casesLayerGroup();
+  if (cases) {
+    const li = document.createElement('li');
+    li.dataset.collection = cases.id;
+    const items = cases.legend.map((l) => `<span><i class="swatch ${l.shape}" style="background:${l.color}"></i>${esc(l.label)}</span>`);
+    li.innerHTML = `<label><input type="checkbox" ${cases.visible ? 'checked' : ''}> <span>${esc(cases.title)}</span></label><div class="legend">${items.join('')}</div>`;
+    li.querySelector('input').addEventListener('change', (e) => cases.toggle(e.target.checked));
+    ul.append(li);
+  }
   for (const g of LAYER_GROUPS) {
     const li = document.createElement('li');
     li.dataset.collection = g.collection;
@@ -368,7 +392,11 @@ function renderStatsLegend() {
 $('lang').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
 onLangChange(() => { renderLayerList(); renderInfo(); renderChain(); renderAnalysis(); renderStatsControls(); renderDrawHint(); });
 
+initAccount({ showTab });
+initReport({ map, pickPoint, highlight, flyTo });
+initMetrics();
 await loadSchemas();
 applyTo(document);
 renderLayerList();
 renderStatsControls();
+revalidate();

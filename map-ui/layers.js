@@ -82,3 +82,20 @@ export const LAYER_GROUPS = [
 /** Style layers a tap may select, most specific first. */
 export const PICKABLE = ['manholes-circle', 'facilities-circle', 'pipelines-renovate', 'pipelines-line', 'roads-line',
   'renovation-fill', 'parks-fill', 'grid-fill'];
+
+/** Colours of open case states (closed and voided cases are not drawn). */
+export const CASE_STATE = {
+  reported: '#1e88e5', filed: '#3949ab', dispatched: '#8e24aa', in_progress: '#fb8c00', extension_pending: '#f06292',
+  handled: '#00897b', verified: '#7cb342', returned: '#6d4c41', suspended: '#757575',
+};
+export const OVERDUE_COLOR = '#d50000';
+
+/** The cases layer on the `cases` GeoJSON source: a red ring under overdue cases, then the cases. */
+export function caseLayers() {
+  return [
+    { id: 'cases-overdue', type: 'circle', source: 'cases', filter: ['==', ['get', 'overdue'], true],
+      paint: { 'circle-radius': 16, 'circle-color': 'rgba(213,0,0,0.18)', 'circle-stroke-color': OVERDUE_COLOR, 'circle-stroke-width': 3 } },
+    { id: 'cases-circle', type: 'circle', source: 'cases',
+      paint: { 'circle-color': match('state', CASE_STATE, '#9e9e9e'), 'circle-radius': 9, 'circle-stroke-color': '#1d232a', 'circle-stroke-width': 2 } },
+  ];
+}

@@ -1,69 +1,27 @@
-// End-to-end test of the viewer (map-ui/) in Debian's headless Chromium, driven by
-// playwright-core against a real citygrid process on a free loopback port with a fresh database.
-//
-// CITYGRID_BIN: the binary (default target/debug/citygrid); CHROMIUM: the browser (default
-// /usr/bin/chromium); CITYGRID_SCREENSHOTS: where screenshots go (default target/screenshots).
+// End-to-end test of the viewer's map (map-ui/) in Debian's headless Chromium, driven by
+// playwright-core against a real citygrid process on a free loopback port with a fresh database
+// (see support.mjs for the environment variables).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { shots, startServer, launchChromium, serveViewerFromDisk, idle as idleOf } from './support.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.CITYGRID_BIN ?? join(repo, 'target', 'debug', 'citygrid');
-const shots = process.env.CITYGRID_SCREENSHOTS ?? join(repo, 'target', 'screenshots');
 const ANALYSED = ['manholes', 'pipelines', 'roads', 'parks', 'renovation_areas', 'facilities'];
 const GROUP_BY = { manholes: ['status'], pipelines: ['kind', 'condition'], roads: ['class'], parks: ['kind'], renovation_areas: ['kind'], facilities: ['kind'] };
 
-let server; let dir; let base; let browser; let page;
+let server; let base; let browser; let page;
 const consoleErrors = [];
 const tileResponses = [];
-let serverLog = '';
 
-const freePort = () => new Promise((ok, fail) => {
-  const s = createServer();
-  s.on('error', fail);
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-});
-
-async function waitReady(url, deadlineMs) {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (server.exitCode !== null) throw new Error(`citygrid exited with ${server.exitCode}:\n${serverLog}`);
-    try { if ((await fetch(url)).ok) return; } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`citygrid not ready within ${deadlineMs} ms:\n${serverLog}`);
-}
-
-/** Resolves once the map has rendered everything it is waiting for. */
-const idle = () => page.evaluate(() => new Promise((resolve) => {
-  const map = window.citygridMap;
-  map.once('idle', () => resolve());
-  map.triggerRepaint();
-}));
+const idle = () => idleOf(page);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'citygrid-browser-'));
-  mkdirSync(shots, { recursive: true });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'test.db')}`], {
-    cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CITYGRID_PUBLIC_URL: base },
-  });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  await waitReady(`${base}/ready`, 180_000);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  server = await startServer();
+  base = server.base;
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await serveViewerFromDisk(context, base);
+  page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('response', (r) => {
@@ -77,11 +35,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test('the whole district renders from citygrid tiles: boundary, roads and parks', async () => {

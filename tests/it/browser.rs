@@ -1,7 +1,8 @@
-//! The viewer (`map-ui/`) end to end in Debian's headless Chromium: runs
-//! `node --test tests/browser/viewer.test.mjs` against this build's binary. Needs `node`, Debian
-//! `chromium` and `npm ci` in `tests/browser` (scripts/test installs them). Screenshots at both
-//! tablet sizes go to `<target>/tmp/screenshots`.
+//! The viewer (`map-ui/`) end to end in Debian's headless Chromium: runs `node --test` on
+//! `tests/browser/viewer.test.mjs` (the map) and `cases.test.mjs` (the case workflow role by
+//! role, with users added by `citygrid user add`) against this build's binary. Needs `node`,
+//! Debian `chromium` and `npm ci` in `tests/browser` (scripts/test installs them). Screenshots at
+//! both tablet sizes go to `<target>/tmp/screenshots`.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,6 +11,16 @@ use crate::support::repo;
 
 #[test]
 fn the_viewer_renders_answers_taps_and_summarises_a_drawn_polygon_in_chromium() {
+    run_browser_test("tests/browser/viewer.test.mjs");
+}
+
+#[test]
+fn a_case_goes_from_the_tablet_form_to_its_closure_role_by_role_in_chromium() {
+    run_browser_test("tests/browser/cases.test.mjs");
+}
+
+/// Runs one `node --test` file of `tests/browser` against this build's binary.
+fn run_browser_test(file: &str) {
     let root = repo();
     assert!(
         root.join("tests/browser/node_modules/playwright-core")
@@ -22,15 +33,16 @@ fn the_viewer_renders_answers_taps_and_summarises_a_drawn_polygon_in_chromium() 
     );
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     let output = Command::new("node")
-        .args(["--test", "tests/browser/viewer.test.mjs"])
+        .args(["--test", file])
         .current_dir(&root)
         .env("CITYGRID_BIN", env!("CARGO_BIN_EXE_citygrid"))
         .env("CITYGRID_SCREENSHOTS", &screenshots)
+        .env_remove("CITYGRID_VIEWER_DIR")
         .output()
         .expect("node runs (Node.js 20 or later)");
     assert!(
         output.status.success(),
-        "the browser test failed:\n{}\n{}",
+        "the browser test {file} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
