@@ -1,7 +1,7 @@
 //! Benchmarks of the manhole index on the generated demo district (seed 42): bulk build at
 //! scale 1 and 10, and bbox queries (the index alone, and the items query with `limit=100`) for
 //! small (about 200 m) and medium (about 1 km) boxes centred at seeded positions inside the
-//! district boundary. Generating and converting the features is setup and is not measured.
+//! district boundary, and the 5 nearest manholes to the small boxes' centres. Generating and converting the features is setup and is not measured.
 //!
 //! Run with `cargo bench --bench index`; `cargo bench --bench index -- --test` runs each
 //! benchmark once. Figures, machine and commit are recorded in `BENCHMARKS.md`.
@@ -175,6 +175,18 @@ fn bench_index(c: &mut Criterion) {
                 },
             );
         }
+        let centres: Vec<(f64, f64)> = sizes[0]
+            .1
+            .iter()
+            .map(|r| (r.center().x, r.center().y))
+            .collect();
+        query.bench_with_input(BenchmarkId::new("nearest", "k5"), &centres, |b, centres| {
+            let mut next = centres.iter().cycle();
+            b.iter(|| {
+                let &(x, y) = next.next().expect("the cycle never ends");
+                black_box(collection.index.nearest(black_box(x), y, 5, None)).len()
+            });
+        });
         query.finish();
     }
 }

@@ -6,6 +6,12 @@ use citygrid::app;
 use citygrid::config::{Cli, Command, Config, LogFormat};
 use clap::Parser as _;
 
+/// mimalloc rather than the system allocator: a request allocates and frees dozens of small
+/// blocks on whichever worker thread runs it, where glibc's malloc spent about a third of the
+/// server's CPU time under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -12,6 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::NaiveDate;
 use geo::{Geometry, MultiPolygon};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
@@ -125,27 +126,85 @@ pub(crate) fn reject_unknown_members(
     )
 }
 
-fn cell_json(state: &AppState, level: Level, cell: &Feature) -> Value {
-    let p = &cell.properties;
-    json!({
-        "level": level.name(),
-        "code": p.get("code"),
-        "name": p.get("name"),
-        "responsible_unit": p.get("responsible_unit"),
-        "workers": p.get("workers"),
-        "valid_from": p.get("valid_from"),
-        "valid_to": p.get("valid_to"),
-        "href": state.url(&format!("/collections/grid_cells/items/{}", cell.id)),
-    })
+/// A cell of a locate chain as JSON, serialised straight from the cell's properties (no
+/// intermediate `Value` tree: locate is the hottest route).
+#[derive(Serialize)]
+struct CellJson<'a> {
+    level: &'static str,
+    code: Option<&'a Value>,
+    name: Option<&'a Value>,
+    responsible_unit: Option<&'a Value>,
+    workers: Option<&'a Value>,
+    valid_from: Option<&'a Value>,
+    valid_to: Option<&'a Value>,
+    href: CellHref<'a>,
+}
+
+/// The absolute URL of a cell's item, written while serialising.
+struct CellHref<'a> {
+    base_url: &'a str,
+    cell: &'a Feature,
+}
+
+impl Serialize for CellHref<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!(
+            "{}/collections/grid_cells/items/{}",
+            self.base_url, self.cell.id
+        ))
+    }
+}
+
+/// The chain of cells containing a point, outermost first.
+struct ChainJson<'a> {
+    base_url: &'a str,
+    chain: &'a [(Level, Arc<Feature>)],
+}
+
+impl Serialize for ChainJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.chain.iter().map(|(level, cell)| {
+            let p = &cell.properties;
+            CellJson {
+                level: level.name(),
+                code: p.get("code"),
+                name: p.get("name"),
+                responsible_unit: p.get("responsible_unit"),
+                workers: p.get("workers"),
+                valid_from: p.get("valid_from"),
+                valid_to: p.get("valid_to"),
+                href: CellHref {
+                    base_url: self.base_url,
+                    cell,
+                },
+            }
+        }))
+    }
+}
+
+/// `GET /grid/locate`'s answer.
+#[derive(Serialize)]
+struct LocatedJson<'a> {
+    lon: f64,
+    lat: f64,
+    #[serde(serialize_with = "serialize_display")]
+    at: NaiveDate,
+    chain: ChainJson<'a>,
+}
+
+fn serialize_display<S: serde::Serializer>(
+    value: &impl std::fmt::Display,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 fn chain_json(state: &AppState, chain: &[(Level, Arc<Feature>)]) -> Value {
-    Value::Array(
-        chain
-            .iter()
-            .map(|(level, cell)| cell_json(state, *level, cell))
-            .collect(),
-    )
+    serde_json::to_value(ChainJson {
+        base_url: &state.base_url,
+        chain,
+    })
+    .unwrap_or(Value::Null)
 }
 
 fn grid(state: &AppState) -> Result<Arc<crate::service::grid::GridIndex>, ApiError> {
@@ -172,9 +231,17 @@ pub async fn locate_point(
             "the point ({x:.7}, {y:.7}) lies outside every grid cell valid on {day}"
         )));
     }
-    let body =
-        json!({ "lon": x, "lat": y, "at": day.to_string(), "chain": chain_json(&state, &chain) });
-    Ok(with_type(body.to_string(), media::JSON))
+    let body = serde_json::to_vec(&LocatedJson {
+        lon: x,
+        lat: y,
+        at: day,
+        chain: ChainJson {
+            base_url: &state.base_url,
+            chain: &chain,
+        },
+    })
+    .map_err(|e| ApiError::Internal(format!("serialising a located point: {e}")))?;
+    Ok(with_type(body, media::JSON))
 }
 
 /// `POST /grid/locate`: up to 10,000 points (e.g. a GPS track), answered in order.

@@ -18,6 +18,9 @@ use super::CollectionIndex;
 use super::predicate::{WGS84_A, geodesic_distance_m};
 use crate::model::Feature;
 
+/// A fast hasher for the small integer keys of a search.
+type FastHash = foldhash::fast::FixedState;
+
 /// Relative error allowed for the approximate point distances used to shortlist candidates;
 /// the local approximation is orders of magnitude better than this within tens of kilometres.
 const APPROX_MARGIN: f64 = 1e-3;
@@ -38,8 +41,27 @@ const MIN_M_PER_DEG_LAT: f64 = 110_574.0;
 /// Relative slack added to search boxes against rounding in the degree conversions.
 const SLACK: f64 = 1e-9;
 
-/// The first search radius of [`CollectionIndex::nearest`], metres; it grows fourfold per round.
+/// The smallest first search radius of [`CollectionIndex::nearest`], metres; the first radius is
+/// larger where the collection is sparse, and it doubles per round.
 const FIRST_RADIUS_M: f64 = 100.0;
+
+/// A first search radius for `k` features around latitude `lat`: the radius of a circle that
+/// holds about `2k` features if they were spread evenly over `extent` (only a guess: the
+/// rounds that follow make the answer exact whatever it is).
+fn first_radius_m(extent: Option<Rect<f64>>, live: usize, k: usize, lat: f64) -> f64 {
+    let Some(extent) = extent else {
+        return FIRST_RADIUS_M;
+    };
+    let (m_per_deg_lon, m_per_deg_lat) = metres_per_degree(lat);
+    let area_m2 = extent.width() * m_per_deg_lon * extent.height() * m_per_deg_lat;
+    let per_feature_m2 = area_m2 / live.max(1) as f64;
+    let radius = (2.0 * k as f64 * per_feature_m2 / PI).sqrt();
+    if radius.is_finite() {
+        radius.clamp(FIRST_RADIUS_M, 10_000.0)
+    } else {
+        FIRST_RADIUS_M
+    }
+}
 
 /// A rectangle in degrees holding every point within `distance_m` (geodesic) of some point of
 /// `rect`.
@@ -103,10 +125,13 @@ impl CollectionIndex {
         // APPROX_MARGIN at city scale), and only the shortlist that could be among the k nearest
         // gets the exact Karney distance; other geometries are measured exactly at once.
         let (m_per_deg_lon, m_per_deg_lat) = metres_per_degree(lat);
-        let approx =
-            |p: Point<f64>| ((p.x() - lon) * m_per_deg_lon).hypot((p.y() - lat) * m_per_deg_lat);
-        let mut seen: HashMap<u32, (f64, bool)> = HashMap::new();
-        let mut radius_m = FIRST_RADIUS_M.min(max_m);
+        let approx = |p: Point<f64>| {
+            let (dx, dy) = ((p.x() - lon) * m_per_deg_lon, (p.y() - lat) * m_per_deg_lat);
+            (dx * dx + dy * dy).sqrt()
+        };
+        let mut seen: HashMap<u32, (f64, bool), FastHash> =
+            HashMap::with_capacity_and_hasher(8 * k, FastHash::default());
+        let mut radius_m = first_radius_m(everything, self.live, k, lat).min(max_m);
         loop {
             let rect = search_rect(at, radius_m);
             for entry in self.tree.locate_in_envelope_intersecting(&aabb(rect)) {
@@ -168,7 +193,7 @@ impl CollectionIndex {
                 found.truncate(k);
                 return found;
             }
-            radius_m = (radius_m * 4.0).min(max_m);
+            radius_m = (radius_m * 2.0).min(max_m);
         }
     }
 

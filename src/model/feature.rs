@@ -98,7 +98,7 @@ pub fn feature_json(
     out.push_str(",\"geometry\":");
     out.push_str(&serde_json::to_string(&geometry).unwrap_or_else(|_| "null".to_owned()));
     out.push_str(",\"properties\":");
-    out.push_str(&Value::Object(properties.clone()).to_string());
+    out.push_str(&serde_json::to_string(properties).unwrap_or_else(|_| "{}".to_owned()));
     out.push('}');
     out.into_boxed_str()
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::index::locate::CellLocator;
 use crate::index::measure::Region;
@@ -227,6 +227,43 @@ pub fn group_key(feature: &Feature, group_by: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// A fast hasher for group keys (they come from the data, but only the server's own
+/// statistics are at stake, and the set of keys is as small as the properties' vocabulary).
+type FastHash = foldhash::fast::RandomState;
+
+/// Reads named properties of one feature after another, remembering where each name was last
+/// found: features of a collection usually store their properties in the same (schema) order,
+/// so the remembered position is right and the lookup needs no hashing; a wrong guess scans.
+struct PropertyCursor<'n> {
+    names: &'n [String],
+    positions: Vec<usize>,
+}
+
+impl<'n> PropertyCursor<'n> {
+    fn new(names: &'n [String]) -> Self {
+        Self {
+            names,
+            positions: vec![0; names.len()],
+        }
+    }
+
+    /// The value of the `i`-th name in `properties`.
+    fn get<'p>(&mut self, i: usize, properties: &'p Map<String, Value>) -> Option<&'p Value> {
+        let name = &self.names[i];
+        if let Some((key, value)) = properties.iter().nth(self.positions[i])
+            && key == name
+        {
+            return Some(value);
+        }
+        let (position, (_, value)) = properties
+            .iter()
+            .enumerate()
+            .find(|(_, (key, _))| *key == name)?;
+        self.positions[i] = position;
+        Some(value)
+    }
+}
+
 /// Statistics of one cell.
 #[derive(Debug, Clone)]
 pub struct CellStats {
@@ -263,20 +300,22 @@ pub fn cell_stats<'a>(
         })
         .collect();
     // Points: one lookup each, grouped by interned keys of borrowed values (no allocation per
-    // point), turned into owned keys once per cell and group at the end.
+    // point), counted per cell in a vector indexed by group, turned into owned keys once per
+    // cell and group at the end. Reading the properties is what costs here (each feature's map
+    // is cold in the cache), so they are read by remembered position rather than by hash.
     let mut points_only = true;
-    let mut interned: HashMap<Vec<&Value>, usize> = HashMap::new();
-    let mut per_cell: Vec<HashMap<usize, Measures>> = vec![HashMap::new(); stats.len()];
+    let mut interned: HashMap<Vec<&Value>, usize, FastHash> = HashMap::default();
+    let mut per_cell: Vec<Vec<u64>> = vec![Vec::new(); stats.len()];
     let null = Value::Null;
     let mut key: Vec<&Value> = Vec::with_capacity(group_by.len());
+    let mut cursor = PropertyCursor::new(group_by);
     for feature in features {
         if let geo::Geometry::Point(p) = &feature.geometry {
             if let Some(cell) = locator.locate(p.x(), p.y()) {
                 key.clear();
                 key.extend(
-                    group_by
-                        .iter()
-                        .map(|name| feature.properties.get(name).unwrap_or(&null)),
+                    (0..group_by.len())
+                        .map(|i| cursor.get(i, &feature.properties).unwrap_or(&null)),
                 );
                 let group = if let Some(&group) = interned.get(&key) {
                     group
@@ -285,11 +324,11 @@ pub fn cell_stats<'a>(
                     interned.insert(key.clone(), next);
                     next
                 };
-                stats[cell as usize].total.add(0.0, 0.0);
-                per_cell[cell as usize]
-                    .entry(group)
-                    .or_default()
-                    .add(0.0, 0.0);
+                let counts = &mut per_cell[cell as usize];
+                if counts.len() <= group {
+                    counts.resize(group + 1, 0);
+                }
+                counts[group] += 1;
             }
         } else {
             points_only = false;
@@ -306,9 +345,16 @@ pub fn cell_stats<'a>(
             })
             .collect();
     }
-    for (s, groups) in stats.iter_mut().zip(per_cell) {
-        for (group, measures) in groups {
-            s.groups.insert(keys[group].clone(), measures);
+    for (s, counts) in stats.iter_mut().zip(per_cell) {
+        for (group, &count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            s.total.count += count;
+            s.groups.insert(
+                keys[group].clone(),
+                Measures {
+                    count,
+                    ..Measures::default()
+                },
+            );
         }
     }
     if points_only {

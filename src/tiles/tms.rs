@@ -151,9 +151,12 @@ fn index(v: f64, max: u32) -> u32 {
 /// latitude clamped to ±[`MAX_LATITUDE`].
 #[inline]
 pub fn normalised(lon: f64, lat: f64) -> (f64, f64) {
-    let lat = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
+    let sin = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians().sin();
     let x = (lon + 180.0) / 360.0;
-    let y = 0.5 - lat.tan().asinh() / (2.0 * PI);
+    // asinh(tan φ) = atanh(sin φ) = ½ ln((1 + sin φ) / (1 − sin φ)) = ½ ln_1p(2 sin φ / (1 − sin φ)):
+    // one sine and one logarithm, where asinh(tan) costs a tangent, a hypot and a logarithm
+    // (a third of an uncached tile's rendering).
+    let y = 0.5 - (2.0 * sin / (1.0 - sin)).ln_1p() / (4.0 * PI);
     (x, y)
 }
 
