@@ -26,7 +26,9 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::auth::{Actor, Remote};
-use super::spatial::{check_known, crs_param, number, object, position, reject_unknown_members};
+use super::spatial::{
+    check_known, crs_param, geojson_format, number, object, position, reject_unknown_members,
+};
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::model::calendar::china_offset;
 use crate::model::case::{Action, AssetRef, Case, CaseState};
@@ -787,18 +789,7 @@ fn case_query(
         })
         .transpose()?
         .unwrap_or(0);
-    let geojson = match param(pairs, "f") {
-        None | Some("json") => false,
-        Some("geojson") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "f",
-                other,
-                "json or geojson",
-                "unknown format",
-            ));
-        }
-    };
+    let geojson = geojson_format(pairs)?;
     let limit = limit_param(param(pairs, "limit"))?;
     let query = CaseQuery {
         states: states_param(param(pairs, "state"))?,

@@ -52,6 +52,20 @@ pub(crate) fn number(
         .transpose()
 }
 
+/// Whether `f` asks for GeoJSON (`geojson`) rather than plain JSON (`json`, the default).
+pub(crate) fn geojson_format(pairs: &[(String, String)]) -> Result<bool, ApiError> {
+    match param(pairs, "f") {
+        None | Some("json") => Ok(false),
+        Some("geojson") => Ok(true),
+        Some(other) => Err(ApiError::invalid(
+            "f",
+            other,
+            "json or geojson",
+            "unknown format",
+        )),
+    }
+}
+
 pub(crate) fn check_known(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     if let Some((name, _)) = pairs.iter().find(|(n, _)| !allowed.contains(&n.as_str())) {
         return Err(ApiError::UnknownParameter {
@@ -941,18 +955,7 @@ pub async fn grid_stats(
     members.insert("group_by".into(), json!(group_by));
     let group_by = group_by_for(&members, &collection)?;
     let day = date_param(param(&pairs, "at"), "at")?;
-    let geojson = match param(&pairs, "f") {
-        None | Some("json") => false,
-        Some("geojson") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "f",
-                other,
-                "json or geojson",
-                "unknown format",
-            ));
-        }
-    };
+    let geojson = geojson_format(&pairs)?;
     let computed = state.catalog.grid_stats(&StatsRequest {
         level,
         collection: collection.def.id.clone(),

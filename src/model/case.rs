@@ -736,5 +736,50 @@ pub fn schedule(log: &[LogEntry], category: &Category, calendar: &WorkCalendar) 
     }
 }
 
+/// A case for the tests of the modules that store and evaluate cases.
+#[cfg(test)]
+pub(crate) fn sample_case(id: i64, reported_at: DateTime<Utc>) -> Case {
+    let cell = |level: &str, code: &str, name: &str| CellRef {
+        level: level.into(),
+        code: code.into(),
+        name: name.into(),
+    };
+    Case {
+        id,
+        version: 1,
+        category: "0101".into(),
+        state: CaseState::Reported,
+        resume_state: None,
+        description: "井盖破损".into(),
+        address: Some("管城街".into()),
+        lon: 113.68,
+        lat: 34.75,
+        cells: vec![
+            cell("district", "410104", "管城回族区"),
+            cell("street", "410104001", "北下街街道"),
+            cell("grid", "410104001005006", "西昌社区第6网格"),
+        ],
+        responsible_unit: Some("西昌社区第6网格工作站".into()),
+        assigned_unit: None,
+        asset: None,
+        photos: Vec::new(),
+        reporter: "wang".into(),
+        channel: "api".into(),
+        reported_at,
+        filed_at: None,
+        dispatched_at: None,
+        handled_at: None,
+        verified_at: None,
+        closed_at: None,
+        due_at: None,
+        handle_due_at: None,
+        on_time: None,
+        rework_count: 0,
+        extension_count: 0,
+        merged_into: None,
+        updated_at: reported_at,
+    }
+}
+
 #[cfg(test)]
 mod tests;

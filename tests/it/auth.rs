@@ -3,7 +3,7 @@
 //! `citygrid user` command against a running server.
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -437,23 +437,12 @@ fn the_api_document_describes_sessions_and_says_where_a_token_is_needed() {
 
 /// Runs `citygrid user …` against `database`, with `stdin` as its standard input.
 fn citygrid_user(database: &str, args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
-        .arg("user")
-        .args(args)
-        .args(["--database-url", database])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = ["user"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--database-url", database])
+        .collect();
+    crate::support::run_citygrid(&args, stdin)
 }
 
 fn login_over_http(base: &str, username: &str, password: &str) -> (u16, Value) {

@@ -984,31 +984,15 @@ fn overdue_and_listing_filters_answer_and_bad_filters_are_named() {
             .iter()
             .all(|c| c["overdue"] == true)
     );
-    assert_problem(
-        &call("GET", "/cases?state=lost", Some("zhihui"), None),
-        400,
-        Some("state"),
-    );
-    assert_problem(
-        &call("GET", "/cases?limit=0", Some("zhihui"), None),
-        400,
-        Some("limit"),
-    );
-    assert_problem(
-        &call("GET", "/cases?bbox=1,2", Some("zhihui"), None),
-        400,
-        Some("bbox"),
-    );
-    assert_problem(
-        &call("GET", "/cases/abc", Some("zhihui"), None),
-        400,
-        Some("id"),
-    );
-    assert_problem(
-        &call("GET", "/cases/999999999", Some("zhihui"), None),
-        404,
-        None,
-    );
+    for (uri, status, parameter) in [
+        ("/cases?state=lost", 400, Some("state")),
+        ("/cases?limit=0", 400, Some("limit")),
+        ("/cases?bbox=1,2", 400, Some("bbox")),
+        ("/cases/abc", 400, Some("id")),
+        ("/cases/999999999", 404, None),
+    ] {
+        assert_problem(&call("GET", uri, Some("zhihui"), None), status, parameter);
+    }
     assert_problem(&act("zhihui", 1, "fly", json!({})), 400, Some("action"));
 }
 
@@ -1240,25 +1224,22 @@ fn civic_apps_report_and_follow_requests_through_open311() {
     );
 }
 
-#[test]
-fn deadlines_follow_working_hours_and_overdue_cases_are_listed() {
+/// The fixture's router with a case service whose clock the test sets.
+fn clocked_router(
+    start: chrono::DateTime<chrono::Utc>,
+) -> (
+    Router,
+    std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>,
+) {
     use std::sync::{Arc, Mutex};
 
-    use chrono::{DateTime, TimeZone as _, Utc};
-    use citygrid::model::calendar::{WorkCalendar, china_offset};
+    use citygrid::model::calendar::WorkCalendar;
     use citygrid::model::category::CategoryCatalog;
     use citygrid::service::cases::CaseService;
     use citygrid::service::photos::PhotoStore;
     use citygrid::store::CaseStore;
 
-    let fx = fx();
-    let cst = |d: u32, h: u32, m: u32| -> DateTime<Utc> {
-        china_offset()
-            .with_ymd_and_hms(2026, 11, d, h, m, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    };
-    let now = Arc::new(Mutex::new(cst(20, 15, 0)));
+    let now = Arc::new(Mutex::new(start));
     let clock = {
         let now = Arc::clone(&now);
         Arc::new(move || *now.lock().unwrap())
@@ -1272,7 +1253,23 @@ fn deadlines_follow_working_hours_and_overdue_cases_are_listed() {
         PhotoStore::temporary(),
     )
     .with_clock(clock);
-    let router = router(fx.state.clone().with_cases(Arc::new(cases)));
+    (router(fx().state.clone().with_cases(Arc::new(cases))), now)
+}
+
+#[test]
+fn deadlines_follow_working_hours_and_overdue_cases_are_listed() {
+    use chrono::{DateTime, TimeZone as _, Utc};
+    use citygrid::model::calendar::{WorkCalendar, china_offset};
+    use citygrid::model::category::CategoryCatalog;
+
+    let fx = fx();
+    let cst = |d: u32, h: u32, m: u32| -> DateTime<Utc> {
+        china_offset()
+            .with_ymd_and_hms(2026, 11, d, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let (router, now) = clocked_router(cst(20, 15, 0));
     let send = |who: &str, method: &str, uri: &str, body: Option<Value>| {
         let mut request = Request::builder()
             .method(method)
@@ -1360,22 +1357,7 @@ fn deadlines_follow_working_hours_and_overdue_cases_are_listed() {
 
 /// Runs `citygrid ARGS` with `stdin`; standard output on success.
 fn citygrid_cli(args: &[&str], stdin: &str) -> String {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = crate::support::run_citygrid(args, stdin);
     assert!(
         output.status.success(),
         "citygrid {args:?}: {}",
@@ -1384,7 +1366,49 @@ fn citygrid_cli(args: &[&str], stdin: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Logs in on a real server; the token.
+fn login_at(base: &str, name: &str, password: &str) -> String {
+    let (status, body) = crate::support::http(
+        &format!("{base}/auth/login"),
+        "POST",
+        &[("Content-Type", "application/json")],
+        &json!({ "username": name, "password": password }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A request with a bearer token (and a JSON body) to a real server: status and JSON answer.
+fn json_at(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let bearer = format!("Bearer {token}");
+    let (status, text) = crate::support::http(
+        &format!("{base}{path}"),
+        method,
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
+        &body.map(Value::to_string).unwrap_or_default(),
+    )
+    .unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 #[test]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one story across a restart: users, keys, a case, the restart, the checks"
+)]
 fn cases_sessions_and_api_keys_survive_a_restart() {
     use crate::support::{Server, http};
 
@@ -1427,76 +1451,46 @@ fn cases_sessions_and_api_keys_survive_a_restart() {
     let listed = citygrid_cli(&["apikey", "list", "--database-url", &database], "");
     assert!(listed.contains("civic-app"), "{listed}");
 
-    let login = |base: &str, name: &str, password: &str| -> String {
-        let (status, body) = http(
-            &format!("{base}/auth/login"),
-            "POST",
-            &[("Content-Type", "application/json")],
-            &json!({ "username": name, "password": password }).to_string(),
-        )
-        .unwrap();
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str::<Value>(&body).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let post = |base: &str, path: &str, token: &str, body: Value| -> (u16, Value) {
-        let bearer = format!("Bearer {token}");
-        let (status, text) = http(
-            &format!("{base}{path}"),
-            "POST",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &bearer),
-            ],
-            &body.to_string(),
-        )
-        .unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    };
-    let get = |base: &str, path: &str, token: &str| -> (u16, Value) {
-        let bearer = format!("Bearer {token}");
-        let (status, text) = http(
-            &format!("{base}{path}"),
-            "GET",
-            &[("Authorization", &bearer)],
-            "",
-        )
-        .unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    };
-    let worker = login(&server.base, "gao", "worker-password-1");
-    let dispatcher = login(&server.base, "sun", "dispatcher-password-1");
-    let (status, reported) = post(
+    let worker = login_at(&server.base, "gao", "worker-password-1");
+    let dispatcher = login_at(&server.base, "sun", "dispatcher-password-1");
+    let (status, reported) = json_at(
         &server.base,
+        "POST",
         "/cases",
         &worker,
-        json!({ "category": "0105", "lon": lon, "lat": lat, "description": "热力井盖下沉" }),
+        Some(&json!({ "category": "0105", "lon": lon, "lat": lat, "description": "热力井盖下沉" })),
     );
     assert_eq!(status, 201, "{reported}");
     let id = reported["case"]["id"].as_i64().unwrap();
-    let (status, _) = post(
+    let (status, _) = json_at(
         &server.base,
+        "POST",
         &format!("/cases/{id}/actions"),
         &dispatcher,
-        json!({ "action": "file", "note": "立案" }),
+        Some(&json!({ "action": "file", "note": "立案" })),
     );
     assert_eq!(status, 200);
 
     let server = server.restart(&[]);
     // Sessions are in the database: the token from before the restart still works.
-    let (status, page) = get(&server.base, &format!("/cases/{id}"), &dispatcher);
+    let (status, page) = json_at(
+        &server.base,
+        "GET",
+        &format!("/cases/{id}"),
+        &dispatcher,
+        None,
+    );
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["case"]["state"], "filed");
     assert_eq!(page["log"].as_array().unwrap().len(), 2);
     assert_eq!(page["log"][1]["note"], "立案");
     // The open case is found again as a probable duplicate.
-    let (status, again) = post(
+    let (status, again) = json_at(
         &server.base,
+        "POST",
         "/cases",
         &worker,
-        json!({ "category": "0105", "lon": lon, "lat": lat, "description": "同一处" }),
+        Some(&json!({ "category": "0105", "lon": lon, "lat": lat, "description": "同一处" })),
     );
     assert_eq!(status, 201);
     assert!(

@@ -292,3 +292,22 @@ pub fn run_tool(program: &str, args: &[&str], dir: &Path) -> String {
     );
     stdout
 }
+
+/// Runs the real `citygrid` binary with `args`, `stdin` as its standard input, and waits.
+pub fn run_citygrid(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}

@@ -2,58 +2,21 @@ use chrono::{TimeZone as _, Utc};
 use serde_json::json;
 
 use super::*;
-use crate::model::case::CellRef;
+use crate::model::case::sample_case;
 
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, hour, 0, 0).unwrap()
 }
 
 fn new_case(reporter: &str) -> Case {
-    Case {
-        id: 0,
-        version: 1,
-        category: "0101".into(),
-        state: CaseState::Reported,
-        resume_state: None,
-        description: "井盖破损".into(),
-        address: Some("管城街".into()),
-        lon: 113.68,
-        lat: 34.75,
-        cells: vec![
-            CellRef {
-                level: "street".into(),
-                code: "410104001".into(),
-                name: "北下街街道".into(),
-            },
-            CellRef {
-                level: "grid".into(),
-                code: "410104001005006".into(),
-                name: "西昌社区第6网格".into(),
-            },
-        ],
-        responsible_unit: Some("西昌社区第6网格工作站".into()),
-        assigned_unit: None,
-        asset: Some(AssetRef {
-            collection: "manholes".into(),
-            id: "MH-1".into(),
-        }),
-        photos: vec!["a".repeat(64)],
-        reporter: reporter.into(),
-        channel: "api".into(),
-        reported_at: at(8),
-        filed_at: None,
-        dispatched_at: None,
-        handled_at: None,
-        verified_at: None,
-        closed_at: None,
-        due_at: None,
-        handle_due_at: None,
-        on_time: None,
-        rework_count: 0,
-        extension_count: 0,
-        merged_into: None,
-        updated_at: at(8),
-    }
+    let mut case = sample_case(0, at(8));
+    case.reporter = reporter.into();
+    case.asset = Some(AssetRef {
+        collection: "manholes".into(),
+        id: "MH-1".into(),
+    });
+    case.photos = vec!["a".repeat(64)];
+    case
 }
 
 fn entry(action: Action, from: Option<CaseState>, to: CaseState) -> LogEntry {
@@ -195,7 +158,7 @@ async fn listings_filter_by_cell_prefix_state_and_overdue() {
         .await
         .unwrap();
     let mut elsewhere = new_case("wang");
-    elsewhere.cells[1].code = "410104002001001".into();
+    elsewhere.cells.last_mut().unwrap().code = "410104002001001".into();
     store
         .insert_case(&elsewhere, None, &report, &audit())
         .await

@@ -1,55 +1,19 @@
 use chrono::{Duration, TimeZone as _, Utc};
 
 use super::*;
-use crate::model::case::CellRef;
+use crate::model::case::sample_case;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
 }
 
+/// A case reported on the 2nd in `street` (a 9-digit code).
 fn case(id: i64, street: &str) -> Case {
-    Case {
-        id,
-        version: 1,
-        category: "0101".into(),
-        state: CaseState::Reported,
-        resume_state: None,
-        description: "d".into(),
-        address: None,
-        lon: 113.68,
-        lat: 34.75,
-        cells: vec![
-            CellRef {
-                level: "district".into(),
-                code: "410104".into(),
-                name: "管城回族区".into(),
-            },
-            CellRef {
-                level: "street".into(),
-                code: street.into(),
-                name: format!("街道{street}"),
-            },
-        ],
-        responsible_unit: Some("unit".into()),
-        assigned_unit: None,
-        asset: None,
-        photos: Vec::new(),
-        reporter: "w".into(),
-        channel: "api".into(),
-        reported_at: at(2, 8),
-        filed_at: None,
-        dispatched_at: None,
-        handled_at: None,
-        verified_at: None,
-        closed_at: None,
-        due_at: None,
-        handle_due_at: None,
-        on_time: None,
-        rework_count: 0,
-        extension_count: 0,
-        merged_into: None,
-        updated_at: at(2, 8),
-    }
+    let mut c = sample_case(id, at(2, 8));
+    c.cells[1].code = street.into();
+    c.cells[1].name = format!("街道{street}");
+    c.cells.truncate(2);
+    c
 }
 
 fn closed(id: i64, street: &str, on_time: bool, rework: u32, extended: u32) -> Case {
