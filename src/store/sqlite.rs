@@ -534,6 +534,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_collection_larger_than_one_decoding_chunk_reads_back_whole_and_in_key_order() {
+        let (store, c) = store_with("things").await;
+        let total = DECODE_CHUNK * 2 + 7;
+        let changes = (0..total)
+            .map(|i| Change::Insert(new(None, f64::from(u32::try_from(i).unwrap()) * 1e-4)))
+            .collect();
+        let applied = store.apply(&c, None, changes).await.unwrap();
+        let read = store.features(&c).await.unwrap();
+        assert_eq!(read.len(), total);
+        assert!(read.windows(2).all(|w| w[0].fid < w[1].fid));
+        for (stored, back) in applied.stored.iter().zip(&read) {
+            assert_eq!(back.fid, stored.fid);
+            assert_eq!(back.geometry, stored.geometry);
+            assert_eq!(back.etag(), stored.etag());
+            assert_eq!(back.created_at, stored.created_at);
+        }
+    }
+
+    #[tokio::test]
     async fn a_batch_with_a_duplicate_id_writes_nothing() {
         let (store, c) = store_with("things").await;
         store
