@@ -1,5 +1,7 @@
 //! Features: a validated new feature on its way in, and a stored feature with its cached GeoJSON.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use geo::{BoundingRect, Geometry, Rect};
 use serde_json::{Map, Value};
@@ -36,12 +38,20 @@ pub struct Feature {
     pub updated_at: DateTime<Utc>,
     /// Bounding rectangle of the geometry (`None` only for empty geometries).
     pub bbox: Option<Rect<f64>>,
+    /// The GeoJSON text and its entity tag, written on first use: most features of a large
+    /// collection are never served one by one, and the text is as large as the rest of the feature.
+    cached: OnceLock<Cached>,
+}
+
+/// A feature's serialised form, computed once.
+#[derive(Debug, Clone)]
+struct Cached {
     json: Box<str>,
     etag: Box<str>,
 }
 
 impl Feature {
-    /// Builds a stored feature and caches its GeoJSON text and entity tag.
+    /// Builds a stored feature; its GeoJSON text and entity tag are written on first use.
     pub fn new(
         fid: i64,
         id: FeatureId,
@@ -52,9 +62,6 @@ impl Feature {
         updated_at: DateTime<Utc>,
     ) -> Self {
         let bbox = geometry.bounding_rect();
-        let json = feature_json(&id, &geometry, &properties);
-        let etag =
-            format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.as_bytes())).into_boxed_str();
         Self {
             fid,
             id,
@@ -64,19 +71,27 @@ impl Feature {
             created_at,
             updated_at,
             bbox,
-            json,
-            etag,
+            cached: OnceLock::new(),
         }
     }
 
-    /// The feature as a GeoJSON `Feature` object (compact JSON text).
+    /// The feature as a GeoJSON `Feature` object (compact JSON text), written on first use.
     pub fn json(&self) -> &str {
-        &self.json
+        &self.cached().json
     }
 
     /// A strong entity tag of the GeoJSON text, quoted as HTTP wants it.
     pub fn etag(&self) -> &str {
-        &self.etag
+        &self.cached().etag
+    }
+
+    fn cached(&self) -> &Cached {
+        self.cached.get_or_init(|| {
+            let json = feature_json(&self.id, &self.geometry, &self.properties);
+            let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.as_bytes()))
+                .into_boxed_str();
+            Cached { json, etag }
+        })
     }
 
     /// `updated_at` as RFC 3339.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::TryStreamExt;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 use serde_json::{Map, Value};
 use sqlx::migrate::Migrator;
@@ -87,39 +88,44 @@ impl SqliteStore {
     }
 }
 
-/// Decodes rows on all available cores, keeping their order.
+/// Rows handed to one decoding task while the rest of the query streams in.
+const DECODE_CHUNK: usize = 16_384;
+
+/// Decodes one chunk of rows, in order.
 fn decode_rows(
     collection: &CollectionId,
     rows: &[sqlx::sqlite::SqliteRow],
 ) -> Result<Vec<Feature>, StoreError> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = rows.len().div_ceil(threads).max(1024);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|row| decode_row(collection, row))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut features = Vec::with_capacity(rows.len());
-        for worker in workers {
-            features.extend(worker.join().map_err(|_| StoreError::Corrupt {
-                collection: collection.to_string(),
-                fid: 0,
-                reason: "a decoding thread panicked".into(),
-            })??);
+    let mut times = TimeCache::default();
+    rows.iter()
+        .map(|row| decode_row(collection, row, &mut times))
+        .collect()
+}
+
+/// The last timestamp text read and its parsed value: the rows of one import share their
+/// timestamps, so most rows skip parsing.
+#[derive(Default)]
+struct TimeCache {
+    last: Option<(String, DateTime<Utc>)>,
+}
+
+impl TimeCache {
+    fn parse(&mut self, text: &str) -> DateTime<Utc> {
+        match &self.last {
+            Some((seen, time)) if seen == text => *time,
+            _ => {
+                let time = parse_time(text);
+                self.last = Some((text.to_owned(), time));
+                time
+            }
         }
-        Ok(features)
-    })
+    }
 }
 
 fn decode_row(
     collection: &CollectionId,
     row: &sqlx::sqlite::SqliteRow,
+    times: &mut TimeCache,
 ) -> Result<Feature, StoreError> {
     let fid: i64 = row.try_get("fid")?;
     let corrupt = |reason: String| StoreError::Corrupt {
@@ -127,26 +133,20 @@ fn decode_row(
         fid,
         reason,
     };
-    let id: String = row.try_get("id")?;
-    let id = FeatureId::parse(&id).map_err(|e| corrupt(e.to_string()))?;
-    let wkb: Vec<u8> = row.try_get("geometry")?;
+    let id: &str = row.try_get("id")?;
+    let id = FeatureId::parse(id).map_err(|e| corrupt(e.to_string()))?;
+    let wkb: &[u8] = row.try_get("geometry")?;
     let geometry = geozero::wkb::Wkb(wkb)
         .to_geo()
         .map_err(|e| corrupt(format!("geometry: {e}")))?;
-    let properties: String = row.try_get("properties")?;
+    let properties: &str = row.try_get("properties")?;
     let properties: Map<String, Value> =
-        serde_json::from_str(&properties).map_err(|e| corrupt(format!("properties: {e}")))?;
+        serde_json::from_str(properties).map_err(|e| corrupt(format!("properties: {e}")))?;
     let version: i64 = row.try_get("version")?;
-    let created: String = row.try_get("created_at")?;
-    let updated: String = row.try_get("updated_at")?;
+    let created = times.parse(row.try_get("created_at")?);
+    let updated = times.parse(row.try_get("updated_at")?);
     Ok(Feature::new(
-        fid,
-        id,
-        geometry,
-        properties,
-        version,
-        parse_time(&created),
-        parse_time(&updated),
+        fid, id, geometry, properties, version, created, updated,
     ))
 }
 
@@ -189,7 +189,11 @@ async fn insert_run(
     now: &str,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
-    for chunk in run.chunks(INSERT_CHUNK) {
+    // The features move into the stored ones: cloning a million property maps costs more than
+    // writing them.
+    let mut run = run.into_iter().peekable();
+    while run.peek().is_some() {
+        let chunk: Vec<NewFeature> = run.by_ref().take(INSERT_CHUNK).collect();
         let first_fid = *next_fid;
         let ids: Vec<FeatureId> = chunk
             .iter()
@@ -211,7 +215,10 @@ async fn insert_run(
                     .push_bind(collection.as_str())
                     .push_bind(id.as_str())
                     .push_bind(encode_geometry(feature))
-                    .push_bind(Value::Object(feature.properties.clone()).to_string())
+                    .push_bind(
+                        serde_json::to_string(&feature.properties)
+                            .expect("serialising a JSON map cannot fail"),
+                    )
                     .push_bind(1_i64)
                     .push_bind(now)
                     .push_bind(now);
@@ -230,18 +237,19 @@ async fn insert_run(
             return Err(error.into());
         }
         let time = parse_time(now);
-        for (i, (feature, id)) in chunk.iter().zip(ids).enumerate() {
+        let inserted = chunk.len();
+        for (i, (feature, id)) in chunk.into_iter().zip(ids).enumerate() {
             applied.stored.push(Feature::new(
                 first_fid + i64::try_from(i).unwrap_or(0),
                 id,
-                feature.geometry.clone(),
-                feature.properties.clone(),
+                feature.geometry,
+                feature.properties,
                 1,
                 time,
                 time,
             ));
         }
-        *next_fid += i64::try_from(chunk.len()).unwrap_or(0);
+        *next_fid += i64::try_from(inserted).unwrap_or(0);
     }
     Ok(())
 }
@@ -346,23 +354,43 @@ impl Store for SqliteStore {
     }
 
     async fn features(&self, collection: &CollectionId) -> Result<Vec<Feature>, StoreError> {
-        let rows = sqlx::query(
+        // Decoding (WKB, properties JSON) costs as much as reading: decode chunks of rows on the
+        // blocking threads while the next rows stream in, at most one chunk per core in flight,
+        // instead of holding every row of a large collection before starting.
+        let in_flight_max = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let mut rows = sqlx::query(
             "SELECT fid, id, geometry, properties, version, created_at, updated_at
              FROM features WHERE collection = ? ORDER BY fid",
         )
         .bind(collection.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        // Decoding (WKB, JSON, the cached GeoJSON text) dominates loading a large collection:
-        // spread it over the cores, off the async threads.
-        let collection = collection.clone();
-        tokio::task::spawn_blocking(move || decode_rows(&collection, &rows))
-            .await
-            .map_err(|e| StoreError::Corrupt {
-                collection: String::new(),
-                fid: 0,
-                reason: format!("decoding task failed: {e}"),
-            })?
+        .fetch(&self.pool);
+        let mut features = Vec::new();
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut chunk = Vec::with_capacity(DECODE_CHUNK);
+        loop {
+            let row = rows.try_next().await?;
+            let done = row.is_none();
+            chunk.extend(row);
+            if chunk.len() == DECODE_CHUNK || (done && !chunk.is_empty()) {
+                let part = std::mem::replace(&mut chunk, Vec::with_capacity(DECODE_CHUNK));
+                let collection = collection.clone();
+                in_flight.push_back(tokio::task::spawn_blocking(move || {
+                    decode_rows(&collection, &part)
+                }));
+            }
+            while in_flight.len() > in_flight_max || (done && !in_flight.is_empty()) {
+                if let Some(task) = in_flight.pop_front() {
+                    features.extend(task.await.map_err(|e| StoreError::Corrupt {
+                        collection: collection.to_string(),
+                        fid: 0,
+                        reason: format!("decoding task failed: {e}"),
+                    })??);
+                }
+            }
+            if done {
+                return Ok(features);
+            }
+        }
     }
 
     async fn count(&self, collection: &CollectionId) -> Result<u64, StoreError> {
@@ -503,6 +531,25 @@ mod tests {
         assert_eq!(read[0].properties["name"], "n113.1");
         assert_eq!(read[0].version, 1);
         assert_eq!(read[0].json(), applied.stored[0].json());
+    }
+
+    #[tokio::test]
+    async fn a_collection_larger_than_one_decoding_chunk_reads_back_whole_and_in_key_order() {
+        let (store, c) = store_with("things").await;
+        let total = DECODE_CHUNK * 2 + 7;
+        let changes = (0..total)
+            .map(|i| Change::Insert(new(None, f64::from(u32::try_from(i).unwrap()) * 1e-4)))
+            .collect();
+        let applied = store.apply(&c, None, changes).await.unwrap();
+        let read = store.features(&c).await.unwrap();
+        assert_eq!(read.len(), total);
+        assert!(read.windows(2).all(|w| w[0].fid < w[1].fid));
+        for (stored, back) in applied.stored.iter().zip(&read) {
+            assert_eq!(back.fid, stored.fid);
+            assert_eq!(back.geometry, stored.geometry);
+            assert_eq!(back.etag(), stored.etag());
+            assert_eq!(back.created_at, stored.created_at);
+        }
     }
 
     #[tokio::test]
