@@ -20,6 +20,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// Rows per multi-row INSERT (8 parameters each; SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
 
+/// Rows the SQLite worker thread may queue ahead of the task reading them.
+const ROW_BUFFER: usize = 4_096;
+
 /// SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -54,7 +57,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // Loading a collection streams every row through the connection's worker thread:
+            // a deeper queue lets it run ahead instead of waking the reader for every few rows.
+            .row_buffer_size(ROW_BUFFER);
         // An in-memory database lives as long as its one connection.
         let pool = if in_memory {
             SqlitePoolOptions::new()
