@@ -385,7 +385,7 @@ fn read_password(confirm: bool) -> anyhow::Result<String> {
 async fn known_cells(store: &Arc<dyn Store>) -> anyhow::Result<HashSet<String>> {
     let id = CollectionId::parse("grid_cells").expect("the grid layer's id is valid");
     let cells = store.features(&id).await?;
-    let codes = grid::cell_codes(&cells);
+    let codes = grid::cell_codes(cells.iter().map(AsRef::as_ref));
     anyhow::ensure!(
         !codes.is_empty(),
         "the database holds no grid cells: import the grid_cells layer (or serve once to load the demo district) before assigning cells"

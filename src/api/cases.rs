@@ -966,7 +966,7 @@ pub async fn hazard_register(
         .map(|h| {
             let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
             if let Ok(feature) = state.catalog.feature(&h.asset.collection, &h.asset.id) {
-                v["asset_properties"] = Value::Object(feature.properties.clone());
+                v["asset_properties"] = Value::Object(feature.properties.to_map());
             }
             v
         })

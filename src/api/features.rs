@@ -474,7 +474,7 @@ pub async fn list_items(
 
 /// A feature as GeoJSON with only the properties `names`, in that order.
 fn projected_json(feature: &Feature, names: &[String]) -> Box<str> {
-    let properties = names
+    let properties: serde_json::Map<String, serde_json::Value> = names
         .iter()
         .filter_map(|n| feature.properties.get(n).map(|v| (n.clone(), v.clone())))
         .collect();

@@ -656,8 +656,10 @@ fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
     let mut columns: Vec<String> = Vec::new();
     for hit in hits {
         for name in hit.feature.properties.keys() {
-            if (properties.is_empty() || properties.contains(name)) && !columns.contains(name) {
-                columns.push(name.clone());
+            if (properties.is_empty() || properties.iter().any(|p| p == name))
+                && !columns.iter().any(|c| c == name)
+            {
+                columns.push(name.to_owned());
             }
         }
     }

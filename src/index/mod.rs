@@ -46,9 +46,11 @@ fn position(i: usize) -> u32 {
 }
 
 impl CollectionIndex {
-    /// Bulk-loads an index; `features` are sorted by key here.
+    /// Bulk-loads an index; `features` are sorted by key here unless they come sorted.
     pub fn build(mut features: Vec<Arc<Feature>>) -> Self {
-        features.sort_by_key(|f| f.fid);
+        if !features.is_sorted_by_key(|f| f.fid) {
+            features.sort_by_key(|f| f.fid);
+        }
         let entries: Vec<Entry> = features
             .iter()
             .enumerate()

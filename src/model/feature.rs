@@ -7,6 +7,7 @@ use geo::{BoundingRect, Geometry, Rect};
 use serde_json::{Map, Value};
 
 use super::ids::FeatureId;
+use super::properties::Properties;
 
 /// A validated feature not yet stored: WGS84 geometry, properties checked against the schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +29,8 @@ pub struct Feature {
     pub id: FeatureId,
     /// WGS84 geometry.
     pub geometry: Geometry<f64>,
-    /// Properties.
-    pub properties: Map<String, Value>,
+    /// Properties, in schema order.
+    pub properties: Properties,
     /// Starts at 1, +1 on every change.
     pub version: i64,
     /// When the feature was first stored.
@@ -40,7 +41,7 @@ pub struct Feature {
     pub bbox: Option<Rect<f64>>,
     /// The GeoJSON text and its entity tag, written on first use: most features of a large
     /// collection are never served one by one, and the text is as large as the rest of the feature.
-    cached: OnceLock<Cached>,
+    cached: OnceLock<Box<Cached>>,
 }
 
 /// A feature's serialised form, computed once.
@@ -56,7 +57,7 @@ impl Feature {
         fid: i64,
         id: FeatureId,
         geometry: Geometry<f64>,
-        properties: Map<String, Value>,
+        properties: impl Into<Properties>,
         version: i64,
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
@@ -66,7 +67,7 @@ impl Feature {
             fid,
             id,
             geometry,
-            properties,
+            properties: properties.into(),
             version,
             created_at,
             updated_at,
@@ -90,7 +91,7 @@ impl Feature {
             let json = feature_json(&self.id, &self.geometry, &self.properties);
             let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.as_bytes()))
                 .into_boxed_str();
-            Cached { json, etag }
+            Box::new(Cached { json, etag })
         })
     }
 
@@ -104,7 +105,7 @@ impl Feature {
 pub fn feature_json(
     id: &FeatureId,
     geometry: &Geometry<f64>,
-    properties: &Map<String, Value>,
+    properties: &(impl serde::Serialize + ?Sized),
 ) -> Box<str> {
     let geometry = geojson::Geometry::new(geojson::Value::from(geometry));
     let mut out = String::with_capacity(256);

@@ -47,11 +47,25 @@ fn day_end(date: NaiveDate) -> DateTime<Utc> {
     day_start(next) - chrono::Duration::nanoseconds(1)
 }
 
+/// A `YYYY-MM-DD` date, read without chrono's format machinery: loading a collection reads
+/// one or two dates per feature for its temporal extent.
+fn iso_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0_u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(&bytes[..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&bytes[5..7])?, number(&bytes[8..])?)
+}
+
 /// Parses a date or date-time into the interval it covers.
 pub fn parse_instant(text: &str) -> Result<DateInterval, TemporalError> {
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        && text.len() == 10
-    {
+    if let Some(date) = iso_date(text) {
         return Ok(DateInterval {
             start: Some(day_start(date)),
             end: Some(day_end(date)),
@@ -177,5 +191,28 @@ mod tests {
             Err(TemporalError::Inverted)
         );
         assert_eq!(DateInterval::parse("../.."), Err(TemporalError::Unbounded));
+    }
+
+    #[test]
+    fn dates_are_read_exactly_as_chrono_reads_them() {
+        for text in [
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "0001-01-01",
+            "9999-12-31",
+            "2024-1-01x",
+            "2024/01/01",
+            "２０２４-01-01",
+            "+2024-1-1",
+            "2024-01-1 ",
+            "",
+        ] {
+            let chrono = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .filter(|_| text.len() == 10);
+            assert_eq!(iso_date(text), chrono, "{text:?}");
+        }
     }
 }

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::index::locate::CellLocator;
 use crate::index::measure::Region;
-use crate::model::Feature;
+use crate::model::{Feature, Properties};
 
 /// A level of the grid hierarchy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -248,8 +248,8 @@ impl<'n> PropertyCursor<'n> {
     }
 
     /// The value of the `i`-th name in `properties`.
-    fn get<'p>(&mut self, i: usize, properties: &'p Map<String, Value>) -> Option<&'p Value> {
-        let name = &self.names[i];
+    fn get<'p>(&mut self, i: usize, properties: &'p Properties) -> Option<&'p Value> {
+        let name = self.names[i].as_str();
         if let Some((key, value)) = properties.iter().nth(self.positions[i])
             && key == name
         {

@@ -127,6 +127,9 @@ fn temporal_extent(def: &CollectionDef, index: &CollectionIndex) -> Option<DateI
 /// A use case that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// Loading a collection into memory failed (a task panicked or was cancelled).
+    #[error("loading a collection failed: {0}")]
+    Loading(String),
     /// No collection has this id.
     #[error("collection {0} does not exist")]
     UnknownCollection(String),
@@ -211,15 +214,31 @@ impl Catalog {
                 store.put_collection(&def.id, &def.to_json()).await?;
             }
         }
+        // The collections load at once: one collection's index is built while the rows of the
+        // next are still being read.
+        let loading: Vec<_> = store
+            .collections()
+            .await?
+            .into_iter()
+            .map(|doc| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let def = Arc::new(CollectionDef::from_json(&doc)?);
+                    let features = store.features(&def.id).await?;
+                    tokio::task::spawn_blocking(move || {
+                        Collection::new(def, CollectionIndex::build(features))
+                    })
+                    .await
+                    .map_err(|e| ServiceError::Loading(e.to_string()))
+                })
+            })
+            .collect();
         let mut map = BTreeMap::new();
-        for doc in store.collections().await? {
-            let def = CollectionDef::from_json(&doc)?;
-            let features = store.features(&def.id).await?;
-            let index = build_index(features);
-            map.insert(
-                def.id.clone(),
-                Arc::new(Collection::new(Arc::new(def), index)),
-            );
+        for task in loading {
+            let collection = task
+                .await
+                .map_err(|e| ServiceError::Loading(e.to_string()))??;
+            map.insert(collection.def.id.clone(), Arc::new(collection));
         }
         Ok(Self {
             store,
@@ -416,10 +435,6 @@ pub struct WriteSummary {
     pub stored: usize,
     /// Features removed.
     pub deleted: usize,
-}
-
-fn build_index(features: Vec<Feature>) -> CollectionIndex {
-    CollectionIndex::build(features.into_iter().map(Arc::new).collect())
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub mod cases;
 pub mod sqlite;
 pub mod users;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -98,8 +100,8 @@ pub trait Store: UserStore + CaseStore + Send + Sync {
     async fn put_collection(&self, id: &CollectionId, definition: &Value)
     -> Result<(), StoreError>;
 
-    /// Every feature of a collection, in key order.
-    async fn features(&self, collection: &CollectionId) -> Result<Vec<Feature>, StoreError>;
+    /// Every feature of a collection, in key order, ready to be shared with the index.
+    async fn features(&self, collection: &CollectionId) -> Result<Vec<Arc<Feature>>, StoreError>;
 
     /// The number of features of a collection.
     async fn count(&self, collection: &CollectionId) -> Result<u64, StoreError>;

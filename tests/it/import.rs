@@ -19,7 +19,7 @@ fn import(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stored(dir: &Path, collection: &str) -> Vec<citygrid::model::Feature> {
+fn stored(dir: &Path, collection: &str) -> Vec<std::sync::Arc<citygrid::model::Feature>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
