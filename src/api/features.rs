@@ -476,7 +476,7 @@ pub async fn list_items(
 fn projected_json(feature: &Feature, names: &[String]) -> Box<str> {
     let properties: serde_json::Map<String, serde_json::Value> = names
         .iter()
-        .filter_map(|n| feature.properties.get(n).map(|v| (n.clone(), v.clone())))
+        .filter_map(|n| feature.properties.get(n).map(|v| (n.clone(), v.to_json())))
         .collect();
     feature_json(&feature.id, &feature.geometry, &properties)
 }

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::model::Feature;
 use crate::model::layers::CollectionDef;
+use crate::model::{Feature, PropertyValue};
 use crate::service::Collection;
 use crate::service::items::ItemsPage;
 
@@ -164,13 +164,15 @@ pub fn collection(doc: &Value, def: &CollectionDef) -> String {
     page(doc["title"].as_str().unwrap_or_default(), &body)
 }
 
-fn cell(value: &Value) -> String {
+fn cell(value: &PropertyValue) -> String {
     match value {
-        Value::Null => String::new(),
-        Value::String(s) => escape(s),
-        Value::Array(items) => escape(
-            &items
-                .iter()
+        PropertyValue::Null => String::new(),
+        PropertyValue::String(s) => escape(s),
+        PropertyValue::Json(json) if json.is_array() => escape(
+            &json
+                .as_array()
+                .into_iter()
+                .flatten()
                 .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
                 .collect::<Vec<_>>()
                 .join("、"),
@@ -216,7 +218,7 @@ pub fn items(
             let _ = write!(
                 body,
                 "<td>{}</td>",
-                cell(f.properties.get(&p.name).unwrap_or(&Value::Null))
+                cell(f.properties.get(&p.name).unwrap_or(&PropertyValue::Null))
             );
         }
         body.push_str("</tr>");
@@ -245,7 +247,10 @@ pub fn item(collection: &Collection, feature: &Feature) -> String {
     let def = &collection.def;
     let mut body = String::from("<table>");
     for p in &def.schema.properties {
-        let value = feature.properties.get(&p.name).unwrap_or(&Value::Null);
+        let value = feature
+            .properties
+            .get(&p.name)
+            .unwrap_or(&PropertyValue::Null);
         let shown = p
             .enumeration
             .iter()

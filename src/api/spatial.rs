@@ -19,10 +19,10 @@ use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::filter::{Filter, FilterLang};
 use crate::index::measure::Region;
 use crate::index::predicate::Predicate;
-use crate::model::Feature;
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{self, GeometryFamily};
 use crate::model::temporal::today_in_china;
+use crate::model::{Feature, PropertyValue};
 use crate::service::grid::{CellStats, Level, Measures};
 use crate::service::items::MAX_LIMIT;
 use crate::service::spatial::{self, Search, Target};
@@ -145,12 +145,12 @@ pub(crate) fn reject_unknown_members(
 #[derive(Serialize)]
 struct CellJson<'a> {
     level: &'static str,
-    code: Option<&'a Value>,
-    name: Option<&'a Value>,
-    responsible_unit: Option<&'a Value>,
-    workers: Option<&'a Value>,
-    valid_from: Option<&'a Value>,
-    valid_to: Option<&'a Value>,
+    code: Option<&'a PropertyValue>,
+    name: Option<&'a PropertyValue>,
+    responsible_unit: Option<&'a PropertyValue>,
+    workers: Option<&'a PropertyValue>,
+    valid_from: Option<&'a PropertyValue>,
+    valid_to: Option<&'a PropertyValue>,
     href: CellHref<'a>,
 }
 
@@ -681,8 +681,8 @@ fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
         for c in &columns {
             out.push(',');
             let text = match hit.feature.properties.get(c) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
+                None | Some(PropertyValue::Null) => String::new(),
+                Some(PropertyValue::String(s)) => s.to_string(),
                 Some(other) => other.to_string(),
             };
             out.push_str(&csv_field(&text));
@@ -985,14 +985,12 @@ fn stats_row(group_by: &[String], c: &CellStats) -> Value {
         .cell
         .properties
         .get("code")
-        .cloned()
-        .unwrap_or(Value::Null);
+        .map_or(Value::Null, PropertyValue::to_json);
     row["name"] = c
         .cell
         .properties
         .get("name")
-        .cloned()
-        .unwrap_or(Value::Null);
+        .map_or(Value::Null, PropertyValue::to_json);
     row["groups"] = groups_json(group_by, &c.groups);
     row
 }

@@ -7,12 +7,11 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use geo::{Geometry, Rect};
-use serde_json::Value;
 
 use super::like::Pattern;
 use super::spatial::SpatialOp;
 use super::temporal::{Span, TemporalOp, parse_date, parse_timestamp};
-use crate::model::Feature;
+use crate::model::{Feature, PropertyValue};
 
 /// The static type of a value expression, checked when the filter is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +141,7 @@ pub(crate) enum Scalar {
 }
 
 /// Reads a JSON property value as `kind`; anything else reads as null.
-fn property_value(value: Option<&Value>, kind: Kind) -> Val<'_> {
+fn property_value(value: Option<&PropertyValue>, kind: Kind) -> Val<'_> {
     let Some(value) = value else {
         return Val::Null;
     };

@@ -27,7 +27,7 @@ pub use feature::{Feature, NewFeature};
 pub use geometry::{GeometryError, GeometryFamily};
 pub use ids::{CollectionId, FeatureId, IdError};
 pub use layers::CollectionDef;
-pub use properties::{NameCache, Properties};
+pub use properties::{NameCache, Properties, PropertyValue};
 pub use schema::{PropertyError, PropertySchema, PropertyType, Schema};
 pub use temporal::{DateInterval, TemporalError};
 pub use user::{NewUser, Role, User, UserError, Username};

@@ -3,23 +3,216 @@
 //!
 //! A collection of a million manholes holds a million property lists with the same eleven names.
 //! A `serde_json::Map` per feature keeps eleven separately allocated names, an index table and a
-//! hash per entry (about 1.8 kB per manhole); [`Properties`] keeps one shared name list and a
-//! boxed slice of values (32 bytes plus the values). Lookup by name scans the names, which for
-//! the dozen short names of a layer costs about as much as hashing the name would.
+//! hash per entry, and each `serde_json::Value` takes 80 bytes (about 1.8 kB per manhole in
+//! all); [`Properties`] keeps one shared name list and a boxed slice of 24-byte
+//! [`PropertyValue`]s. Lookup by name scans the names, which for the dozen short names of a
+//! layer costs about as much as hashing the name would.
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// The property names of a feature, in order; shared between features.
 type Names = Arc<[Box<str>]>;
 
 /// The value of a property that is absent, for indexing.
-static NULL: Value = Value::Null;
+static NULL: PropertyValue = PropertyValue::Null;
+
+/// One stored property value: JSON scalars inline, text boxed, arrays and objects as JSON.
+/// It serialises exactly as the `serde_json::Value` it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PropertyValue {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as JSON holds it (integer or float).
+    Number(serde_json::Number),
+    /// A string.
+    String(Box<str>),
+    /// An array or object.
+    Json(Box<Value>),
+}
+
+impl PropertyValue {
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Number(n) => Value::Number(n.clone()),
+            Self::String(s) => Value::String(s.to_string()),
+            Self::Json(v) => (**v).clone(),
+        }
+    }
+
+    /// The text, if the value is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number as `f64`, if the value is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The number as `i64`, if the value is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if the value is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+}
+
+impl From<Value> for PropertyValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => Self::Null,
+            Value::Bool(b) => Self::Bool(b),
+            Value::Number(n) => Self::Number(n),
+            Value::String(s) => Self::String(s.into_boxed_str()),
+            other => Self::Json(Box::new(other)),
+        }
+    }
+}
+
+impl PartialEq<Value> for PropertyValue {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Self::Null, Value::Null) => true,
+            (Self::Bool(a), Value::Bool(b)) => a == b,
+            (Self::Number(a), Value::Number(b)) => a == b,
+            (Self::String(a), Value::String(b)) => **a == **b,
+            (Self::Json(a), b) => **a == *b,
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq<PropertyValue> for Value {
+    fn eq(&self, other: &PropertyValue) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<&str> for PropertyValue {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl PartialEq<i64> for PropertyValue {
+    fn eq(&self, other: &i64) -> bool {
+        self.as_i64() == Some(*other)
+    }
+}
+
+impl fmt::Display for PropertyValue {
+    /// The value as compact JSON text, as `serde_json::Value` displays.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(v) => v.fmt(f),
+            other => f.write_str(&serde_json::to_string(other).map_err(|_| fmt::Error)?),
+        }
+    }
+}
+
+impl Serialize for PropertyValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Null => serializer.serialize_unit(),
+            Self::Bool(b) => serializer.serialize_bool(*b),
+            Self::Number(n) => n.serialize(serializer),
+            Self::String(s) => serializer.serialize_str(s),
+            Self::Json(v) => v.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PropertyValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Reads a JSON value straight into a [`PropertyValue`] (no intermediate `Value` for scalars).
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = PropertyValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::Number(n.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::Number(n.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<PropertyValue, E> {
+        serde_json::Number::from_f64(n)
+            .map(PropertyValue::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::String(s.into()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::String(s.into_boxed_str()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<PropertyValue, E> {
+        Ok(PropertyValue::Null)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<PropertyValue, A::Error> {
+        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(PropertyValue::Json(Box::new(value)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PropertyValue, A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(PropertyValue::Json(Box::new(value)))
+    }
+}
 
 /// A feature's properties: an ordered map from names to JSON values, immutable once built.
 ///
@@ -29,15 +222,15 @@ static NULL: Value = Value::Null;
 ///
 /// let object = json!({"status": "intact", "diameter_mm": 600});
 /// let properties = Properties::from(object.as_object().unwrap().clone());
-/// assert_eq!(properties.get("status"), Some(&json!("intact")));
+/// assert_eq!(properties["status"], "intact");
 /// assert_eq!(properties["diameter_mm"], 600);
-/// assert_eq!(properties["absent"], serde_json::Value::Null);
+/// assert!(properties["absent"].is_null());
 /// assert_eq!(serde_json::to_string(&properties).unwrap(), r#"{"status":"intact","diameter_mm":600}"#);
 /// ```
 #[derive(Clone, PartialEq)]
 pub struct Properties {
     names: Names,
-    values: Box<[Value]>,
+    values: Box<[PropertyValue]>,
 }
 
 impl Default for Properties {
@@ -51,7 +244,7 @@ impl Default for Properties {
 
 impl Properties {
     /// The value of the property `name`.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&PropertyValue> {
         self.names
             .iter()
             .position(|n| &**n == name)
@@ -64,7 +257,7 @@ impl Properties {
     }
 
     /// The names and values, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> + Clone {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &PropertyValue)> + Clone {
         self.names.iter().map(|n| &**n).zip(self.values.iter())
     }
 
@@ -86,7 +279,7 @@ impl Properties {
     /// A copy as a JSON object, for callers that edit it.
     pub fn to_map(&self) -> Map<String, Value> {
         self.iter()
-            .map(|(n, v)| (n.to_owned(), v.clone()))
+            .map(|(n, v)| (n.to_owned(), v.to_json()))
             .collect()
     }
 }
@@ -98,10 +291,10 @@ impl From<Map<String, Value>> for Properties {
 }
 
 impl std::ops::Index<&str> for Properties {
-    type Output = Value;
+    type Output = PropertyValue;
 
     /// The value of `name`, or `null` when absent (as `serde_json::Value` indexes).
-    fn index(&self, name: &str) -> &Value {
+    fn index(&self, name: &str) -> &PropertyValue {
         self.get(name).unwrap_or(&NULL)
     }
 }
@@ -142,13 +335,13 @@ impl NameCache {
         });
         let mut values = Vec::with_capacity(map.len());
         let names = if same {
-            values.extend(map.into_iter().map(|(_, v)| v));
+            values.extend(map.into_iter().map(|(_, v)| PropertyValue::from(v)));
             self.last.clone().expect("checked above")
         } else {
             let mut names = Vec::with_capacity(map.len());
             for (name, value) in map {
                 names.push(name.into_boxed_str());
-                values.push(value);
+                values.push(PropertyValue::from(value));
             }
             let names: Names = names.into();
             self.last = Some(Arc::clone(&names));
@@ -214,7 +407,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
                 own.get_or_insert_with(|| expected[..position].to_vec())
                     .push(text);
             }
-            values.push(access.next_value::<Value>()?);
+            values.push(access.next_value::<PropertyValue>()?);
         }
         let names = match own {
             None if values.len() == expected.len() => cached.unwrap_or_default(),
@@ -297,10 +490,26 @@ mod tests {
         assert_eq!(other.keys().collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(other["a"], 2);
         assert!(empty.is_empty());
+        assert_eq!(more["c"], json!(7));
         let from_map = cache.properties(map(&json!({"a": 9})));
         let again = cache.properties(map(&json!({"a": 10})));
         assert!(Arc::ptr_eq(&from_map.names, &again.names));
         assert_eq!(again["a"], 10);
+    }
+
+    #[test]
+    fn values_keep_their_json_form_and_size() {
+        assert_eq!(std::mem::size_of::<PropertyValue>(), 24);
+        let value = json!({"i": -3, "u": 18_446_744_073_709_551_615_u64, "f": 0.1, "e": 1e300,
+            "s": "x", "b": false, "n": null, "a": [1, {"k": "v"}], "o": {"z": 1, "a": 2}});
+        let text = value.to_string();
+        let parsed = NameCache::new().parse(&text).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
+        assert_eq!(parsed.to_map(), map(&value));
+        assert_eq!(parsed["i"].as_i64(), Some(-3));
+        assert_eq!(parsed["f"].as_f64(), Some(0.1));
+        assert_eq!(parsed["b"].as_bool(), Some(false));
+        assert_eq!(parsed["a"], json!([1, {"k": "v"}]));
     }
 
     #[test]

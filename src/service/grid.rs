@@ -10,11 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde_json::Value;
 
 use crate::index::locate::CellLocator;
 use crate::index::measure::Region;
-use crate::model::{Feature, Properties};
+use crate::model::{Feature, Properties, PropertyValue};
 
 /// A level of the grid hierarchy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,7 +53,7 @@ impl Level {
     }
 }
 
-fn date(value: Option<&Value>) -> Option<NaiveDate> {
+fn date(value: Option<&PropertyValue>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(value?.as_str()?, "%Y-%m-%d").ok()
 }
 
@@ -69,7 +68,7 @@ pub fn valid_on(cell: &Feature, day: NaiveDate) -> bool {
 pub fn cell_codes<'a>(cells: impl IntoIterator<Item = &'a Feature>) -> HashSet<String> {
     cells
         .into_iter()
-        .filter_map(|c| c.properties.get("code").and_then(Value::as_str))
+        .filter_map(|c| c.properties.get("code").and_then(PropertyValue::as_str))
         .map(str::to_owned)
         .collect()
 }
@@ -116,7 +115,7 @@ impl GridIndex {
                         let members: Vec<Arc<Feature>> = cells
                             .iter()
                             .filter(|c| {
-                                c.properties.get("level").and_then(Value::as_str)
+                                c.properties.get("level").and_then(PropertyValue::as_str)
                                     == Some(level.name())
                             })
                             .filter(|c| valid_on(c, day))
@@ -220,8 +219,8 @@ pub fn group_key(feature: &Feature, group_by: &[String]) -> Vec<String> {
     group_by
         .iter()
         .map(|name| match feature.properties.get(name) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
+            None | Some(PropertyValue::Null) => String::new(),
+            Some(PropertyValue::String(s)) => s.to_string(),
             Some(other) => other.to_string(),
         })
         .collect()
@@ -248,7 +247,7 @@ impl<'n> PropertyCursor<'n> {
     }
 
     /// The value of the `i`-th name in `properties`.
-    fn get<'p>(&mut self, i: usize, properties: &'p Properties) -> Option<&'p Value> {
+    fn get<'p>(&mut self, i: usize, properties: &'p Properties) -> Option<&'p PropertyValue> {
         let name = self.names[i].as_str();
         if let Some((key, value)) = properties.iter().nth(self.positions[i])
             && key == name
@@ -304,10 +303,10 @@ pub fn cell_stats<'a>(
     // cell and group at the end. Reading the properties is what costs here (each feature's map
     // is cold in the cache), so they are read by remembered position rather than by hash.
     let mut points_only = true;
-    let mut interned: HashMap<Vec<&Value>, usize, FastHash> = HashMap::default();
+    let mut interned: HashMap<Vec<&PropertyValue>, usize, FastHash> = HashMap::default();
     let mut per_cell: Vec<Vec<u64>> = vec![Vec::new(); stats.len()];
-    let null = Value::Null;
-    let mut key: Vec<&Value> = Vec::with_capacity(group_by.len());
+    let null = PropertyValue::Null;
+    let mut key: Vec<&PropertyValue> = Vec::with_capacity(group_by.len());
     let mut cursor = PropertyCursor::new(group_by);
     for feature in features {
         if let geo::Geometry::Point(p) = &feature.geometry {
@@ -339,8 +338,8 @@ pub fn cell_stats<'a>(
         keys[i] = values
             .into_iter()
             .map(|v| match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
+                PropertyValue::Null => String::new(),
+                PropertyValue::String(s) => s.to_string(),
                 other => other.to_string(),
             })
             .collect();

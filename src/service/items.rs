@@ -11,7 +11,7 @@ use super::Collection;
 use crate::filter::Filter;
 use crate::filter::temporal::parse_timestamp;
 use crate::model::schema::PropertyType;
-use crate::model::{Bbox, DateInterval, Feature};
+use crate::model::{Bbox, DateInterval, Feature, PropertyValue};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: usize = 10;
@@ -84,20 +84,22 @@ impl SortKey {
         }
     }
 
-    fn compare_values(&self, a: &Value, b: &Value) -> Ordering {
+    fn compare_values(&self, a: &PropertyValue, b: &PropertyValue) -> Ordering {
         match (a, b) {
-            (Value::Number(x), Value::Number(y)) => x
+            (PropertyValue::Number(x), PropertyValue::Number(y)) => x
                 .as_f64()
                 .partial_cmp(&y.as_f64())
                 .unwrap_or(Ordering::Equal),
-            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-            (Value::String(x), Value::String(y)) if self.ty == PropertyType::DateTime => {
+            (PropertyValue::Bool(x), PropertyValue::Bool(y)) => x.cmp(y),
+            (PropertyValue::String(x), PropertyValue::String(y))
+                if self.ty == PropertyType::DateTime =>
+            {
                 match (parse_timestamp(x), parse_timestamp(y)) {
                     (Some(x), Some(y)) => x.cmp(&y),
                     _ => x.cmp(y),
                 }
             }
-            (Value::String(x), Value::String(y)) => x.cmp(y),
+            (PropertyValue::String(x), PropertyValue::String(y)) => x.cmp(y),
             _ => Ordering::Equal,
         }
     }
@@ -112,9 +114,9 @@ pub struct ItemsPage {
     pub features: Vec<Arc<Feature>>,
 }
 
-fn values_equal(a: &Value, b: &Value) -> bool {
+fn values_equal(a: &PropertyValue, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (PropertyValue::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
     }
 }
@@ -133,12 +135,15 @@ pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
                 .is_some_and(|v| values_equal(v, value))
         });
         let in_time = temporal.is_none_or(|(interval, t)| {
-            let start = feature.properties.get(&t.start).and_then(Value::as_str);
+            let start = feature
+                .properties
+                .get(&t.start)
+                .and_then(PropertyValue::as_str);
             let end = t
                 .end
                 .as_ref()
                 .and_then(|e| feature.properties.get(e))
-                .and_then(Value::as_str);
+                .and_then(PropertyValue::as_str);
             DateInterval::of_feature(start, end, t.end.is_some())
                 .is_some_and(|own| own.intersects(interval))
         });

@@ -8,11 +8,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde_json::Value as Json;
-
 use super::mvt::{FastHash, Value};
 use super::rules::{LayerRules, Source};
-use crate::model::Feature;
+use crate::model::{Feature, PropertyValue};
 
 /// The tile properties of a set of features (see the module documentation).
 #[derive(Debug, Default)]
@@ -35,10 +33,10 @@ impl LayerDictionary {
                 let value: Value<'static> = match &field.source {
                     Source::Id => Value::String(Cow::Owned(feature.id.as_str().to_owned())),
                     Source::Property(_) => match feature.properties.get(&field.name) {
-                        None | Some(Json::Null) => continue,
-                        Some(Json::String(s)) => Value::String(Cow::Owned(s.clone())),
-                        Some(Json::Bool(b)) => Value::Bool(*b),
-                        Some(Json::Number(n)) => match n.as_i64() {
+                        None | Some(PropertyValue::Null) => continue,
+                        Some(PropertyValue::String(s)) => Value::String(Cow::Owned(s.to_string())),
+                        Some(PropertyValue::Bool(b)) => Value::Bool(*b),
+                        Some(PropertyValue::Number(n)) => match n.as_i64() {
                             Some(i) => Value::Int(i),
                             None => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
                         },
@@ -82,6 +80,7 @@ mod tests {
     use crate::model::layers::builtin;
     use chrono::Utc;
     use geo::point;
+    use serde_json::Value as Json;
     use serde_json::json;
 
     fn feature(fid: i64, properties: &Json) -> Feature {

@@ -22,8 +22,6 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value as Json;
-
 use crate::model::layers::Layer;
 use crate::model::schema::PropertyType;
 use crate::model::{CollectionDef, Feature};
@@ -205,7 +203,7 @@ impl LayerRules {
         let value = feature
             .properties
             .get(classes.property)
-            .and_then(Json::as_str);
+            .and_then(crate::model::PropertyValue::as_str);
         let zoom = value
             .and_then(|v| classes.from.iter().find(|(name, _)| *name == v))
             .map_or(classes.other, |&(_, z)| z);
@@ -247,6 +245,7 @@ mod tests {
     use crate::model::layers::builtin;
     use chrono::Utc;
     use geo::point;
+    use serde_json::Value as Json;
 
     fn rules(id: &str) -> LayerRules {
         LayerRules::of(&builtin().into_iter().find(|d| d.id.as_str() == id).unwrap())
