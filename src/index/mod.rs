@@ -33,7 +33,9 @@ pub struct CollectionIndex {
     /// Features in key (`fid`) order; `None` marks a removed feature until the next compaction.
     slots: Vec<Option<Arc<Feature>>>,
     tree: RTree<Entry>,
-    by_id: HashMap<FeatureId, u32>,
+    /// Ids come from the data: a randomly seeded hasher, but foldhash rather than SipHash (a
+    /// million inserts when a collection loads).
+    by_id: HashMap<FeatureId, u32, foldhash::fast::RandomState>,
     live: usize,
 }
 
@@ -51,11 +53,13 @@ impl CollectionIndex {
         if !features.is_sorted_by_key(|f| f.fid) {
             features.sort_by_key(|f| f.fid);
         }
-        let entries: Vec<Entry> = features
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| f.bbox.map(|b| GeomWithData::new(envelope(b), position(i))))
-            .collect();
+        let mut entries: Vec<Entry> = Vec::with_capacity(features.len());
+        entries.extend(
+            features
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| f.bbox.map(|b| GeomWithData::new(envelope(b), position(i)))),
+        );
         let by_id = features
             .iter()
             .enumerate()

@@ -99,8 +99,7 @@ const BLOCK_KEYS: i64 = 2_048;
 /// hex have a fixed alphabet and JSON text escapes every control character. The properties
 /// come last, so even a corrupt row cannot shift the fields of the next one.
 const BLOCK_QUERY: &str = "SELECT group_concat(
-        fid || char(31) || id || char(31) || version || char(31) || created_at || char(31)
-            || updated_at || char(31) || hex(geometry) || char(31) || properties,
+        concat_ws(char(31), fid, id, version, created_at, updated_at, hex(geometry), properties),
         char(30))
     FROM features WHERE collection = ? AND fid BETWEEN ? AND ?";
 
