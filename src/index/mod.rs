@@ -33,7 +33,7 @@ pub struct CollectionIndex {
     /// Features in key (`fid`) order; `None` marks a removed feature until the next compaction.
     slots: Vec<Option<Arc<Feature>>>,
     tree: RTree<Entry>,
-    /// Ids come from the data: a randomly seeded hasher, but foldhash rather than SipHash (a
+    /// Ids come from the data: a randomly seeded hasher, but foldhash rather than the standard `SipHash` (a
     /// million inserts when a collection loads).
     by_id: HashMap<FeatureId, u32, foldhash::fast::RandomState>,
     live: usize,

@@ -251,6 +251,11 @@ impl Properties {
             .map(|i| &self.values[i])
     }
 
+    /// The `i`-th name and value.
+    pub fn get_index(&self, i: usize) -> Option<(&str, &PropertyValue)> {
+        Some((self.names.get(i)?, self.values.get(i)?))
+    }
+
     /// Whether the property `name` is present (it may be `null`).
     pub fn contains_key(&self, name: &str) -> bool {
         self.names.iter().any(|n| &**n == name)

@@ -249,7 +249,7 @@ impl<'n> PropertyCursor<'n> {
     /// The value of the `i`-th name in `properties`.
     fn get<'p>(&mut self, i: usize, properties: &'p Properties) -> Option<&'p PropertyValue> {
         let name = self.names[i].as_str();
-        if let Some((key, value)) = properties.iter().nth(self.positions[i])
+        if let Some((key, value)) = properties.get_index(self.positions[i])
             && key == name
         {
             return Some(value);
