@@ -2,6 +2,7 @@
 //! properties against it, and its JSON Schema form (the queryables document and the import format).
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
@@ -183,6 +184,21 @@ impl PropertySchema {
         text
     }
 
+    /// Checks one value, null meaning absent, against this property.
+    fn check_nullable(&self, value: &Value) -> Result<(), PropertyError> {
+        if !value.is_null() {
+            return self.check(value);
+        }
+        if self.required {
+            return Err(PropertyError {
+                property: self.name.clone(),
+                problem: "missing or null".to_owned(),
+                allowed: self.allowed(),
+            });
+        }
+        Ok(())
+    }
+
     /// Checks one value (not null) against this property.
     pub fn check(&self, value: &Value) -> Result<(), PropertyError> {
         let fail = || PropertyError::new(&self.name, value, self.allowed());
@@ -303,24 +319,27 @@ impl Schema {
         &self,
         mut properties: Map<String, Value>,
     ) -> Result<Map<String, Value>, PropertyError> {
+        // Properties that come exactly in schema order (as this service writes them) are checked
+        // in place: rebuilding the map costs more than checking it.
+        let listed = self.properties.iter().filter(|p| !p.computed);
+        if properties.len() == listed.clone().count()
+            && properties
+                .keys()
+                .zip(listed.clone())
+                .all(|(k, p)| *k == p.name)
+        {
+            for (schema, value) in listed.zip(properties.values()) {
+                schema.check_nullable(value)?;
+            }
+            return Ok(properties);
+        }
         let mut out = Map::with_capacity(properties.len());
         for schema in &self.properties {
             let value = properties.remove(&schema.name).unwrap_or(Value::Null);
             if schema.computed {
                 continue;
             }
-            if value.is_null() {
-                if schema.required {
-                    return Err(PropertyError {
-                        property: schema.name.clone(),
-                        problem: "missing or null".to_owned(),
-                        allowed: schema.allowed(),
-                    });
-                }
-                out.insert(schema.name.clone(), Value::Null);
-                continue;
-            }
-            schema.check(&value)?;
+            schema.check_nullable(&value)?;
             out.insert(schema.name.clone(), value);
         }
         if self.additional_properties {
@@ -613,7 +632,18 @@ fn merge_types(a: PropertyType, b: PropertyType) -> Option<PropertyType> {
 
 /// Whether `text` is a calendar date `YYYY-MM-DD`.
 pub fn is_date(text: &str) -> bool {
-    text.len() == 10 && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+    // `NaiveDate::parse_from_str` with the format compiled once, not on every call.
+    static FORMAT: LazyLock<Vec<chrono::format::Item<'static>>> = LazyLock::new(|| {
+        chrono::format::StrftimeItems::new("%Y-%m-%d")
+            .parse_to_owned()
+            .expect("a valid date format")
+    });
+    if text.len() != 10 {
+        return false;
+    }
+    let mut parsed = chrono::format::Parsed::new();
+    chrono::format::parse(&mut parsed, text, FORMAT.iter()).is_ok()
+        && parsed.to_naive_date().is_ok()
 }
 
 /// Whether `text` is an RFC 3339 date-time.
@@ -725,6 +755,35 @@ mod tests {
     }
 
     #[test]
+    fn properties_in_schema_order_or_not_validate_to_the_same_map_and_errors() {
+        let in_order = props(json!({"status": "intact", "diameter_mm": 700}));
+        let shuffled = props(json!({"diameter_mm": 700, "status": "intact"}));
+        let a = schema().validate(in_order).unwrap();
+        let b = schema().validate(shuffled).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.keys().collect::<Vec<_>>(), vec!["status", "diameter_mm"]);
+        let nulls = props(json!({"status": "intact", "diameter_mm": null}));
+        assert_eq!(
+            schema().validate(nulls).unwrap().get("diameter_mm"),
+            Some(&Value::Null)
+        );
+        for bad in [
+            json!({"status": "broken", "diameter_mm": 7}),
+            json!({"diameter_mm": 7, "status": "broken"}),
+        ] {
+            assert_eq!(
+                schema().validate(props(bad)).unwrap_err().property,
+                "status"
+            );
+        }
+        let missing = props(json!({"status": null, "diameter_mm": 700}));
+        assert_eq!(
+            schema().validate(missing).unwrap_err().problem,
+            "missing or null"
+        );
+    }
+
+    #[test]
     fn computed_properties_on_input_are_dropped() {
         let ok = schema()
             .validate(props(json!({"status": "intact", "area_m2": 1})))
@@ -738,6 +797,9 @@ mod tests {
         assert!(date.check(&json!("2024-02-29")).is_ok());
         assert!(date.check(&json!("2023-02-29")).is_err());
         assert!(date.check(&json!("2024-2-1")).is_err());
+        assert!(date.check(&json!("2024-02-1x")).is_err());
+        assert!(date.check(&json!("2024-13-01")).is_err());
+        assert!(is_date("1967-11-23") && !is_date("1967-11-23T00:00:00Z"));
     }
 
     #[test]

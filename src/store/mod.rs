@@ -45,6 +45,9 @@ pub enum StoreError {
         /// What could not be read.
         reason: String,
     },
+    /// A bulk write was committed after one of its writes had failed; nothing was written.
+    #[error("a bulk write was committed after one of its writes failed; nothing was written")]
+    FailedBulkWrite,
     /// A user with this name exists already.
     #[error("user {0} already exists")]
     DuplicateUser(String),
@@ -86,6 +89,19 @@ pub struct Applied {
     pub deleted: Vec<FeatureId>,
 }
 
+/// A large write in progress (see [`Store::bulk_write`]).
+#[async_trait]
+pub trait BulkWrite: Send {
+    /// Writes `changes` as [`Store::apply`] would, without building the stored features. After
+    /// an error nothing is written: [`BulkWrite::commit`] fails with
+    /// [`StoreError::FailedBulkWrite`].
+    async fn write(&mut self, changes: Vec<Change>) -> Result<(), StoreError>;
+
+    /// Makes everything written visible at once; returns the number of features inserted or
+    /// replaced.
+    async fn commit(self: Box<Self>) -> Result<u64, StoreError>;
+}
+
 /// The storage seam: one implementation per database. Users, sessions and the audit trail are
 /// part of it ([`UserStore`]), so an `Arc<dyn Store>` converts to an `Arc<dyn UserStore>`.
 #[async_trait]
@@ -114,6 +130,18 @@ pub trait Store: UserStore + CaseStore + Send + Sync {
         definition: Option<&Value>,
         changes: Vec<Change>,
     ) -> Result<Applied, StoreError>;
+
+    /// Starts a large write to a collection (an import), after creating or updating its
+    /// definition when one is given: [`BulkWrite::write`] takes the changes in parts as they are
+    /// produced and [`BulkWrite::commit`] makes them visible at once; dropped without commit,
+    /// nothing is written. Unlike [`Store::apply`] the stored features are not returned. The
+    /// write holds the database's write lock (and an in-memory database's only connection)
+    /// until it ends.
+    async fn bulk_write(
+        &self,
+        collection: &CollectionId,
+        definition: Option<&Value>,
+    ) -> Result<Box<dyn BulkWrite>, StoreError>;
 
     /// A service metadata value.
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -3,7 +3,9 @@
 //! given as JSON Schema or inferred from the data. Every feature is validated; by default one
 //! invalid feature rejects the whole file and nothing is written.
 
-use std::io::{BufRead, BufReader, Read};
+mod read;
+
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,10 +14,11 @@ use serde_json::Value;
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{GeometryFamily, type_name};
 use crate::model::layers::{self, CollectionDef, FeatureError};
-use crate::model::{CollectionId, Schema};
+use crate::model::{CollectionId, NewFeature, Schema};
 use crate::store::{Change, Store};
 
 use super::ServiceError;
+use read::InOrder;
 
 /// Where the schema of the target collection comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,103 +105,41 @@ pub enum ImportError {
     Service(#[from] ServiceError),
 }
 
-/// A reader that reports how many bytes it has read, for progress bars.
-struct Counting<R, F> {
-    inner: R,
-    read: u64,
-    progress: F,
-}
-
-impl<R: Read, F: FnMut(u64)> Read for Counting<R, F> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        (self.progress)(self.read);
-        Ok(n)
-    }
-}
-
-/// Reads every feature of a GeoJSON file. `progress` is called with the bytes read so far.
+/// Reads every feature of a GeoJSON file (a FeatureCollection, a single Feature, newline-delimited
+/// features or an RFC 8142 text sequence), parsing on all cores. `progress` is called with the
+/// bytes read so far.
 pub fn read_features(
     path: &Path,
     progress: impl FnMut(u64),
 ) -> Result<Vec<geojson::Feature>, ImportError> {
-    let shown = path.display().to_string();
-    let io = |source| ImportError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: file,
-            read: 0,
-            progress,
-        },
-    );
-    // Newline-delimited when the first line is a whole Feature; otherwise one GeoJSON object.
-    let first_line = {
-        let buffer = reader.fill_buf().map_err(io)?;
-        let end = buffer
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap_or(buffer.len());
-        String::from_utf8_lossy(&buffer[..end])
-            .trim_start_matches('\u{1e}')
-            .trim()
-            .to_owned()
-    };
-    let first: Option<Value> = serde_json::from_str(&first_line).ok();
-    if first
-        .as_ref()
-        .and_then(|v| v.get("type"))
-        .and_then(Value::as_str)
-        == Some("Feature")
-    {
-        let mut features = Vec::new();
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(io)?;
-            let line = line.trim_start_matches('\u{1e}').trim();
-            if line.is_empty() {
-                continue;
-            }
-            let feature =
-                geojson::Feature::from_json_value(serde_json::from_str(line).map_err(|e| {
-                    ImportError::Format {
-                        path: shown.clone(),
-                        reason: format!("line {}: {e}", number + 1),
-                    }
-                })?)
-                .map_err(|e| ImportError::Format {
-                    path: shown.clone(),
-                    reason: format!("line {}: {e}", number + 1),
-                })?;
-            features.push(feature);
-        }
-        return Ok(features);
+    let (sink, done) = std::sync::mpsc::channel();
+    let outcome = read::run(path, progress, workers(), &|feature| feature, &|batch| {
+        sink.send(batch).is_ok()
+    });
+    drop(sink);
+    let mut order = InOrder::new();
+    for batch in done {
+        order.push(batch);
     }
-    // Parsing from memory is several times faster than from a reader (serde_json reads a
-    // reader byte by byte); the file's bytes are freed before the features are validated.
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(io)?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| ImportError::Format {
-        path: shown.clone(),
-        reason: format!("not JSON: {e}"),
-    })?;
-    drop(bytes);
-    match geojson::GeoJson::from_json_value(value) {
-        Ok(geojson::GeoJson::FeatureCollection(fc)) => Ok(fc.features),
-        Ok(geojson::GeoJson::Feature(f)) => Ok(vec![f]),
-        Ok(geojson::GeoJson::Geometry(_)) => Err(ImportError::Format {
-            path: shown,
-            reason: "a bare geometry; expected a FeatureCollection or features".into(),
-        }),
-        Err(e) => Err(ImportError::Format {
-            path: shown,
-            reason: e.to_string(),
-        }),
+    let mut features = Vec::new();
+    while let Some(batch) = order.pop() {
+        features.extend(batch?.1);
     }
+    outcome?;
+    Ok(features)
+}
+
+/// Threads that parse and validate features.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The id of a feature as given, for naming it when it is rejected.
+fn given_id(feature: &geojson::Feature) -> Option<String> {
+    feature.id.as_ref().map(|id| match id {
+        geojson::feature::Id::String(s) => s.clone(),
+        geojson::feature::Id::Number(n) => n.to_string(),
+    })
 }
 
 /// The definition of a known collection: stored, or built in.
@@ -234,12 +175,11 @@ fn infer_definition(
     Ok(CollectionDef::custom(id.clone(), &doc, family)?)
 }
 
-/// Validation results in input order: the feature's id as given, and the prepared feature or
-/// why it was refused.
-type Validated = Vec<(
-    Option<String>,
-    Result<crate::model::NewFeature, FeatureError>,
-)>;
+/// One validated feature: its id as given, and the prepared feature or why it was refused.
+type Checked = (Option<String>, Result<NewFeature, FeatureError>);
+
+/// Validation results in input order.
+type Validated = Vec<Checked>;
 
 /// Validates every feature on all cores (geometry validity checks dominate large imports),
 /// off the async threads, keeping the input order.
@@ -249,8 +189,7 @@ async fn validate_all(
     features: Vec<geojson::Feature>,
 ) -> Result<Validated, ImportError> {
     tokio::task::spawn_blocking(move || {
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let chunk = features.len().div_ceil(threads).max(1024);
+        let chunk = features.len().div_ceil(workers()).max(1024);
         let mut parts: Vec<Vec<geojson::Feature>> = Vec::new();
         let mut rest = features;
         while rest.len() > chunk {
@@ -266,13 +205,7 @@ async fn validate_all(
                     let def = &def;
                     scope.spawn(move || {
                         part.into_iter()
-                            .map(|feature| {
-                                let id = feature.id.as_ref().map(|id| match id {
-                                    geojson::feature::Id::String(s) => s.clone(),
-                                    geojson::feature::Id::Number(n) => n.to_string(),
-                                });
-                                (id, def.prepare(feature, crs))
-                            })
+                            .map(|feature| (given_id(&feature), def.prepare(feature, crs)))
                             .collect::<Validated>()
                     })
                 })
@@ -293,12 +226,13 @@ async fn validate_all(
     })
 }
 
-/// Validates `features` and writes them to the store in one transaction.
-pub async fn import_features(
+/// The collection to import into and whether the import creates it. `features` (the whole
+/// file) is needed only when the schema or geometry type comes from the data.
+async fn target(
     store: &dyn Store,
     options: &ImportOptions,
-    features: Vec<geojson::Feature>,
-) -> Result<ImportReport, ImportError> {
+    features: &[geojson::Feature],
+) -> Result<(CollectionDef, bool), ImportError> {
     let existing = existing_definition(store, &options.collection).await?;
     let stored_already = store
         .collections()
@@ -306,7 +240,7 @@ pub async fn import_features(
         .map_err(ServiceError::from)?
         .iter()
         .any(|d| d.get("id").and_then(Value::as_str) == Some(options.collection.as_str()));
-    let (def, created) = match (&options.schema, existing) {
+    Ok(match (&options.schema, existing) {
         (SchemaSource::Existing, Some(def)) => (def, !stored_already),
         (SchemaSource::Existing, None) => {
             return Err(ImportError::NoSchema(options.collection.to_string()));
@@ -325,43 +259,79 @@ pub async fn import_features(
                 true,
             )
         }
-        (SchemaSource::Infer, None) => (infer_definition(&options.collection, &features)?, true),
-    };
-    let read = features.len();
-    let mut rejected = Vec::new();
-    let mut changes = Vec::with_capacity(read);
-    let mut seen = std::collections::HashSet::new();
-    let validated = validate_all(def.clone(), options.crs, features).await?;
-    for (index, (id, result)) in validated.into_iter().enumerate() {
-        match result {
-            Ok(prepared) => {
-                if let Some(fid) = &prepared.id
-                    && !seen.insert(fid.clone())
-                {
-                    rejected.push(Rejected {
-                        index,
-                        id: Some(fid.to_string()),
-                        reason: "the id appears twice in the file".into(),
-                    });
-                    continue;
-                }
-                changes.push(if options.upsert {
-                    Change::Upsert(prepared)
-                } else {
-                    Change::Insert(prepared)
-                });
-            }
-            Err(error) => rejected.push(Rejected {
-                index,
-                id,
-                reason: error.to_string(),
-            }),
+        (SchemaSource::Infer, None) => (infer_definition(&options.collection, features)?, true),
+    })
+}
+
+/// The changes made of validated features, in file order, and the features refused.
+struct Tally {
+    upsert: bool,
+    rejected: Vec<Rejected>,
+    /// The 128-bit hashes of the ids met so far: an id given twice in one file is refused the
+    /// second time. Hashes rather than the ids, which would stay in memory after their features
+    /// are written; two ids of one file sharing a hash is as likely as a stray bit flip.
+    seen: HashSet<u128, foldhash::fast::FixedState>,
+}
+
+impl Tally {
+    fn new(upsert: bool) -> Self {
+        Self {
+            upsert,
+            rejected: Vec::new(),
+            seen: HashSet::default(),
         }
     }
+
+    /// The changes for consecutive features starting at position `first`.
+    fn take(&mut self, first: usize, validated: Validated) -> Vec<Change> {
+        let mut changes = Vec::with_capacity(validated.len());
+        for (index, (id, result)) in (first..).zip(validated) {
+            match result {
+                Ok(prepared) => {
+                    if let Some(fid) = &prepared.id
+                        && !self
+                            .seen
+                            .insert(xxhash_rust::xxh3::xxh3_128(fid.as_str().as_bytes()))
+                    {
+                        self.rejected.push(Rejected {
+                            index,
+                            id: Some(fid.to_string()),
+                            reason: "the id appears twice in the file".into(),
+                        });
+                        continue;
+                    }
+                    changes.push(if self.upsert {
+                        Change::Upsert(prepared)
+                    } else {
+                        Change::Insert(prepared)
+                    });
+                }
+                Err(error) => self.rejected.push(Rejected {
+                    index,
+                    id,
+                    reason: error.to_string(),
+                }),
+            }
+        }
+        changes
+    }
+}
+
+/// Validates `features` and writes them to the store in one transaction.
+pub async fn import_features(
+    store: &dyn Store,
+    options: &ImportOptions,
+    features: Vec<geojson::Feature>,
+) -> Result<ImportReport, ImportError> {
+    let (def, created) = target(store, options, &features).await?;
+    let read = features.len();
+    let validated = validate_all(def.clone(), options.crs, features).await?;
+    let mut tally = Tally::new(options.upsert);
+    let changes = tally.take(0, validated);
     let mut report = ImportReport {
         read,
         imported: 0,
-        rejected,
+        rejected: tally.rejected,
         schema: def.json_schema(),
         created,
     };
@@ -369,12 +339,85 @@ pub async fn import_features(
         return Err(ImportError::Rejected(Box::new(report)));
     }
     let definition = created.then(|| def.to_json());
-    let applied = store
-        .apply(&def.id, definition.as_ref(), changes)
+    let mut bulk = store
+        .bulk_write(&def.id, definition.as_ref())
         .await
         .map_err(ServiceError::from)?;
-    report.imported = applied.stored.len();
+    bulk.write(changes).await.map_err(ServiceError::from)?;
+    let imported = bulk.commit().await.map_err(ServiceError::from)?;
+    report.imported = usize::try_from(imported).unwrap_or(usize::MAX);
     Ok(report)
+}
+
+/// Reads, validates and writes a file into a collection that exists, all at once: the file is
+/// parsed and validated on every core while the features validated so far are written, in one
+/// transaction committed at the end, so only a few batches of features are in memory at a time.
+async fn stream_file(
+    store: &dyn Store,
+    path: &Path,
+    options: &ImportOptions,
+    progress: impl FnMut(u64) + Send + 'static,
+) -> Result<ImportReport, ImportError> {
+    let (def, created) = target(store, options, &[]).await?;
+    let workers = workers();
+    let (sink, mut done) = tokio::sync::mpsc::channel(workers * 2);
+    let reading = {
+        let def = def.clone();
+        let crs = options.crs;
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || {
+            read::run(
+                &path,
+                progress,
+                workers,
+                &|feature| (given_id(&feature), def.prepare(feature, crs)),
+                &|batch| sink.blocking_send(batch).is_ok(),
+            )
+        })
+    };
+    let definition = created.then(|| def.to_json());
+    let mut bulk = Some(
+        store
+            .bulk_write(&def.id, definition.as_ref())
+            .await
+            .map_err(ServiceError::from)?,
+    );
+    let mut tally = Tally::new(options.upsert);
+    let mut order = InOrder::new();
+    while let Some(batch) = done.recv().await {
+        order.push(batch);
+        while let Some(batch) = order.pop() {
+            let (first, validated) = batch?;
+            let changes = tally.take(first, validated);
+            if !tally.rejected.is_empty() && !options.skip_invalid {
+                // Nothing will be written: let go of the write lock, keep reading to report
+                // every rejected feature.
+                bulk = None;
+            }
+            if let Some(bulk) = bulk.as_mut() {
+                bulk.write(changes).await.map_err(ServiceError::from)?;
+            }
+        }
+    }
+    let read = reading.await.map_err(|e| ImportError::Format {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })??;
+    let mut report = ImportReport {
+        read,
+        imported: 0,
+        rejected: tally.rejected,
+        schema: def.json_schema(),
+        created,
+    };
+    match bulk {
+        Some(bulk) if report.rejected.is_empty() || options.skip_invalid => {
+            let imported = bulk.commit().await.map_err(ServiceError::from)?;
+            report.imported = usize::try_from(imported).unwrap_or(usize::MAX);
+            Ok(report)
+        }
+        _ => Err(ImportError::Rejected(Box::new(report))),
+    }
 }
 
 /// Reads and imports one file.
@@ -384,6 +427,10 @@ pub async fn import_file(
     options: &ImportOptions,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<ImportReport, ImportError> {
+    if options.schema == SchemaSource::Existing {
+        return stream_file(store.as_ref(), path, options, progress).await;
+    }
+    // The schema or the geometry type comes from the whole file.
     let owned = path.to_owned();
     let features = tokio::task::spawn_blocking(move || read_features(&owned, progress))
         .await
@@ -572,5 +619,163 @@ mod tests {
             read_features(&bad, |_| {}),
             Err(ImportError::Format { .. })
         ));
+    }
+
+    /// Writes `features` as a FeatureCollection (one per line, after a `crs` member) and
+    /// returns its path.
+    fn collection_file(dir: &Path, features: &[Value]) -> std::path::PathBuf {
+        let path = dir.join("in.geojson");
+        let lines: Vec<String> = features.iter().map(Value::to_string).collect();
+        std::fs::write(
+            &path,
+            format!(
+                "{{\"type\": \"FeatureCollection\",\n\"crs\": {{\"type\": \"name\", \"properties\": {{\"name\": \"urn:ogc:def:crs:OGC:1.3:CRS84\"}}}},\n\"features\": [\n{}\n]}}\n",
+                lines.join(",\n")
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// Manholes with codes `4101040102000000 + i`.
+    fn manholes(n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                manhole(
+                    &format!("{}", 4_101_040_102_000_000_u64 + i as u64),
+                    "intact",
+                )
+            })
+            .collect()
+    }
+
+    async fn stored_ids(store: &Arc<dyn Store>) -> Vec<String> {
+        store
+            .features(&CollectionId::parse("manholes").unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .map(|f| f.id.to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_large_file_streams_into_the_store_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = manholes(5_000);
+        let path = collection_file(dir.path(), &input);
+        let store = store().await;
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = Arc::clone(&read);
+        let report = import_file(
+            &store,
+            &path,
+            &options("manholes", SchemaSource::Existing),
+            move |bytes| seen.store(bytes, std::sync::atomic::Ordering::Relaxed),
+        )
+        .await
+        .unwrap();
+        assert_eq!((report.read, report.imported), (5_000, 5_000));
+        assert!(report.created && report.rejected.is_empty());
+        assert_eq!(
+            read.load(std::sync::atomic::Ordering::Relaxed),
+            std::fs::metadata(&path).unwrap().len()
+        );
+        let expected: Vec<String> = input
+            .iter()
+            .map(|f| {
+                f["properties"]["component_code"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(stored_ids(&store).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_streamed_file_with_bad_features_writes_nothing_and_names_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut input = manholes(4_000);
+        input[10]["properties"]["status"] = json!("broken");
+        input[3_999]["properties"]["status"] = json!("broken");
+        input[2_500] = input[7].clone();
+        let path = collection_file(dir.path(), &input);
+        let store = store().await;
+        let mut opts = options("manholes", SchemaSource::Existing);
+        let err = import_file(&store, &path, &opts, |_| {}).await.unwrap_err();
+        let ImportError::Rejected(report) = err else {
+            panic!("expected a rejection, got {err}")
+        };
+        let rejected: Vec<(usize, &str)> = report
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.as_str()))
+            .collect();
+        assert_eq!(rejected.len(), 3, "{rejected:?}");
+        assert_eq!(
+            (rejected[0].0, rejected[1].0, rejected[2].0),
+            (10, 2_500, 3_999)
+        );
+        assert!(rejected[1].1.contains("twice"));
+        assert_eq!(report.read, 4_000);
+        assert!(stored_ids(&store).await.is_empty());
+        assert!(store.collections().await.unwrap().is_empty());
+        opts.skip_invalid = true;
+        let report = import_file(&store, &path, &opts, |_| {}).await.unwrap();
+        assert_eq!((report.imported, report.rejected.len()), (3_997, 3));
+        assert_eq!(stored_ids(&store).await.len(), 3_997);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_file_is_a_format_error_naming_where_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = collection_file(dir.path(), &manholes(3_000));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() - 60]).unwrap();
+        let store = store().await;
+        let err = import_file(
+            &store,
+            &path,
+            &options("manholes", SchemaSource::Existing),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        let ImportError::Format { reason, .. } = &err else {
+            panic!("expected a format error, got {err}")
+        };
+        // The header takes three lines; the last feature is on line 3 + 3,000.
+        assert!(reason.contains("line 3003"), "{reason}");
+        assert!(stored_ids(&store).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn newline_delimited_features_and_single_features_stream_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: Vec<String> = manholes(2_500)
+            .iter()
+            .map(|f| format!("\u{1e}{f}"))
+            .collect();
+        let nd = dir.path().join("in.geojsons");
+        std::fs::write(&nd, lines.join("\n")).unwrap();
+        let store = store().await;
+        let opts = options("manholes", SchemaSource::Existing);
+        let report = import_file(&store, &nd, &opts, |_| {}).await.unwrap();
+        assert_eq!(report.imported, 2_500);
+        let single = dir.path().join("one.geojson");
+        let mut one = manhole("4101040102900001", "intact");
+        one["bbox"] = json!([113.7, 34.7, 113.7, 34.7]);
+        std::fs::write(&single, serde_json::to_string_pretty(&one).unwrap()).unwrap();
+        let report = import_file(&store, &single, &opts, |_| {}).await.unwrap();
+        assert_eq!(
+            (report.read, report.imported, report.created),
+            (1, 1, false)
+        );
+        assert_eq!(stored_ids(&store).await.len(), 2_501);
+        let bare = dir.path().join("bare.geojson");
+        std::fs::write(&bare, r#"{"type": "Point", "coordinates": [113.7, 34.7]}"#).unwrap();
+        let err = import_file(&store, &bare, &opts, |_| {}).await.unwrap_err();
+        assert!(err.to_string().contains("a bare geometry"), "{err}");
     }
 }
