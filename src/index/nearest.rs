@@ -506,14 +506,8 @@ mod tests {
             query in a_geometry(),
             distance_m in 0.0..5_000.0_f64,
         ) {
-            let mut expected: Vec<i64> = features
-                .iter()
-                .filter(|f| geodesic_distance_m(&f.geometry, &query) <= distance_m)
-                .map(|f| f.fid)
-                .collect();
-            expected.sort_unstable();
             let found: Vec<i64> = index.within_distance(&query, distance_m).iter().map(|f| f.fid).collect();
-            prop_assert_eq!(found, expected);
+            prop_assert_eq!(found, brute_within(&features, &query, distance_m));
         }
 
         #[test]
@@ -649,6 +643,17 @@ mod tests {
         })
     }
 
+    /// Brute force: the keys of the features within `distance_m` of `query`, in key order.
+    fn brute_within(features: &[Arc<Feature>], query: &Geometry<f64>, distance_m: f64) -> Vec<i64> {
+        let mut within: Vec<i64> = features
+            .iter()
+            .filter(|f| geodesic_distance_m(&f.geometry, query) <= distance_m)
+            .map(|f| f.fid)
+            .collect();
+        within.sort_unstable();
+        within
+    }
+
     fn brute_nearest(features: &[Arc<Feature>], lon: f64, lat: f64, k: usize) -> Vec<(i64, f64)> {
         let query: Geometry<f64> = Point::new(lon, lat).into();
         let mut all: Vec<(i64, f64)> = features
@@ -689,15 +694,9 @@ mod tests {
                 index.nearest(lon, lat, k, None).into_iter().map(|(f, d)| (f.fid, d)).collect();
             prop_assert_eq!(found, brute_nearest(&features, lon, lat, k));
             let query: Geometry<f64> = Point::new(lon, lat).into();
-            let mut expected: Vec<i64> = features
-                .iter()
-                .filter(|f| geodesic_distance_m(&f.geometry, &query) <= distance_m)
-                .map(|f| f.fid)
-                .collect();
-            expected.sort_unstable();
             let within: Vec<i64> =
                 index.within_distance(&query, distance_m).iter().map(|f| f.fid).collect();
-            prop_assert_eq!(within, expected);
+            prop_assert_eq!(within, brute_within(&features, &query, distance_m));
         }
     }
 }

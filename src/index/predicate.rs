@@ -657,9 +657,14 @@ mod tests {
             let point: Geometry<f64> = Point(p).into();
             let ours = geodesic_distance_m(&point, &g);
             let expected = brute(&point, &g, &[p], &densified(&g, 4_000));
+            // The sampled minimum overshoots the true one by at most half a sample spacing
+            // (which matters only within a metre or so of the line): ours may be below it by
+            // that much, never above it.
+            let half_spacing_m = densified_spacing_m(&g, 4_000);
             prop_assert!(
-                (ours - expected).abs() <= 1e-4 * expected + 0.01,
-                "ours {} brute force {}", ours, expected
+                ours <= expected + 1e-4 * expected + 0.01
+                    && expected - ours <= 1e-4 * expected + 0.01 + half_spacing_m,
+                "ours {} brute force {} (half spacing {} m)", ours, expected, half_spacing_m
             );
         }
 
