@@ -109,7 +109,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_auth(Arc::new(auth))
         .with_public_layers(config.public_layers);
     let router = api::router(state);
-    tracing::info!(%address, %base_url, public_layers = config.public_layers, "listening");
+    tracing::info!(%address, %base_url, map = %format!("{base_url}/map/"), public_layers = config.public_layers, "listening");
     // The peer address reaches the handlers for login throttling and the audit trail.
     axum::serve(
         listener,
@@ -261,6 +261,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
         schema,
         skip_invalid: args.skip_invalid,
         upsert: args.upsert,
+        attribution: args.attribution.clone(),
+        license: args.license.clone(),
     };
     let store = store::open(&args.database_url)
         .await

@@ -229,6 +229,13 @@ pub struct ImportArgs {
     /// Replace features whose id exists already (default: refuse them).
     #[arg(long)]
     pub upsert: bool,
+    /// Where the data come from, as maps must credit them (shown in the collection's metadata
+    /// and its TileJSON); naming a source marks the collection as real data, not synthetic.
+    #[arg(long)]
+    pub attribution: Option<String>,
+    /// The data's licence, a name or a URL (e.g. CC-BY-4.0).
+    #[arg(long)]
+    pub license: Option<String>,
     /// Database URL.
     #[arg(
         long,

@@ -86,6 +86,8 @@ pub(crate) fn collection_json(state: &AppState, c: &Collection) -> Value {
         "x-geometry-types": c.def.family.type_names(),
         "x-temporal-property": c.def.temporal.as_ref().map(|t| json!({ "start": t.start, "end": t.end })),
         "x-synthetic": c.def.synthetic,
+        "attribution": c.def.attribution,
+        "license": c.def.license,
         "x-feature-count": c.index.len(),
         "links": [
             link(state.url(&base), "self", media::JSON, "this collection"),

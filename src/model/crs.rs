@@ -114,15 +114,23 @@ pub fn gcj02_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
 
 const X_PI: f64 = PI * 3000.0 / 180.0;
 
-/// GCJ-02 → BD-09.
+/// GCJ-02 → BD-09; unchanged outside mainland China, like GCJ-02 (Baidu's offset is only
+/// defined where the GCJ-02 one is).
 pub fn gcj02_to_bd09(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
     let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * X_PI).sin();
     let theta = lat.atan2(lon) + 0.000_003 * (lon * X_PI).cos();
     (z * theta.cos() + 0.0065, z * theta.sin() + 0.006)
 }
 
-/// BD-09 → GCJ-02, by iteration of [`gcj02_to_bd09`] to 1e-7°.
+/// BD-09 → GCJ-02, by iteration of [`gcj02_to_bd09`] to 1e-7°; unchanged outside mainland
+/// China.
 pub fn bd09_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
     invert(lon, lat, gcj02_to_bd09)
 }
 
@@ -184,5 +192,15 @@ mod tests {
     fn positions_outside_china_are_unchanged() {
         assert_eq!(wgs84_to_gcj02(2.35, 48.85), (2.35, 48.85));
         assert_eq!(gcj02_to_wgs84(2.35, 48.85), (2.35, 48.85));
+    }
+
+    #[test]
+    fn bd09_leaves_positions_outside_china_unchanged_both_ways() {
+        for (lon, lat) in [(2.35, 48.85), (-74.0, 40.7), (151.2, -33.9), (179.9, 0.0)] {
+            assert_eq!(gcj02_to_bd09(lon, lat), (lon, lat));
+            assert_eq!(bd09_to_gcj02(lon, lat), (lon, lat));
+            assert_eq!(InputCrs::Bd09.to_wgs84(lon, lat), (lon, lat));
+            assert_eq!(InputCrs::Bd09.from_wgs84(lon, lat), (lon, lat));
+        }
     }
 }

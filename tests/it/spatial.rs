@@ -468,9 +468,18 @@ fn nearest_returns_the_k_closest_by_geodesic_distance() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["distance_m"].as_f64().unwrap(), f["id"].as_str().unwrap()))
+        .map(|f| {
+            // In `properties`, where GDAL and QGIS read it, and nowhere else.
+            assert!(f.get("distance_m").is_none(), "{f}");
+            (
+                f["properties"]["distance_m"].as_f64().unwrap(),
+                f["id"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(got.len(), 5);
+    // The other properties are all still there.
+    assert!(doc["features"][0]["properties"]["status"].is_string());
     for ((d, id), (want_d, want_id)) in got.iter().zip(&all) {
         assert_eq!(*id, want_id);
         assert!((d - want_d).abs() < 0.01, "{d} vs {want_d}");
@@ -494,7 +503,7 @@ fn nearest_measures_to_the_closest_point_of_a_line_not_its_centre() {
             .unwrap();
         let centroid = geo::Centroid::centroid(&feature.geometry).unwrap();
         let to_centre = Geodesic.distance(Point::new(113.70, 34.73), centroid);
-        assert!(f["distance_m"].as_f64().unwrap() <= to_centre + 1e-6);
+        assert!(f["properties"]["distance_m"].as_f64().unwrap() <= to_centre + 1e-6);
     }
     assert_problem(
         &get("/collections/pipelines/nearest?lon=113.7&lat=34.73&k=0"),

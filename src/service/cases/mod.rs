@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::index::nearest::search_rect;
+use crate::index::nearest::{search_boxes, search_rect};
 use crate::index::predicate::geodesic_distance_m;
 use crate::model::audit::AuditEntry;
 use crate::model::calendar::WorkCalendar;
@@ -287,15 +287,13 @@ impl OpenCases {
 
     fn near(&self, category: &str, lon: f64, lat: f64, radius_m: f64) -> Vec<DuplicateHint> {
         let here = Geometry::Point(Point::new(lon, lat));
-        let rect = search_rect(
+        let boxes = search_boxes(search_rect(
             Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat }),
             radius_m,
-        );
-        let envelope =
-            rstar::AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
-        let mut hits: Vec<DuplicateHint> = self
-            .tree
-            .locate_in_envelope(&envelope)
+        ));
+        let mut hits: Vec<DuplicateHint> = boxes
+            .iter()
+            .flat_map(|envelope| self.tree.locate_in_envelope(envelope))
             .filter_map(|p| {
                 let (cat, at, state) = self.cases.get(&p.data)?;
                 if cat != category {

@@ -44,6 +44,11 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Replace features whose id exists instead of failing.
     pub upsert: bool,
+    /// Where the data come from (credited in the collection's metadata and its TileJSON);
+    /// naming it marks the collection as real data, not synthetic.
+    pub attribution: Option<String>,
+    /// The data's licence, a name or a URL.
+    pub license: Option<String>,
 }
 
 /// A feature that was not imported.
@@ -226,9 +231,21 @@ async fn validate_all(
     })
 }
 
+/// The collection to import into, whether the import creates it, and whether its stored
+/// definition is (re)written: when it is created, or when the import names a new source.
+async fn target(
+    store: &dyn Store,
+    options: &ImportOptions,
+    features: &[geojson::Feature],
+) -> Result<(CollectionDef, bool, bool), ImportError> {
+    let (mut def, created) = target_definition(store, options, features).await?;
+    let changed = def.set_source(options.attribution.as_deref(), options.license.as_deref());
+    Ok((def, created, created || changed))
+}
+
 /// The collection to import into and whether the import creates it. `features` (the whole
 /// file) is needed only when the schema or geometry type comes from the data.
-async fn target(
+async fn target_definition(
     store: &dyn Store,
     options: &ImportOptions,
     features: &[geojson::Feature],
@@ -323,7 +340,7 @@ pub async fn import_features(
     options: &ImportOptions,
     features: Vec<geojson::Feature>,
 ) -> Result<ImportReport, ImportError> {
-    let (def, created) = target(store, options, &features).await?;
+    let (def, created, rewrite) = target(store, options, &features).await?;
     let read = features.len();
     let validated = validate_all(def.clone(), options.crs, features).await?;
     let mut tally = Tally::new(options.upsert);
@@ -338,7 +355,7 @@ pub async fn import_features(
     if !report.rejected.is_empty() && !options.skip_invalid {
         return Err(ImportError::Rejected(Box::new(report)));
     }
-    let definition = created.then(|| def.to_json());
+    let definition = rewrite.then(|| def.to_json());
     let mut bulk = store
         .bulk_write(&def.id, definition.as_ref())
         .await
@@ -358,7 +375,7 @@ async fn stream_file(
     options: &ImportOptions,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<ImportReport, ImportError> {
-    let (def, created) = target(store, options, &[]).await?;
+    let (def, created, rewrite) = target(store, options, &[]).await?;
     let workers = workers();
     let (sink, mut done) = tokio::sync::mpsc::channel(workers * 2);
     let reading = {
@@ -375,7 +392,7 @@ async fn stream_file(
             )
         })
     };
-    let definition = created.then(|| def.to_json());
+    let definition = rewrite.then(|| def.to_json());
     let mut bulk = Some(
         store
             .bulk_write(&def.id, definition.as_ref())
@@ -459,6 +476,8 @@ pub async fn load_demo(
             schema: SchemaSource::Existing,
             skip_invalid: false,
             upsert: false,
+            attribution: None,
+            license: None,
         };
         let report = import_file(store, &path, &options, |_| {}).await?;
         loaded.push((def.id.to_string(), report.imported));
@@ -492,6 +511,8 @@ mod tests {
             schema,
             skip_invalid: false,
             upsert: false,
+            attribution: None,
+            license: None,
         }
     }
 
