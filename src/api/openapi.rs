@@ -503,7 +503,7 @@ fn viewer_paths() -> Map<String, Value> {
         "responses": { "200": { "description": "The configuration", "content": { "application/json": { "schema": { "type": "object" } } } } } } }));
     paths.insert("/map/{path}".into(), json!({ "get": { "summary": "One of the viewer's static files", "operationId": "getMapFile", "tags": ["Viewer"], "security": [],
         "parameters": [{ "name": "path", "in": "path", "required": true, "description": "The file's path under /map/", "schema": { "type": "string" }, "example": "app.js" }],
-        "responses": { "200": { "description": "The file" }, "404": { "$ref": "#/components/responses/NotFound" } } } }));
+        "responses": { "200": { "description": "The file" }, "400": { "$ref": "#/components/responses/BadRequest" }, "404": { "$ref": "#/components/responses/NotFound" } } } }));
     paths
 }
 
@@ -703,7 +703,7 @@ fn case_paths() -> Map<String, Value> {
     paths.insert("/cases/events".into(), json!({ "get": {
         "summary": "Server-sent events of every case change", "operationId": "getCaseEvents", "tags": ["Cases"], "security": bearer,
         "parameters": [query("access_token", "The bearer token, for clients that cannot send headers (EventSource)")],
-        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline", "content": { "text/event-stream": {} } }, "401": r("Unauthorized") }
+        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline; the stream ends when the server shuts down", "content": { "text/event-stream": {} } }, "400": r("BadRequest"), "401": r("Unauthorized") }
     } }));
     paths.insert("/cases/categories".into(), json!({ "get": {
         "summary": "Case categories (部件/事件) with conditions, responsible unit kind and time limits", "operationId": "getCaseCategories", "tags": ["Cases"], "security": [],
@@ -721,8 +721,8 @@ fn case_paths() -> Map<String, Value> {
     } }));
     paths.insert("/photos/{id}".into(), json!({ "get": {
         "summary": "A photo", "operationId": "getPhoto", "tags": ["Cases"], "security": bearer,
-        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" } }],
-        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "401": r("Unauthorized"), "404": r("NotFound") }
+        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "example": "0".repeat(64) }],
+        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
     } }));
     // GeoReport answers errors in its own shape, `[{"code", "description"}]`, not as problems.
     let georeport_error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object", "required": ["code", "description"], "properties": { "code": { "type": "integer" }, "description": { "type": "string" } } } } } } });

@@ -112,8 +112,14 @@ fn router_routes() -> BTreeSet<(String, String)> {
             let (path, used) = if start.starts_with('"') {
                 string_literal(start)
             } else if let Some(f) = start.strip_prefix("&format!(") {
-                let (template, used) = string_literal(f.trim_start());
-                (format_value(&template, &file), "&format!(".len() + used)
+                let literal = f.trim_start();
+                let (template, used) = string_literal(literal);
+                // Past the parenthesis that closes `format!(`.
+                let close = literal[used..]
+                    .find(')')
+                    .unwrap_or_else(|| panic!("{file}: unclosed format! in a route path"));
+                let consumed = start.len() - literal.len() + used + close + 1;
+                (format_value(&template, &file), consumed)
             } else {
                 panic!(
                     "{file}: a route path that is neither a literal nor format!: {}",

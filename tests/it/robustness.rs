@@ -86,7 +86,6 @@ fn every_kind_of_error_the_router_can_answer_is_a_problem_document() {
             "{".to_owned(),
             400,
         ),
-        ("POST", "/auth/login", "text/plain", "{}".to_owned(), 415),
         ("POST", "/search", "application/json", "{".to_owned(), 400),
         // A query string that is not form-encoded pairs.
         (
