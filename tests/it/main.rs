@@ -13,6 +13,7 @@ mod browser;
 mod cases;
 mod collections;
 mod cql2;
+mod crash;
 mod district;
 mod gdal;
 mod import;
