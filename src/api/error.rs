@@ -319,6 +319,25 @@ pub async fn problem_for_plain_errors(response: Response) -> Response {
     Response::from_parts(parts, axum::body::Body::from(body))
 }
 
+/// The failure to read a request body of at most `limit` bytes: 413 when it is longer, 400
+/// when it could not be read whole (the client stalled past the server's timeout, or broke
+/// off), instead of blaming the size for both.
+pub fn body_error(error: &axum::Error, limit: usize) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return ApiError::PayloadTooLarge(limit);
+        }
+        cause = e.source();
+    }
+    ApiError::invalid(
+        "body",
+        "",
+        format!("a whole request body of at most {limit} bytes"),
+        format!("the body could not be read whole: {error}"),
+    )
+}
+
 /// The answer to a handler that panicked: a 500 problem that says nothing internal.
 pub fn panic_problem(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal("handler panicked".into()).into_response()
@@ -518,6 +537,24 @@ mod tests {
                 "a 5xx says nothing internal: {detail}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_too_large_and_a_broken_off_body_is_a_bad_request() {
+        let long = axum::body::Body::from(vec![b'x'; 100]);
+        let error = axum::body::to_bytes(long, 10).await.unwrap_err();
+        assert!(matches!(
+            body_error(&error, 10),
+            ApiError::PayloadTooLarge(10)
+        ));
+        let broken = axum::body::Body::from_stream(futures_util::stream::iter([
+            Ok(bytes::Bytes::from_static(b"{\"a\":")),
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "stalled")),
+        ]));
+        let error = axum::body::to_bytes(broken, 10_000).await.unwrap_err();
+        let problem = body_error(&error, 10_000).problem();
+        assert_eq!(problem["status"], 400);
+        assert_eq!(problem["parameter"], "body");
     }
 
     #[test]

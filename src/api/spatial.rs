@@ -117,7 +117,7 @@ pub(crate) fn position(
 pub(crate) async fn read_json(body: Body) -> Result<Value, ApiError> {
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+        .map_err(|e| super::error::body_error(&e, MAX_BODY_BYTES))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))
 }

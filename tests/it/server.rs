@@ -92,7 +92,7 @@ fn a_connection_over_the_cap_is_refused_with_a_503_problem_and_health_answers_on
 }
 
 #[test]
-fn half_a_request_head_is_closed_after_the_header_timeout_and_a_quiet_connection_after_the_idle_timeout()
+fn half_a_request_head_is_closed_after_the_header_timeout_a_stalled_body_fails_and_a_quiet_connection_is_closed_after_the_idle_timeout()
  {
     let server = Server::start(&[
         "--no-demo",
@@ -109,6 +109,16 @@ fn half_a_request_head_is_closed_after_the_header_timeout_and_a_quiet_connection
         !answer.contains("200 OK"),
         "half a head gets no answer: {answer}"
     );
+
+    // A body that stalls as long as a head may fails with a problem naming the body.
+    let mut stalled = connect(&server);
+    stalled
+        .write_all(b"POST /search HTTP/1.1\r\nHost: citygrid\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"collections\":")
+        .unwrap();
+    let answer = read_until_closed(&mut stalled);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"parameter\":\"body\""), "{answer}");
 
     let mut quiet = connect(&server);
     assert_eq!(
