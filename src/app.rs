@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead as _, IsTerminal as _};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -78,7 +77,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("opening {}", config.database_url))?;
     load_demo_if_empty(&store, &config).await?;
     let started = std::time::Instant::now();
-    let catalog = Arc::new(Catalog::load(store).await?);
+    let catalog = Arc::new(
+        Catalog::load(store)
+            .await?
+            .with_stats_cache_bytes(config.stats_cache_bytes),
+    );
     let features: usize = catalog.collections().iter().map(|c| c.index.len()).sum();
     tracing::info!(
         features,
@@ -109,17 +112,34 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_auth(Arc::new(auth))
         .with_public_layers(config.public_layers);
     let router = api::router(state);
-    tracing::info!(%address, %base_url, map = %format!("{base_url}/map/"), public_layers = config.public_layers, "listening");
-    // The peer address reaches the handlers for login throttling and the audit trail.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
+    let limits = connection_limits(config.limits);
+    tracing::info!(%address, %base_url, map = %format!("{base_url}/map/"), public_layers = config.public_layers, max_connections = limits.max_connections, "listening");
+    api::server::serve(listener, router, limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// File handles kept for the database, photos and logs besides the connections.
+const RESERVED_FILES: u64 = 256;
+
+/// `limits` with the connection cap lowered to what the open file limit allows, after raising
+/// that limit as far as the OS lets us.
+fn connection_limits(mut limits: crate::config::ServerLimits) -> crate::config::ServerLimits {
+    if let Some(files) = api::server::raise_file_limit() {
+        let room = usize::try_from(files.saturating_sub(RESERVED_FILES))
+            .unwrap_or(usize::MAX)
+            .max(1);
+        if limits.max_connections > room {
+            tracing::warn!(
+                configured = limits.max_connections,
+                open_file_limit = files,
+                max_connections = room,
+                "CITYGRID_MAX_CONNECTIONS exceeds what the open file limit allows: lowered"
+            );
+            limits.max_connections = room;
+        }
+    }
+    limits
 }
 
 /// The case workflow with the configured calendar and photo directory, its open cases loaded.
@@ -233,7 +253,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests under way");
 }
 
 /// `citygrid import`: validates and imports a file, printing a report; exit code 1 when

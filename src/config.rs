@@ -171,6 +171,21 @@ pub struct ServeArgs {
     /// A holiday calendar file replacing the built-in `data/cases/holidays-cn.json` (same format).
     #[arg(long, env = "CITYGRID_HOLIDAYS")]
     pub holidays: Option<PathBuf>,
+    /// Open connections served at most; one more is answered 503 and closed.
+    #[arg(long, env = "CITYGRID_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a whole request head once it has begun one.
+    #[arg(long, env = "CITYGRID_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request under way before it is closed.
+    #[arg(long, env = "CITYGRID_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds given to requests under way at SIGTERM or Ctrl-C before the process exits anyway.
+    #[arg(long, env = "CITYGRID_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+    /// Memory for cached per-cell statistics (`/grid/stats`), MiB (0 turns the cache off).
+    #[arg(long, env = "CITYGRID_STATS_CACHE_MB", default_value_t = 64)]
+    pub stats_cache_mb: u64,
 }
 
 /// Options of `apikey`.
@@ -297,6 +312,24 @@ pub enum ConfigError {
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
+    /// `CITYGRID_MAX_CONNECTIONS` / `--max-connections` is out of range.
+    #[error(
+        "CITYGRID_MAX_CONNECTIONS / --max-connections: {0} is out of range; use 1 to {MAX_CONNECTIONS}"
+    )]
+    MaxConnections(usize),
+    /// A timeout in seconds is out of range; names its variable.
+    #[error("{variable}: {value} s is out of range; use 1 to {MAX_TIMEOUT_SECS} seconds")]
+    Timeout {
+        /// The variable and flag.
+        variable: &'static str,
+        /// The value given.
+        value: u64,
+    },
+    /// `CITYGRID_STATS_CACHE_MB` / `--stats-cache-mb` is beyond what can be addressed.
+    #[error(
+        "CITYGRID_STATS_CACHE_MB / --stats-cache-mb: {0} MiB is too large; use 0 to {MAX_TILE_CACHE_MB}"
+    )]
+    StatsCacheMb(u64),
 }
 
 /// The validated configuration of `serve`.
@@ -326,6 +359,49 @@ pub struct Config {
     pub working_hours: Vec<(chrono::NaiveTime, chrono::NaiveTime)>,
     /// A holiday calendar file replacing the built-in one.
     pub holidays: Option<PathBuf>,
+    /// Connection limits and timeouts of the HTTP server.
+    pub limits: ServerLimits,
+    /// The `/grid/stats` cache budget, bytes (0: no cache).
+    pub stats_cache_bytes: usize,
+}
+
+/// How many connections the HTTP server holds and how long it waits for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Open connections served at most; the next one is answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a begun request head may take to arrive whole.
+    pub header_timeout: std::time::Duration,
+    /// How long a connection may stay open with no request under way.
+    pub idle_timeout: std::time::Duration,
+    /// How long requests under way may take to finish after a shutdown signal.
+    pub shutdown_timeout: std::time::Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            header_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
+            shutdown_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// The most connections `CITYGRID_MAX_CONNECTIONS` accepts.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// The longest timeout accepted, seconds (an hour).
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+
+/// `value` seconds as a duration when within 1 s to an hour.
+fn timeout(variable: &'static str, value: u64) -> Result<std::time::Duration, ConfigError> {
+    if (1..=MAX_TIMEOUT_SECS).contains(&value) {
+        Ok(std::time::Duration::from_secs(value))
+    } else {
+        Err(ConfigError::Timeout { variable, value })
+    }
 }
 
 /// The longest token lifetime accepted, hours (30 days).
@@ -385,7 +461,31 @@ impl Config {
                 _ => PathBuf::from("photos"),
             }
         });
+        if !(1..=MAX_CONNECTIONS).contains(&args.max_connections) {
+            return Err(ConfigError::MaxConnections(args.max_connections));
+        }
+        let limits = ServerLimits {
+            max_connections: args.max_connections,
+            header_timeout: timeout(
+                "CITYGRID_HEADER_TIMEOUT_SECS / --header-timeout-secs",
+                args.header_timeout_secs,
+            )?,
+            idle_timeout: timeout(
+                "CITYGRID_IDLE_TIMEOUT_SECS / --idle-timeout-secs",
+                args.idle_timeout_secs,
+            )?,
+            shutdown_timeout: timeout(
+                "CITYGRID_SHUTDOWN_TIMEOUT_SECS / --shutdown-timeout-secs",
+                args.shutdown_timeout_secs,
+            )?,
+        };
+        let stats_cache_bytes = Some(args.stats_cache_mb)
+            .filter(|&mb| mb <= MAX_TILE_CACHE_MB)
+            .and_then(|mb| usize::try_from(mb << 20).ok())
+            .ok_or(ConfigError::StatsCacheMb(args.stats_cache_mb))?;
         Ok(Self {
+            limits,
+            stats_cache_bytes,
             photo_dir,
             working_hours,
             holidays: args.holidays.clone(),
@@ -517,6 +617,27 @@ mod tests {
         assert!(err.to_string().contains("root"), "{err}");
         assert!(Cli::try_parse_from(["citygrid", "user", "disable", "wang wei"]).is_err());
         assert!(Cli::try_parse_from(["citygrid", "user", "assign-cells", "wang"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits_and_timeouts_have_defaults_and_bad_values_name_the_variable() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert_eq!(config.limits.max_connections, 4096);
+        assert_eq!(config.limits.header_timeout.as_secs(), 10);
+        assert_eq!(config.limits.idle_timeout.as_secs(), 60);
+        assert_eq!(config.limits.shutdown_timeout.as_secs(), 10);
+        assert_eq!(config.stats_cache_bytes, 64 << 20);
+        for (flag, variable) in [
+            ("--max-connections", "CITYGRID_MAX_CONNECTIONS"),
+            ("--header-timeout-secs", "CITYGRID_HEADER_TIMEOUT_SECS"),
+            ("--idle-timeout-secs", "CITYGRID_IDLE_TIMEOUT_SECS"),
+            ("--shutdown-timeout-secs", "CITYGRID_SHUTDOWN_TIMEOUT_SECS"),
+        ] {
+            let err = Config::from_args(&serve(&[flag, "0"])).unwrap_err();
+            assert!(err.to_string().contains(variable), "{err}");
+        }
+        let err = Config::from_args(&serve(&["--stats-cache-mb", "99999999"])).unwrap_err();
+        assert!(err.to_string().contains("CITYGRID_STATS_CACHE_MB"), "{err}");
     }
 
     #[test]

@@ -268,6 +268,81 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The largest body of a plain error response read to become a problem's detail, bytes.
+const MAX_PLAIN_ERROR_BYTES: usize = 16 << 10;
+
+/// Turns an error response that is not JSON (axum's rejections of paths, queries, JSON and
+/// forms, a body limit's 413, a timeout layer's 408, anything a layer answers in plain text)
+/// into an RFC 7807 problem with the same status and headers (`Allow`, `Retry-After`, …).
+/// A 4xx problem keeps the plain text as its detail (it names what was wrong); a 5xx problem
+/// says nothing internal. JSON error bodies (problems, and Open311's own error list) pass.
+pub async fn problem_for_plain_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BYTES)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let detail = if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), detail = ?text, "request failed");
+        "the error was logged".to_owned()
+    } else {
+        text.unwrap_or_else(|| format!("{reason} (HTTP {})", status.as_u16()))
+    };
+    let kind = reason.to_lowercase().replace([' ', '\''], "-");
+    let body = json!({
+        "type": format!("urn:citygrid:problem:{kind}"),
+        "title": reason,
+        "status": status.as_u16(),
+        "detail": detail,
+    })
+    .to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// The failure to read a request body of at most `limit` bytes: 413 when it is longer, 400
+/// when it could not be read whole (the client stalled past the server's timeout, or broke
+/// off), instead of blaming the size for both.
+pub fn body_error(error: &axum::Error, limit: usize) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return ApiError::PayloadTooLarge(limit);
+        }
+        cause = e.source();
+    }
+    ApiError::invalid(
+        "body",
+        "",
+        format!("a whole request body of at most {limit} bytes"),
+        format!("the body could not be read whole: {error}"),
+    )
+}
+
+/// The answer to a handler that panicked: a 500 problem that says nothing internal.
+pub fn panic_problem(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}
+
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
@@ -360,6 +435,126 @@ mod tests {
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "62");
+    }
+
+    /// A handler with a bug.
+    fn bug() -> &'static str {
+        panic!("a bug")
+    }
+
+    /// A router answering each kind of error the way a layer or extractor outside our
+    /// handlers would, wrapped as the service's router is.
+    fn plain_errors() -> axum::Router {
+        use axum::routing::{get, post};
+        axum::Router::new()
+            .route(
+                "/timeout",
+                get(|| async { (StatusCode::REQUEST_TIMEOUT, "request timed out") }),
+            )
+            .route(
+                "/limited",
+                post(|_: bytes::Bytes| async { "read" })
+                    .layer(axum::extract::DefaultBodyLimit::max(16)),
+            )
+            .route("/json", post(|_: axum::Json<Value>| async { "parsed" }))
+            .route(
+                "/query",
+                get(
+                    |_: axum::extract::Query<std::collections::HashMap<String, u32>>| async {
+                        "parsed"
+                    },
+                ),
+            )
+            .route(
+                "/form",
+                post(|_: axum::Form<std::collections::HashMap<String, u32>>| async { "parsed" }),
+            )
+            .route(
+                "/path/{n}",
+                get(|_: axum::extract::Path<u32>| async { "parsed" }),
+            )
+            .route("/panic", get(|| async { bug() }))
+            .route(
+                "/unavailable",
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "pool /secret exhausted") }),
+            )
+            .layer(axum::middleware::map_response(problem_for_plain_errors))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_problem,
+            ))
+    }
+
+    #[tokio::test]
+    async fn rejections_limits_timeouts_and_panics_answer_problems_with_their_status() {
+        use tower::ServiceExt as _;
+        let cases: [(&str, &str, &str, &str, u16); 9] = [
+            ("GET", "/timeout", "", "", 408),
+            (
+                "POST",
+                "/limited",
+                "text/plain",
+                "more than sixteen bytes of body",
+                413,
+            ),
+            ("POST", "/json", "application/json", "{", 400),
+            ("POST", "/json", "text/plain", "{}", 415),
+            ("GET", "/query?n=abc", "", "", 400),
+            (
+                "POST",
+                "/form",
+                "application/x-www-form-urlencoded",
+                "n=abc",
+                422,
+            ),
+            ("GET", "/path/%FF", "", "", 400),
+            ("GET", "/panic", "", "", 500),
+            ("GET", "/unavailable", "", "", 503),
+        ];
+        for (method, uri, content_type, body, status) in cases {
+            let mut request = axum::http::Request::builder().method(method).uri(uri);
+            if !content_type.is_empty() {
+                request = request.header(header::CONTENT_TYPE, content_type);
+            }
+            let response = plain_errors()
+                .oneshot(request.body(axum::body::Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), status, "{method} {uri}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/problem+json",
+                "{method} {uri}"
+            );
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let problem: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(problem["status"], status, "{problem}");
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(!detail.is_empty() && problem["title"].is_string());
+            assert!(
+                !detail.contains("secret"),
+                "a 5xx says nothing internal: {detail}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_too_large_and_a_broken_off_body_is_a_bad_request() {
+        let long = axum::body::Body::from(vec![b'x'; 100]);
+        let error = axum::body::to_bytes(long, 10).await.unwrap_err();
+        assert!(matches!(
+            body_error(&error, 10),
+            ApiError::PayloadTooLarge(10)
+        ));
+        let broken = axum::body::Body::from_stream(futures_util::stream::iter([
+            Ok(bytes::Bytes::from_static(b"{\"a\":")),
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "stalled")),
+        ]));
+        let error = axum::body::to_bytes(broken, 10_000).await.unwrap_err();
+        let problem = body_error(&error, 10_000).problem();
+        assert_eq!(problem["status"], 400);
+        assert_eq!(problem["parameter"], "body");
     }
 
     #[test]

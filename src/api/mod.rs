@@ -10,6 +10,7 @@ mod html;
 mod landing;
 pub mod open311;
 pub mod openapi;
+pub mod server;
 mod spatial;
 mod tiles;
 mod viewer;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -193,11 +194,12 @@ pub fn router(state: AppState) -> Router {
             ApiError::NotFound("no such resource; GET / lists what is here".into())
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::map_response(
+            error::problem_for_plain_errors,
+        ))
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(cors)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("handler panicked".into()).into_response()
-        }))
+        .layer(CatchPanicLayer::custom(error::panic_problem))
         // The span records the path but not the query: `access_token` (the event stream) and
         // API keys (Open311) must not reach the logs.
         .layer(

@@ -147,6 +147,8 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
         );
     }
     paths.extend(super::tiles::openapi_paths());
+    paths.extend(spatial_paths());
+    paths.extend(viewer_paths());
     paths.extend(auth_paths());
     paths.extend(case_paths());
     paths.insert("/health".into(), json!({ "get": { "summary": "Liveness", "operationId": "getHealth", "tags": ["Operations"], "responses": { "200": { "description": "alive" } } } }));
@@ -162,7 +164,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
             "license": { "name": "MIT OR Apache-2.0" }
         },
         "servers": [{ "url": base_url }],
-        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Tiles" }, { "name": "Sessions" }, { "name": "Operations" }],
+        "tags": [{ "name": "Capabilities" }, { "name": "Data" }, { "name": "Grid" }, { "name": "Tiles" }, { "name": "Sessions" }, { "name": "Cases" }, { "name": "Open311 GeoReport v2" }, { "name": "Viewer" }, { "name": "Operations" }],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -226,14 +228,16 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                     "description": "The format of the response; without it, the Accept header decides (JSON by default).",
                     "schema": { "type": "string", "enum": ["json", "geojson", "html"] }
                 },
-                "collectionId": { "name": "collectionId", "in": "path", "required": true, "schema": { "type": "string" } },
-                "featureId": { "name": "featureId", "in": "path", "required": true, "schema": { "type": "string" } }
+                "collectionId": { "name": "collectionId", "in": "path", "required": true, "description": "A collection id listed by /collections", "schema": { "type": "string" }, "example": "grid_cells" },
+                "featureId": { "name": "featureId", "in": "path", "required": true, "description": "A feature id of the collection", "schema": { "type": "string" } }
             },
             "responses": {
                 "BadRequest": problem("A parameter is malformed or unknown"),
                 "NotFound": problem("No such resource"),
                 "NotAcceptable": problem("The format is not offered"),
                 "ServerError": problem("An internal error (details are logged, not sent)"),
+                "PayloadTooLarge": problem("The request body is larger than allowed"),
+                "UnsupportedMediaType": problem("The request body is not of a media type accepted here"),
                 "Unavailable": problem("The store is not reachable"),
                 "Unauthorized": problem("No valid bearer token (missing, unknown, expired or revoked), or wrong credentials"),
                 "Forbidden": problem("The user's role does not allow this; the problem names the roles that do"),
@@ -334,7 +338,11 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
 }
 
 /// Paths open to everyone, whether or not the base layers are public.
-pub const OPEN_PATHS: [&str; 11] = [
+pub const OPEN_PATHS: [&str; 15] = [
+    "/map",
+    "/map/",
+    "/map/config.json",
+    "/map/{path}",
     "/",
     "/conformance",
     "/api",
@@ -361,6 +369,142 @@ pub fn require_bearer_by_default(document: &mut Value) {
             }
         }
     }
+}
+
+/// The spatial questions of grid management: locate, statistics, nearest, search, summary.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one literal per path reads better than helpers"
+)]
+fn spatial_paths() -> Map<String, Value> {
+    let r = |name: &str| json!({ "$ref": format!("#/components/responses/{name}") });
+    let number = |name: &str, description: &str, required: bool, example: f64| json!({ "name": name, "in": "query", "required": required, "description": description, "schema": { "type": "number" }, "example": example });
+    let crs = json!({ "name": "crs", "in": "query", "required": false, "description": "The CRS of lon and lat: WGS84, or GCJ-02 / BD-09 as Chinese web maps give them (converted before use)", "schema": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84" } });
+    let at = json!({ "name": "at", "in": "query", "required": false, "description": "The day whose valid cells are used (YYYY-MM-DD; default: today, China time)", "schema": { "type": "string", "format": "date" }, "example": "2025-06-01" });
+    let json_ok = |description: &str, media: &str| json!({ "description": description, "content": { media: { "schema": { "type": "object" } } } });
+    let errors = |extra: &[(&str, Value)]| {
+        let mut responses =
+            json!({ "400": r("BadRequest"), "401": r("Unauthorized"), "500": r("ServerError") });
+        for (status, response) in extra {
+            responses[*status] = response.clone();
+        }
+        responses
+    };
+    let body = |description: &str, schema: Value| json!({ "required": true, "description": description, "content": { "application/json": { "schema": schema } } });
+    let geometry = json!({ "type": "object", "description": format!("A GeoJSON geometry (at most {} vertices)", super::spatial::MAX_VERTICES), "required": ["type", "coordinates"] });
+    let body_errors = [
+        ("413", r("PayloadTooLarge")),
+        ("415", r("UnsupportedMediaType")),
+    ];
+    let mut paths = Map::new();
+    paths.insert("/grid/locate".into(), json!({
+        "get": {
+            "summary": "The chain of grid cells (district, street, community, grid) containing a point", "operationId": "locatePoint", "tags": ["Grid"],
+            "parameters": [
+                number("lon", "Longitude, degrees", true, 113.68),
+                number("lat", "Latitude, degrees", true, 34.75),
+                crs.clone(), at.clone(),
+                { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json"] } }
+            ],
+            "responses": { "200": json_ok("The point and its cells, district first", "application/json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError") }
+        },
+        "post": {
+            "summary": format!("Locate up to {} points at once (a GPS track), answered in order", super::spatial::MAX_LOCATE_POINTS), "operationId": "locatePoints", "tags": ["Grid"],
+            "requestBody": body("The points", json!({ "type": "object", "required": ["points"], "additionalProperties": false, "properties": {
+                "points": { "type": "array", "maxItems": super::spatial::MAX_LOCATE_POINTS, "items": { "type": "array", "minItems": 2, "maxItems": 2, "items": { "type": "number" } } },
+                "crs": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"] },
+                "at": { "type": "string", "format": "date" }
+            } })),
+            "responses": { "200": json_ok("One result per point, in order", "application/json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "413": r("PayloadTooLarge"), "415": r("UnsupportedMediaType"), "500": r("ServerError") }
+        }
+    }));
+    paths.insert("/grid/stats".into(), json!({ "get": {
+        "summary": "Per-cell statistics of a collection: count, geodesic length and area clipped to each cell, optionally by property values", "operationId": "getGridStats", "tags": ["Grid"],
+        "parameters": [
+            { "name": "collection", "in": "query", "required": true, "description": "The collection measured", "schema": { "type": "string" }, "example": "manholes" },
+            { "name": "level", "in": "query", "required": false, "schema": { "type": "string", "enum": ["grid", "community", "street", "district"], "default": "grid" } },
+            { "name": "group_by", "in": "query", "required": false, "style": "form", "explode": false, "description": "Comma-separated properties of the collection to break the figures down by", "schema": { "type": "array", "items": { "type": "string" } } },
+            at.clone(),
+            { "name": "f", "in": "query", "required": false, "description": "json: rows; geojson: the cells with their figures", "schema": { "type": "string", "enum": ["json", "geojson"] } }
+        ],
+        "responses": {
+            "200": { "description": "The figures per cell, in code order", "content": { "application/json": { "schema": { "type": "object" } }, "application/geo+json": { "schema": { "$ref": "#/components/schemas/featureCollectionGeoJSON" } } } },
+            "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError")
+        }
+    } }));
+    paths.insert("/collections/{collectionId}/nearest".into(), json!({ "get": {
+        "summary": "The k features nearest to a point, nearest first, with their geodesic distance", "operationId": "getNearest", "tags": ["Data"],
+        "parameters": [
+            { "$ref": "#/components/parameters/collectionId" },
+            number("lon", "Longitude, degrees", true, 113.68),
+            number("lat", "Latitude, degrees", true, 34.75),
+            { "name": "k", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": super::spatial::MAX_K, "default": 5 } },
+            { "name": "max_distance_m", "in": "query", "required": false, "description": "Only features within this many metres", "schema": { "type": "number", "minimum": 0 } },
+            crs.clone(),
+            { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "geojson"] } }
+        ],
+        "responses": { "200": json_ok("The features, nearest first", "application/geo+json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError") }
+    } }));
+    paths.insert("/search".into(), json!({ "post": {
+        "summary": "Features of one or more collections related to a geometry (intersects, within, contains, within a distance), with a CQL2 filter", "operationId": "searchFeatures", "tags": ["Data"],
+        "parameters": [{ "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "geojson", "csv"] } }],
+        "requestBody": body("The question", json!({ "type": "object", "additionalProperties": false, "properties": {
+            "collections": { "type": "array", "items": { "type": "string" } },
+            "intersects": geometry.clone(),
+            "predicate": { "type": "string", "enum": ["intersects", "within", "contains"] },
+            "within_distance_m": { "type": "number", "minimum": 0 },
+            "filter": { "description": "CQL2 text or JSON" },
+            "properties": { "type": "array", "items": { "type": "string" } },
+            "limit": { "type": "integer", "minimum": 1 },
+            "offset": { "type": "integer", "minimum": 0 },
+            "crs": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"] }
+        } })),
+        "responses": {
+            "200": { "description": "The matching features", "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/featureCollectionGeoJSON" } }, "text/csv": { "schema": { "type": "string" } } } },
+            "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "413": r("PayloadTooLarge"), "415": r("UnsupportedMediaType"), "500": r("ServerError")
+        }
+    } }));
+    paths.insert("/analysis/summary".into(), json!({ "post": {
+        "summary": "Per collection: count, geodesic length and area clipped to a polygon, in all and by property values", "operationId": "summarize", "tags": ["Data"],
+        "requestBody": body("The region and the collections", json!({ "type": "object", "required": ["intersects"], "additionalProperties": false, "properties": {
+            "collections": { "type": "array", "items": { "type": "string" } },
+            "intersects": geometry,
+            "group_by": { "type": "array", "items": { "type": "string" } },
+            "filter": { "description": "CQL2 text or JSON" },
+            "crs": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"] }
+        } })),
+        "responses": errors(&[
+            ("200", json_ok("The region's area and each collection's figures", "application/json")),
+            ("404", r("NotFound")),
+            body_errors[0].clone(),
+            body_errors[1].clone(),
+        ])
+    } }));
+    paths
+}
+
+/// The map viewer's files.
+fn viewer_paths() -> Map<String, Value> {
+    let html = |summary: &str, operation_id: &str| {
+        json!({ "get": { "summary": summary, "operationId": operation_id, "tags": ["Viewer"], "security": [],
+        "responses": { "200": { "description": summary, "content": { "text/html": { "schema": { "type": "string" } } } } } } })
+    };
+    let mut paths = Map::new();
+    paths.insert("/map".into(), json!({ "get": { "summary": "Redirects to /map/", "operationId": "redirectToMap", "tags": ["Viewer"], "security": [],
+        "responses": { "308": { "description": "to /map/" } } } }));
+    paths.insert(
+        "/map/".into(),
+        html(
+            "The map viewer (pinned, vendored libraries; no CDN)",
+            "getMap",
+        ),
+    );
+    paths.insert("/map/config.json".into(), json!({ "get": { "summary": "The viewer's configuration: base URL, layers, optional raster basemap", "operationId": "getMapConfig", "tags": ["Viewer"], "security": [],
+        "responses": { "200": { "description": "The configuration", "content": { "application/json": { "schema": { "type": "object" } } } } } } }));
+    paths.insert("/map/{path}".into(), json!({ "get": { "summary": "One of the viewer's static files", "operationId": "getMapFile", "tags": ["Viewer"], "security": [],
+        "parameters": [{ "name": "path", "in": "path", "required": true, "description": "The file's path under /map/", "schema": { "type": "string" }, "example": "app.js" }],
+        "responses": { "200": { "description": "The file" }, "400": { "$ref": "#/components/responses/BadRequest" }, "404": { "$ref": "#/components/responses/NotFound" } } } }));
+    paths
 }
 
 /// The session and administration paths.
@@ -559,7 +703,7 @@ fn case_paths() -> Map<String, Value> {
     paths.insert("/cases/events".into(), json!({ "get": {
         "summary": "Server-sent events of every case change", "operationId": "getCaseEvents", "tags": ["Cases"], "security": bearer,
         "parameters": [query("access_token", "The bearer token, for clients that cannot send headers (EventSource)")],
-        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline", "content": { "text/event-stream": {} } }, "401": r("Unauthorized") }
+        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline; the stream ends when the server shuts down", "content": { "text/event-stream": {} } }, "400": r("BadRequest"), "401": r("Unauthorized") }
     } }));
     paths.insert("/cases/categories".into(), json!({ "get": {
         "summary": "Case categories (部件/事件) with conditions, responsible unit kind and time limits", "operationId": "getCaseCategories", "tags": ["Cases"], "security": [],
@@ -577,32 +721,75 @@ fn case_paths() -> Map<String, Value> {
     } }));
     paths.insert("/photos/{id}".into(), json!({ "get": {
         "summary": "A photo", "operationId": "getPhoto", "tags": ["Cases"], "security": bearer,
-        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" } }],
-        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "401": r("Unauthorized"), "404": r("NotFound") }
+        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "example": "0".repeat(64) }],
+        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
     } }));
+    // GeoReport answers errors in its own shape, `[{"code", "description"}]`, not as problems.
+    let georeport_error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object", "required": ["code", "description"], "properties": { "code": { "type": "integer" }, "description": { "type": "string" } } } } } } });
     let open311 = |summary: &str, operation_id: &str| {
         json!({ "summary": summary, "operationId": operation_id, "tags": ["Open311 GeoReport v2"], "security": [],
-        "responses": { "200": json_ok(summary), "400": { "description": "GeoReport error list" }, "403": { "description": "Missing or invalid api_key" }, "404": { "description": "Not found" } } })
+        "responses": { "200": json_ok(summary), "400": georeport_error("GeoReport error list: a malformed parameter"), "403": georeport_error("Missing or invalid api_key"), "404": georeport_error("Not found") } })
     };
     paths.insert(
         "/open311/v2/discovery.json".into(),
         json!({ "get": open311("Discovery", "open311Discovery") }),
     );
+    let mut services = open311("Service list (the case categories)", "open311Services");
+    services["responses"]["200"] = json!({ "description": "The services, one per case category", "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object", "required": ["service_code", "service_name"], "properties": {
+        "service_code": { "type": "string" }, "service_name": { "type": "string" }, "description": { "type": "string" },
+        "metadata": { "type": "boolean" }, "type": { "type": "string" }, "keywords": { "type": "string" }, "group": { "type": "string" }
+    } } } } } });
     paths.insert(
         "/open311/v2/services.json".into(),
-        json!({ "get": open311("Service list (the case categories)", "open311Services") }),
+        json!({ "get": services }),
     );
+    let mut service = open311("Service definition", "open311Service");
+    service["parameters"] = json!([{ "name": "code", "in": "path", "required": true, "description": "A service code (a case category code)", "schema": { "type": "string" }, "example": "0101" }]);
     paths.insert(
         "/open311/v2/services/{code}.json".into(),
-        json!({ "get": open311("Service definition", "open311Service") }),
+        json!({ "get": service }),
     );
-    paths.insert("/open311/v2/requests.json".into(), json!({
-        "get": open311("Service requests (api_key; service_request_id, service_code, status, start_date, end_date, bbox)", "open311Requests"),
-        "post": open311("Create a service request (form-encoded; api_key, service_code, lat, long, description, address_string, crs)", "open311CreateRequest")
-    }));
+    let api_key = json!({ "name": "api_key", "in": "query", "required": true, "description": "The app's key (`citygrid apikey add`)", "schema": { "type": "string" } });
+    let mut list = open311(
+        "Service requests (api_key; service_request_id, service_code, status, start_date, end_date, bbox)",
+        "open311Requests",
+    );
+    list["parameters"] = json!([
+        api_key.clone(),
+        query("service_request_id", "Comma-separated request ids"), query("service_code", "A service code"),
+        { "name": "status", "in": "query", "required": false, "schema": { "type": "string", "enum": ["open", "closed"] } },
+        query("start_date", "Requested at or after (RFC 3339)"), query("end_date", "Requested before (RFC 3339)"),
+        query("bbox", "west,south,east,north (WGS84)")
+    ]);
+    let mut create = open311(
+        "Create a service request (form-encoded; api_key, service_code, lat, long, description, address_string, crs)",
+        "open311CreateRequest",
+    );
+    create["responses"]["201"] = json_ok("The new request's id");
+    for (status, description) in [
+        ("409", "The report conflicts with the case's state"),
+        ("413", "The form is too large"),
+        ("415", "Not form-encoded"),
+        (
+            "422",
+            "A location outside the district, or an unknown service",
+        ),
+        ("503", "No grid is loaded"),
+    ] {
+        create["responses"][status] = georeport_error(description);
+    }
+    paths.insert(
+        "/open311/v2/requests.json".into(),
+        json!({
+            "get": list,
+            "post": create
+        }),
+    );
+    let mut request = open311("One service request (api_key)", "open311Request");
+    request["parameters"] = json!([api_key, { "name": "id", "in": "path", "required": true, "description": "The service request id (the case number)", "schema": { "type": "integer", "minimum": 1 } }]);
     paths.insert(
         "/open311/v2/requests/{id}.json".into(),
-        json!({ "get": open311("One service request (api_key)", "open311Request") }),
+        json!({ "get": request }),
     );
     paths
 }

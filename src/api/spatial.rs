@@ -117,7 +117,7 @@ pub(crate) fn position(
 pub(crate) async fn read_json(body: Body) -> Result<Value, ApiError> {
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+        .map_err(|e| super::error::body_error(&e, MAX_BODY_BYTES))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))
 }
@@ -984,21 +984,18 @@ pub async fn grid_stats(
     let group_by = group_by_for(&members, &collection)?;
     let day = date_param(param(&pairs, "at"), "at")?;
     let geojson = geojson_format(&pairs)?;
-    let computed = state.catalog.grid_stats(&StatsRequest {
+    let request = StatsRequest {
         level,
         collection: collection.def.id.clone(),
         group_by: group_by.clone(),
         day,
-    })?;
-    let render = || render_stats(&computed, level, &collection, &group_by, day, geojson);
-    let format = if geojson { "geojson" } else { "json" };
-    let text = {
-        let mut rendered = computed
-            .rendered
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        rendered.entry(format).or_insert_with(render).clone()
     };
+    let format = if geojson { "geojson" } else { "json" };
+    let text = state
+        .catalog
+        .grid_stats_rendered(&request, format, |computed| {
+            render_stats(computed, level, &collection, &group_by, day, geojson)
+        })?;
     Ok(with_type(
         text,
         if geojson { media::GEOJSON } else { media::JSON },

@@ -13,9 +13,10 @@ pub mod import;
 pub mod items;
 pub mod photos;
 pub mod spatial;
+mod stats_cache;
 pub mod tiles;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -82,16 +83,10 @@ pub struct StatsRequest {
 pub struct Stats {
     /// One entry per cell of the level valid on the day, in code order.
     pub cells: Vec<CellStats>,
-    /// Renderings of these figures, made once by whoever serves them (keyed by format), so a
-    /// repeated request costs a lookup, not a serialisation.
-    pub rendered: Mutex<HashMap<&'static str, bytes::Bytes>>,
 }
 
-/// Cached statistics: (grid serial, collection serial, request) → result.
-type StatsCache = HashMap<(u64, u64, StatsRequest), Arc<Stats>>;
-
-/// Cached statistics kept at most; the cache is emptied when full.
-const STATS_CACHE_ENTRIES: usize = 256;
+/// The default budget of the statistics cache, bytes (`CITYGRID_STATS_CACHE_MB`).
+pub const DEFAULT_STATS_CACHE_BYTES: usize = 64 << 20;
 
 fn temporal_extent(def: &CollectionDef, index: &CollectionIndex) -> Option<DateInterval> {
     let temporal = def.temporal.as_ref()?;
@@ -188,7 +183,7 @@ pub struct Catalog {
     store: Arc<dyn Store>,
     collections: ArcSwap<BTreeMap<CollectionId, Arc<Collection>>>,
     writer: tokio::sync::Mutex<()>,
-    stats: Mutex<StatsCache>,
+    stats: stats_cache::StatsCache,
     observers: Mutex<Vec<Weak<dyn WriteObserver>>>,
 }
 
@@ -244,9 +239,21 @@ impl Catalog {
             store,
             collections: ArcSwap::from_pointee(map),
             writer: tokio::sync::Mutex::new(()),
-            stats: Mutex::new(HashMap::new()),
+            stats: stats_cache::StatsCache::new(DEFAULT_STATS_CACHE_BYTES),
             observers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The same catalogue with a statistics cache of `bytes` (0: no cache).
+    #[must_use]
+    pub fn with_stats_cache_bytes(mut self, bytes: usize) -> Self {
+        self.stats = stats_cache::StatsCache::new(bytes);
+        self
+    }
+
+    /// The bytes the statistics cache holds now (its own estimate, within its budget).
+    pub fn stats_cache_bytes(&self) -> usize {
+        self.stats.bytes()
     }
 
     /// Tells `observer` about every later write, for as long as it lives.
@@ -320,6 +327,30 @@ impl Catalog {
     /// Per-cell statistics of a collection, from the cache when neither the grid nor the
     /// collection changed since they were computed.
     pub fn grid_stats(&self, request: &StatsRequest) -> Result<Arc<Stats>, ServiceError> {
+        self.grid_stats_keyed(request).map(|(_, stats)| stats)
+    }
+
+    /// A rendering of [`Catalog::grid_stats`] in `format`, made by `render` once and cached with
+    /// the statistics while the budget allows.
+    pub fn grid_stats_rendered(
+        &self,
+        request: &StatsRequest,
+        format: &'static str,
+        render: impl FnOnce(&Stats) -> bytes::Bytes,
+    ) -> Result<bytes::Bytes, ServiceError> {
+        let (key, stats) = self.grid_stats_keyed(request)?;
+        if let Some(text) = self.stats.rendering(&key, format) {
+            return Ok(text);
+        }
+        let text = render(&stats);
+        self.stats.add_rendering(&key, format, &text);
+        Ok(text)
+    }
+
+    fn grid_stats_keyed(
+        &self,
+        request: &StatsRequest,
+    ) -> Result<(stats_cache::StatsKey, Arc<Stats>), ServiceError> {
         let cells = self
             .collections
             .load()
@@ -330,8 +361,8 @@ impl Catalog {
         let grid = cells.grid.clone().ok_or(ServiceError::NoGrid)?;
         let measured = self.collection(request.collection.as_str())?;
         let key = (cells.serial, measured.serial, request.clone());
-        if let Some(hit) = self.stats.lock().expect("stats cache lock").get(&key) {
-            return Ok(Arc::clone(hit));
+        if let Some(hit) = self.stats.get(&key) {
+            return Ok((key, hit));
         }
         let mut rows = grid::cell_stats(
             &grid,
@@ -342,16 +373,9 @@ impl Catalog {
             &request.group_by,
         );
         rows.sort_by(|a, b| a.cell.id.cmp(&b.cell.id));
-        let stats = Arc::new(Stats {
-            cells: rows,
-            rendered: Mutex::new(HashMap::new()),
-        });
-        let mut cache = self.stats.lock().expect("stats cache lock");
-        if cache.len() >= STATS_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(key, Arc::clone(&stats));
-        Ok(stats)
+        let stats = Arc::new(Stats { cells: rows });
+        self.stats.insert(key.clone(), Arc::clone(&stats));
+        Ok((key, stats))
     }
 
     /// Writes `changes` to a collection (creating it with `def` if it is new), then publishes the
@@ -663,6 +687,88 @@ mod tests {
             counts(&catalog),
             [0, 0],
             "a removed feature is no longer counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_statistics_cache_never_holds_more_bytes_than_its_budget() {
+        const BUDGET: usize = 24 << 10;
+        let catalog = catalog().await.with_stats_cache_bytes(BUDGET);
+        let cells = (*catalog.collection("grid_cells").unwrap().def).clone();
+        catalog
+            .write(
+                &cells,
+                false,
+                vec![
+                    Change::Insert(cell("410104", "district", None, 113.6, 113.8)),
+                    Change::Insert(cell("410104001", "street", Some("410104"), 113.6, 113.8)),
+                    Change::Insert(cell(
+                        "410104001001",
+                        "community",
+                        Some("410104001"),
+                        113.6,
+                        113.8,
+                    )),
+                    Change::Insert(cell(
+                        "410104001001001",
+                        "grid",
+                        Some("410104001001"),
+                        113.6,
+                        113.7,
+                    )),
+                ],
+            )
+            .await
+            .unwrap();
+        let def = manholes_def(&catalog);
+        let request = |days: u64| StatsRequest {
+            level: Level::Grid,
+            collection: def.id.clone(),
+            group_by: vec!["status".into()],
+            day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(days),
+        };
+        // Each day is another variant, as anonymous clients can ask for; each rendering is 3 KB.
+        for days in 0..400 {
+            let text = catalog
+                .grid_stats_rendered(&request(days), "json", |stats| {
+                    assert_eq!(stats.cells.len(), 1);
+                    bytes::Bytes::from(vec![b' '; 3 << 10])
+                })
+                .unwrap();
+            assert_eq!(text.len(), 3 << 10);
+            assert!(
+                catalog.stats_cache_bytes() <= BUDGET,
+                "{} bytes held after {} variants",
+                catalog.stats_cache_bytes(),
+                days + 1
+            );
+        }
+        let held = catalog.stats.len();
+        assert!((1..400).contains(&held), "{held} variants held");
+        let rendered_again = std::cell::Cell::new(false);
+        catalog
+            .grid_stats_rendered(&request(399), "json", |_| {
+                rendered_again.set(true);
+                bytes::Bytes::new()
+            })
+            .unwrap();
+        assert!(
+            !rendered_again.get(),
+            "the most recent variant is served from the cache"
+        );
+        catalog
+            .grid_stats_rendered(&request(0), "json", |_| {
+                rendered_again.set(true);
+                bytes::Bytes::from_static(b"{}")
+            })
+            .unwrap();
+        assert!(rendered_again.get(), "the least recent variant was evicted");
+        let nothing = catalog.with_stats_cache_bytes(0);
+        nothing.grid_stats(&request(1)).unwrap();
+        assert_eq!(
+            nothing.stats_cache_bytes(),
+            0,
+            "a budget of 0 keeps nothing"
         );
     }
 }

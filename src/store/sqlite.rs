@@ -58,7 +58,11 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !in_memory {
+            create_private(options.get_filename());
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -96,6 +100,20 @@ impl SqliteStore {
     pub(crate) fn writer(&self) -> &tokio::sync::Mutex<()> {
         &self.writer
     }
+}
+
+/// Creates the database file `path`, empty and readable by its owner only (0600), unless it
+/// exists. SQLite would create it 0644, and gives its `-wal` and `-shm` files the database
+/// file's permissions: an empty file is a valid empty database, so creating it first makes all
+/// three private.
+fn create_private(path: &std::path::Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // An existing file is left as it is; a missing directory and the like are reported by
+    // SQLite in its own words when it connects.
+    let _ = options.open(path);
 }
 
 /// Keys (`fid`) per block when loading a collection: one query answers a block as one text
@@ -816,6 +834,27 @@ mod tests {
             .await
             .unwrap();
         (store, id)
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_wal_and_shm_files_are_readable_by_the_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let id = CollectionId::parse("things").unwrap();
+        store
+            .put_collection(&id, &json!({"id": "things"}))
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+        }
     }
 
     #[tokio::test]

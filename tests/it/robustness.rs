@@ -50,3 +50,75 @@ proptest! {
         prop_assert!(reply.status.as_u16() < 500, "{} → {}", path, reply.status);
     }
 }
+
+#[test]
+fn every_kind_of_error_the_router_can_answer_is_a_problem_document() {
+    use axum::body::Body;
+    use axum::http::Request;
+
+    use crate::support::send;
+
+    let login_flood = format!(
+        r#"{{"username":"{}","password":"x"}}"#,
+        "a".repeat(64 << 10)
+    );
+    let requests: Vec<(&str, &str, &str, String, u16)> = vec![
+        // Invalid UTF-8 in a path segment: axum's path rejection.
+        ("GET", "/collections/%FF/items", "", String::new(), 400),
+        (
+            "GET",
+            "/collections/manholes/items/%C3%28",
+            "",
+            String::new(),
+            400,
+        ),
+        ("GET", "/cases/%FF", "", String::new(), 401),
+        // The fallback and a method the route does not have.
+        ("GET", "/no/such/thing", "", String::new(), 404),
+        ("DELETE", "/collections", "", String::new(), 405),
+        ("PUT", "/search", "", String::new(), 405),
+        // A body over the login's limit, and JSON that is not JSON.
+        ("POST", "/auth/login", "application/json", login_flood, 413),
+        (
+            "POST",
+            "/auth/login",
+            "application/json",
+            "{".to_owned(),
+            400,
+        ),
+        ("POST", "/search", "application/json", "{".to_owned(), 400),
+        // A query string that is not form-encoded pairs.
+        (
+            "GET",
+            "/collections/manholes/items?limit=%FF",
+            "",
+            String::new(),
+            400,
+        ),
+    ];
+    for (method, uri, content_type, body, status) in requests {
+        let mut request = Request::builder().method(method).uri(uri);
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        let reply = send(request.body(Body::from(body)).unwrap());
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{method} {uri}: {}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.content_type(),
+            "application/problem+json",
+            "{method} {uri}: {}",
+            reply.text()
+        );
+        let problem = reply.json();
+        assert_eq!(problem["status"], status, "{method} {uri}: {problem}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{method} {uri}: {problem}"
+        );
+    }
+}
