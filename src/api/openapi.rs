@@ -443,7 +443,7 @@ fn spatial_paths() -> Map<String, Value> {
             crs.clone(),
             { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "geojson"] } }
         ],
-        "responses": { "200": json_ok("The features, nearest first", "application/geo+json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError") }
+        "responses": { "200": json_ok("The features, nearest first; each has `distance_m` (geodesic metres to its closest point) among its properties", "application/geo+json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError") }
     } }));
     paths.insert("/search".into(), json!({ "post": {
         "summary": "Features of one or more collections related to a geometry (intersects, within, contains, within a distance), with a CQL2 filter", "operationId": "searchFeatures", "tags": ["Data"],
