@@ -70,6 +70,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
                 schema: SchemaSource::JsonSchema(queryables),
                 skip_invalid: false,
                 upsert: false,
+                max_feature_bytes: citygrid::service::import::MAX_FEATURE_BYTES,
             };
             match import_features(store.as_ref(), &options, features).await {
                 Ok(report) => assert_eq!(report.imported, report.read, "{layer}"),

@@ -14,6 +14,7 @@ mod cases;
 mod collections;
 mod cql2;
 mod district;
+mod exports;
 mod gdal;
 mod import;
 mod items;
