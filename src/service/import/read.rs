@@ -181,11 +181,15 @@ struct Window<R> {
     line: usize,
     /// ...this many bytes after the line's start.
     column: usize,
+    /// The largest value the scanner accepts: reading ahead stops once a value is known to be
+    /// larger, so the buffer stays near this size instead of doubling past it.
+    limit: usize,
 }
 
 impl<R: Read> Window<R> {
-    fn new(reader: R) -> Self {
+    fn new(reader: R, limit: usize) -> Self {
         Self {
+            limit,
             reader,
             buf: Vec::new(),
             pos: 0,
@@ -218,7 +222,9 @@ impl<R: Read> Window<R> {
         self.buf.drain(..self.pos);
         self.counted -= self.pos;
         self.pos = 0;
-        let want = BLOCK.max(self.buf.len());
+        // Enough to tell that a value is over the limit, no more.
+        let room = self.limit.saturating_add(1).saturating_sub(self.buf.len());
+        let want = BLOCK.max(self.buf.len().min(room));
         let start = self.buf.len();
         self.buf.resize(start + want, 0);
         let mut filled = start;
@@ -373,7 +379,8 @@ impl<R: Read> Scanner<'_, R> {
             Reading::Single => "the Feature".to_owned(),
         };
         self.format(format!(
-            "{what} at line {line} column {column} is larger than {} bytes, the largest feature              accepted (--max-feature-bytes)",
+            "{what} at line {line} column {column} is larger than {} bytes, the largest feature \
+             accepted (--max-feature-bytes)",
             self.max_value
         ))
     }
@@ -848,7 +855,7 @@ pub(super) fn run<T: Send>(
         // Sending ends with the scanner, so that the workers see the end of the batches.
         let mut hand_on = move |batch: Batch| to_workers.send(batch).is_ok();
         let mut scanner = Scanner {
-            window: Window::new(reader),
+            window: Window::new(reader, max_feature_bytes),
             path: &shown,
             items: Vec::new(),
             lines: Vec::new(),
@@ -1170,7 +1177,7 @@ mod tests {
         assert!(
             err.contains("feature 2 at line 3 column 1")
                 && err.contains(&format!("larger than {BLOCK} bytes"))
-                && err.contains("--max-feature-bytes"),
+                && err.contains("the largest feature accepted (--max-feature-bytes)"),
             "{err}"
         );
         // The same file is read under a larger cap.
@@ -1223,7 +1230,7 @@ mod tests {
         }
         let mut sent = |_: Batch| true;
         let mut scanner = Scanner {
-            window: Window::new(Endless { given: 0 }),
+            window: Window::new(Endless { given: 0 }, 4 * BLOCK),
             path: "endless",
             items: Vec::new(),
             lines: Vec::new(),
@@ -1237,7 +1244,7 @@ mod tests {
         };
         assert!(err.to_string().contains("feature 1"), "{err}");
         assert!(
-            scanner.window.reader.given <= 16 * BLOCK,
+            scanner.window.reader.given <= 6 * BLOCK,
             "read {} bytes",
             scanner.window.reader.given
         );
