@@ -18,7 +18,7 @@ use crate::model::category::CategoryCatalog;
 use crate::model::crs::InputCrs;
 use crate::model::{CollectionId, NewUser, User};
 use crate::service::auth::{AuthService, AuthSettings, MIN_PASSWORD_CHARS, Origin};
-use crate::service::cases::{CaseService, issue_api_key};
+use crate::service::cases::{CaseService, PhotoPolicy, issue_api_key};
 use crate::service::import::{self, ImportError, ImportOptions, SchemaSource};
 use crate::service::photos::PhotoStore;
 use crate::service::{Catalog, grid};
@@ -105,9 +105,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
     );
     auth.prepare().await?;
-    let cases = case_service(&catalog, &config).await?;
+    let cases = Arc::new(case_service(&catalog, &config).await?);
+    tokio::spawn(collect_orphan_photos(
+        Arc::clone(&cases),
+        config.photo_orphan_grace,
+    ));
     let state = AppState::with_tile_cache(catalog, &base_url, config.tile_cache_bytes)
-        .with_cases(Arc::new(cases))
+        .with_cases(cases)
         .with_basemap(config.basemap_url.as_deref())
         .with_auth(Arc::new(auth))
         .with_public_layers(config.public_layers);
@@ -168,9 +172,34 @@ async fn case_service(catalog: &Arc<Catalog>, config: &Config) -> anyhow::Result
         Arc::new(calendar),
         photos,
     );
+    let service = service.with_photo_policy(PhotoPolicy {
+        daily_count: config.photo_quota_count,
+        daily_bytes: config.photo_quota_bytes,
+        orphan_grace: chrono::Duration::from_std(config.photo_orphan_grace)
+            .context("CITYGRID_PHOTO_ORPHAN_HOURS")?,
+    });
     let open = service.load_open_cases().await?;
     tracing::info!(open_cases = open, photo_dir = %config.photo_dir.display(), "cases loaded");
     Ok(service)
+}
+
+/// Removes orphaned photos at start and then every twelfth of the grace period (at most
+/// hourly), so none outlives its grace period by much. Runs until the server stops.
+async fn collect_orphan_photos(cases: Arc<CaseService>, grace: std::time::Duration) {
+    let every = (grace / 12).clamp(
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(3600),
+    );
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match cases.collect_orphan_photos().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "orphaned photos removed"),
+            Err(error) => tracing::warn!(%error, "removing orphaned photos failed"),
+        }
+    }
 }
 
 /// `citygrid apikey add|list|revoke`: keys of civic apps reporting through Open311.
@@ -274,6 +303,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
         (None, true) => SchemaSource::Infer,
         (None, false) => SchemaSource::Existing,
     };
+    if args.max_feature_bytes == 0 {
+        anyhow::bail!("--max-feature-bytes must be at least 1 (the default is 64 MiB)");
+    }
     let options = ImportOptions {
         collection,
         crs,
@@ -282,6 +314,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
         upsert: args.upsert,
         attribution: args.attribution.clone(),
         license: args.license.clone(),
+        max_feature_bytes: args.max_feature_bytes,
     };
     let store = store::open(&args.database_url)
         .await
@@ -306,7 +339,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     let (report, ok) = match result {
         Ok(report) => (report, true),
-        Err(ImportError::Rejected(report)) => (*report, false),
+        Err(ImportError::Rejected(report) | ImportError::NothingValid(report)) => (*report, false),
         Err(other) => return Err(other.into()),
     };
     for r in &report.rejected {
@@ -314,6 +347,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
             r.id.as_deref()
                 .map(|i| format!(" (id {i})"))
                 .unwrap_or_default();
+        // Positions are 1-based: the first feature of the file is #1.
         eprintln!("rejected feature #{}{id}: {}", r.index, r.reason);
     }
     if report.created && matches!(options.schema, SchemaSource::Infer) {
@@ -335,6 +369,11 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<bool> {
             } else {
                 format!("; {} rejected", report.rejected.len())
             }
+        );
+    } else if options.skip_invalid {
+        eprintln!(
+            "all {} features were rejected; nothing was imported (not even with --skip-invalid: an import of nothing is a failure)",
+            report.read
         );
     } else {
         eprintln!(

@@ -186,6 +186,15 @@ pub struct ServeArgs {
     /// Memory for cached per-cell statistics (`/grid/stats`), MiB (0 turns the cache off).
     #[arg(long, env = "CITYGRID_STATS_CACHE_MB", default_value_t = 64)]
     pub stats_cache_mb: u64,
+    /// Photos one user may upload in 24 hours.
+    #[arg(long, env = "CITYGRID_PHOTO_QUOTA_COUNT", default_value_t = 200)]
+    pub photo_quota_count: u64,
+    /// Photo bytes one user may upload in 24 hours, MiB.
+    #[arg(long, env = "CITYGRID_PHOTO_QUOTA_MB", default_value_t = 500)]
+    pub photo_quota_mb: u64,
+    /// How long an uploaded photo that no case refers to is kept before it is removed, hours.
+    #[arg(long, env = "CITYGRID_PHOTO_ORPHAN_HOURS", default_value_t = 24)]
+    pub photo_orphan_hours: u64,
 }
 
 /// Options of `apikey`.
@@ -251,6 +260,10 @@ pub struct ImportArgs {
     /// The data's licence, a name or a URL (e.g. CC-BY-4.0).
     #[arg(long)]
     pub license: Option<String>,
+    /// The largest feature accepted, bytes of its JSON text (default 64 MiB): a larger one
+    /// stops the import with an error naming its position, without reading the rest of it.
+    #[arg(long, default_value_t = crate::service::import::MAX_FEATURE_BYTES)]
+    pub max_feature_bytes: usize,
     /// Database URL.
     #[arg(
         long,
@@ -309,6 +322,21 @@ pub enum ConfigError {
         "CITYGRID_WORKING_HOURS / --working-hours: {0:?} is not usable ({1}); write periods like 08:30-12:00,13:30-17:30"
     )]
     WorkingHours(String, String),
+    /// `CITYGRID_PHOTO_QUOTA_COUNT` / `--photo-quota-count` is out of range.
+    #[error(
+        "CITYGRID_PHOTO_QUOTA_COUNT / --photo-quota-count: {0} is out of range; use 1 to 1000000 photos per user and day"
+    )]
+    PhotoQuotaCount(u64),
+    /// `CITYGRID_PHOTO_QUOTA_MB` / `--photo-quota-mb` is out of range.
+    #[error(
+        "CITYGRID_PHOTO_QUOTA_MB / --photo-quota-mb: {0} is out of range; use 10 (one largest photo) to 1048576 MiB per user and day"
+    )]
+    PhotoQuotaMb(u64),
+    /// `CITYGRID_PHOTO_ORPHAN_HOURS` / `--photo-orphan-hours` is out of range.
+    #[error(
+        "CITYGRID_PHOTO_ORPHAN_HOURS / --photo-orphan-hours: {0} is out of range; use 1 to 8760 hours"
+    )]
+    PhotoOrphanHours(u64),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -359,6 +387,12 @@ pub struct Config {
     pub working_hours: Vec<(chrono::NaiveTime, chrono::NaiveTime)>,
     /// A holiday calendar file replacing the built-in one.
     pub holidays: Option<PathBuf>,
+    /// Photos one user may upload in 24 hours.
+    pub photo_quota_count: u64,
+    /// Photo bytes one user may upload in 24 hours.
+    pub photo_quota_bytes: u64,
+    /// How long an uploaded photo no case refers to is kept.
+    pub photo_orphan_grace: std::time::Duration,
     /// Connection limits and timeouts of the HTTP server.
     pub limits: ServerLimits,
     /// The `/grid/stats` cache budget, bytes (0: no cache).
@@ -483,9 +517,21 @@ impl Config {
             .filter(|&mb| mb <= MAX_TILE_CACHE_MB)
             .and_then(|mb| usize::try_from(mb << 20).ok())
             .ok_or(ConfigError::StatsCacheMb(args.stats_cache_mb))?;
+        if !(1..=1_000_000).contains(&args.photo_quota_count) {
+            return Err(ConfigError::PhotoQuotaCount(args.photo_quota_count));
+        }
+        if !(10..=1 << 20).contains(&args.photo_quota_mb) {
+            return Err(ConfigError::PhotoQuotaMb(args.photo_quota_mb));
+        }
+        if !(1..=8760).contains(&args.photo_orphan_hours) {
+            return Err(ConfigError::PhotoOrphanHours(args.photo_orphan_hours));
+        }
         Ok(Self {
             limits,
             stats_cache_bytes,
+            photo_quota_count: args.photo_quota_count,
+            photo_quota_bytes: args.photo_quota_mb << 20,
+            photo_orphan_grace: std::time::Duration::from_secs(args.photo_orphan_hours * 3600),
             photo_dir,
             working_hours,
             holidays: args.holidays.clone(),
@@ -638,6 +684,34 @@ mod tests {
         }
         let err = Config::from_args(&serve(&["--stats-cache-mb", "99999999"])).unwrap_err();
         assert!(err.to_string().contains("CITYGRID_STATS_CACHE_MB"), "{err}");
+    }
+
+    #[test]
+    fn the_photo_quota_and_orphan_grace_have_defaults_and_bounds_naming_the_variable() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert_eq!(config.photo_quota_count, 200);
+        assert_eq!(config.photo_quota_bytes, 500 << 20);
+        assert_eq!(config.photo_orphan_grace.as_secs(), 24 * 3600);
+        let config = Config::from_args(&serve(&[
+            "--photo-quota-count",
+            "5",
+            "--photo-quota-mb",
+            "20",
+            "--photo-orphan-hours",
+            "2",
+        ]))
+        .unwrap();
+        assert_eq!(config.photo_quota_count, 5);
+        assert_eq!(config.photo_quota_bytes, 20 << 20);
+        assert_eq!(config.photo_orphan_grace.as_secs(), 7200);
+        for (flag, variable) in [
+            ("--photo-quota-count", "CITYGRID_PHOTO_QUOTA_COUNT"),
+            ("--photo-quota-mb", "CITYGRID_PHOTO_QUOTA_MB"),
+            ("--photo-orphan-hours", "CITYGRID_PHOTO_ORPHAN_HOURS"),
+        ] {
+            let err = Config::from_args(&serve(&[flag, "0"])).unwrap_err();
+            assert!(err.to_string().contains(variable), "{err}");
+        }
     }
 
     #[test]

@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, TimeZone as _, Utc};
 use futures_util::stream::Stream;
@@ -62,7 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}", get(get_case))
         .route("/cases/{id}/actions", post(act_on_case))
         .route("/tasks", get(my_tasks))
-        .route("/photos", post(upload_photo))
+        .route(
+            "/photos",
+            post(upload_photo.layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024))),
+        )
         .route("/photos/{id}", get(photo))
 }
 
@@ -93,6 +95,18 @@ impl From<CaseError> for ApiError {
             CaseError::UnknownPhoto(id) => ApiError::Unprocessable {
                 parameter: "photos".into(),
                 detail: format!("photo {id} was not uploaded; POST /photos first"),
+            },
+            CaseError::UploadForbidden(_) => ApiError::Forbidden(error.to_string()),
+            CaseError::PhotoQuota {
+                detail,
+                retry_after,
+            } => ApiError::QuotaExceeded {
+                detail,
+                retry_after,
+            },
+            CaseError::Photo(PhotoError::TooManyPixels { .. }) => ApiError::Unprocessable {
+                parameter: "photo".into(),
+                detail: error.to_string(),
             },
             CaseError::NotFound(id) => ApiError::NotFound(format!("case {id} does not exist")),
             CaseError::Refused(refusal) if refusal.is_conflict() => ApiError::Conflict {
@@ -381,9 +395,7 @@ pub async fn report_case(
         // Check everything else before storing a photo, so that a refused report leaves nothing.
         cases.prepare(&who, &report)?;
         for data in photos {
-            let photo = cases
-                .upload_photo(user.username.as_str(), data, remote.clone())
-                .await?;
+            let photo = cases.upload_photo(&user, data, remote.clone()).await?;
             if !report.photos.contains(&photo.sha256) {
                 report.photos.push(photo.sha256);
             }
@@ -484,21 +496,31 @@ async fn report_from_form(
     Ok((report, photos))
 }
 
-/// `POST /photos`: one photo as the raw body (`Content-Type: image/jpeg|png|webp`); the content
-/// decides, not the header. Returns its id for a report or an action.
+/// `POST /photos`: one photo, either as the raw body (`Content-Type: image/jpeg|png|webp`) or
+/// as a `multipart/form-data` form of one file part (any name, e.g. `curl -F photo=@x.jpg`); the
+/// content decides, not the header. Returns its id for a report or an action.
 pub async fn upload_photo(
     State(state): State<AppState>,
     Actor(user): Actor,
     Remote(remote): Remote,
-    body: Body,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let data = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(MAX_PHOTO_BYTES))?;
-    let photo = state
-        .cases
-        .upload_photo(user.username.as_str(), data, remote)
-        .await?;
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let data = if is_form {
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::invalid("body", "", "multipart/form-data", e.body_text()))?;
+        photo_from_form(multipart).await?
+    } else {
+        axum::body::to_bytes(request.into_body(), MAX_PHOTO_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(MAX_PHOTO_BYTES))?
+    };
+    let photo = state.cases.upload_photo(&user, data, remote).await?;
     let url = state.url(&format!("/photos/{}", photo.sha256));
     let mut response = json_response(
         StatusCode::CREATED,
@@ -508,6 +530,39 @@ pub async fn upload_photo(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The one file part of a `POST /photos` form; its name does not matter.
+async fn photo_from_form(mut multipart: Multipart) -> Result<Bytes, ApiError> {
+    let form_error = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_PHOTO_BYTES),
+        _ => ApiError::invalid("body", "", "multipart/form-data", e.body_text()),
+    };
+    let mut photo: Option<Bytes> = None;
+    while let Some(field) = multipart.next_field().await.map_err(form_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let data = field.bytes().await.map_err(form_error)?;
+        if data.len() > MAX_PHOTO_BYTES {
+            return Err(ApiError::PayloadTooLarge(MAX_PHOTO_BYTES));
+        }
+        if photo.is_some() {
+            return Err(ApiError::invalid(
+                "photo",
+                &name,
+                "a form of exactly one file part (the photo)",
+                "the form has more than one part; upload one photo per request",
+            ));
+        }
+        photo = Some(data);
+    }
+    photo.filter(|p| !p.is_empty()).ok_or_else(|| {
+        ApiError::invalid(
+            "photo",
+            "",
+            "a form of exactly one file part (the photo)",
+            "the form holds no photo",
+        )
+    })
 }
 
 /// `GET /photos/{id}`: a stored photo (signed-in users only).
@@ -531,6 +586,22 @@ pub async fn photo(
     );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{id}\"")) {
         headers.insert(header::ETAG, etag);
+    }
+    // A photo is shown, never run: no sniffing it into HTML, no scripts or requests from it
+    // even when opened directly, and a harmless file name when saved.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    // The id was checked to be 64 hex digits by the store, so it is safe in a header.
+    if let Ok(disposition) =
+        HeaderValue::from_str(&format!("inline; filename=\"{id}.{}\"", kind.extension()))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response)
 }
@@ -1031,32 +1102,44 @@ pub async fn case_metrics(
         }
     }
     if param(&pairs, "f") == Some("csv") {
-        let mut csv = String::from(
-            "key,name,received,filed,dispatched,due,closed,closed_on_time,closure_rate,on_time_rate,rework_rate,extension_rate,median_hours_to_close,overdue_now\r\n",
-        );
+        use super::csv::{Cell, Table};
+        let mut table = Table::new([
+            "key",
+            "name",
+            "received",
+            "filed",
+            "dispatched",
+            "due",
+            "closed",
+            "closed_on_time",
+            "closure_rate",
+            "on_time_rate",
+            "rework_rate",
+            "extension_rate",
+            "median_hours_to_close",
+            "overdue_now",
+        ]);
         for row in rows.iter().chain(std::iter::once(&total)) {
-            let rate = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
-            let _ = write!(
-                csv,
-                "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
-                row.key,
-                row.name.replace('"', "\"\""),
-                row.received,
-                row.filed,
-                row.dispatched,
-                row.due,
-                row.closed,
-                row.closed_on_time,
+            let rate = |r: Option<f64>| r.map_or(Cell::Empty, |r| Cell::number(format!("{r:.4}")));
+            table.row([
+                Cell::text(row.key.as_str()),
+                Cell::text(row.name.as_str()),
+                Cell::number(row.received),
+                Cell::number(row.filed),
+                Cell::number(row.dispatched),
+                Cell::number(row.due),
+                Cell::number(row.closed),
+                Cell::number(row.closed_on_time),
                 rate(row.closure_rate),
                 rate(row.on_time_rate),
                 rate(row.rework_rate),
                 rate(row.extension_rate),
                 row.median_hours_to_close
-                    .map(|h| format!("{h:.2}"))
-                    .unwrap_or_default(),
-                row.overdue_now,
-            );
+                    .map_or(Cell::Empty, |h| Cell::number(format!("{h:.2}"))),
+                Cell::number(row.overdue_now),
+            ]);
         }
+        let csv = table.finish();
         return Ok(with_type(csv, "text/csv; charset=utf-8"));
     }
     Ok(json_response(

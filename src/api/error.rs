@@ -58,6 +58,14 @@ pub enum ApiError {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
+    /// A quota is used up (e.g. photos per user and day); answered with `Retry-After`.
+    #[error("quota exceeded: {detail}")]
+    QuotaExceeded {
+        /// Which quota, and how much of it is used.
+        detail: String,
+        /// When the quota frees up.
+        retry_after: std::time::Duration,
+    },
     /// The request is understood but cannot be carried out as asked (a place outside the
     /// district, an unknown asset or photo).
     #[error("{parameter}: {detail}")]
@@ -111,7 +119,9 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -124,6 +134,10 @@ impl ApiError {
     }
 
     /// The problem document.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per variant keeps every problem body in one table"
+    )]
     pub fn problem(&self) -> Value {
         let status = self.status();
         let base = |kind: &str, title: &str, detail: String| {
@@ -198,6 +212,16 @@ impl ApiError {
                 p["retryAfter"] = json!(seconds);
                 p
             }
+            Self::QuotaExceeded { detail, .. } => {
+                let seconds = retry_after_secs(self);
+                let mut p = base(
+                    "quota-exceeded",
+                    "Quota exceeded",
+                    format!("{detail}; try again in {seconds} s"),
+                );
+                p["retryAfter"] = json!(seconds);
+                p
+            }
             Self::PayloadTooLarge(limit) => base(
                 "payload-too-large",
                 "Payload too large",
@@ -230,7 +254,7 @@ impl ApiError {
 /// The whole seconds to wait (rounded up) of a [`ApiError::TooManyRequests`].
 fn retry_after_secs(error: &ApiError) -> u64 {
     match error {
-        ApiError::TooManyRequests { retry_after } => {
+        ApiError::TooManyRequests { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
             retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
         }
         _ => 0,
@@ -259,7 +283,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer realm="citygrid""#),
                 );
             }
-            Self::TooManyRequests { .. } => {
+            Self::TooManyRequests { .. } | Self::QuotaExceeded { .. } => {
                 headers.insert(header::RETRY_AFTER, retry_after_secs(&self).into());
             }
             _ => {}

@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod cases;
+pub mod csv;
 pub mod error;
 mod features;
 mod html;

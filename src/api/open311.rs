@@ -96,7 +96,8 @@ impl From<CaseError> for GeoReportError {
             | CaseError::UnknownAsset { .. }
             | CaseError::UnknownPhoto(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CaseError::NotFound(_) => StatusCode::NOT_FOUND,
-            CaseError::Refused(_) => StatusCode::FORBIDDEN,
+            CaseError::Refused(_) | CaseError::UploadForbidden(_) => StatusCode::FORBIDDEN,
+            CaseError::PhotoQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
             CaseError::Conflict(_) => StatusCode::CONFLICT,
             CaseError::NoGrid => StatusCode::SERVICE_UNAVAILABLE,
             CaseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -715,14 +715,14 @@ fn case_paths() -> Map<String, Value> {
         "responses": { "200": json_ok("The year's calendar"), "400": r("BadRequest") }
     } }));
     paths.insert("/photos".into(), json!({ "post": {
-        "summary": "Upload a photo (JPEG, PNG or WebP by content, ≤ 10 MB; location metadata stripped)", "operationId": "uploadPhoto", "tags": ["Cases"], "security": bearer,
-        "requestBody": { "required": true, "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } },
-        "responses": { "201": json_ok("The photo's id"), "401": r("Unauthorized"), "413": { "description": "Over 10 MB" }, "415": { "description": "Not JPEG, PNG or WebP" }, "422": r("Unprocessable") }
+        "summary": "Upload a photo (JPEG, PNG or WebP by content, ≤ 10 MB, ≤ 50 megapixels; location metadata stripped): the raw body, or a multipart/form-data form of one file part (any name, e.g. photo). Roles that report or act on cases only; per-user quota per 24 hours", "operationId": "uploadPhoto", "tags": ["Cases"], "security": bearer,
+        "requestBody": { "required": true, "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {}, "multipart/form-data": { "schema": { "type": "object", "properties": { "photo": { "type": "string", "format": "binary" } } } } } },
+        "responses": { "201": json_ok("The photo's id"), "400": { "description": "A form without exactly one file part", "content": { "application/problem+json": {} } }, "401": r("Unauthorized"), "403": { "description": "The role (analyst, viewer) may not upload photos", "content": { "application/problem+json": {} } }, "413": { "description": "Over 10 MB" }, "415": { "description": "Not JPEG, PNG or WebP" }, "422": { "description": "Corrupt, or claims more than 50 megapixels", "content": { "application/problem+json": {} } }, "429": { "description": "The user's photo quota of the last 24 hours is used up (Retry-After)", "content": { "application/problem+json": {} } } }
     } }));
     paths.insert("/photos/{id}".into(), json!({ "get": {
         "summary": "A photo", "operationId": "getPhoto", "tags": ["Cases"], "security": bearer,
         "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "example": "0".repeat(64) }],
-        "responses": { "200": { "description": "The image", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
+        "responses": { "200": { "description": "The image, with X-Content-Type-Options: nosniff, Content-Security-Policy: default-src 'none'; sandbox and Content-Disposition: inline; filename=\"<id>.<ext>\"", "content": { "image/jpeg": {}, "image/png": {}, "image/webp": {} } }, "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
     } }));
     // GeoReport answers errors in its own shape, `[{"code", "description"}]`, not as problems.
     let georeport_error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object", "required": ["code", "description"], "properties": { "code": { "type": "integer" }, "description": { "type": "string" } } } } } } });

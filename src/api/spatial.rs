@@ -674,16 +674,8 @@ pub async fn search_features(
     Ok(with_type(collection_text(&head, &features), media::GEOJSON))
 }
 
-/// Quotes a CSV field (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
+    use super::csv::{Cell, Table};
     use geozero::ToWkt as _;
     let mut columns: Vec<String> = Vec::new();
     for hit in hits {
@@ -695,33 +687,27 @@ fn search_csv(hits: &[spatial::Hit], properties: &[String]) -> String {
             }
         }
     }
-    let mut out = String::from("collection,id,wkt");
-    for c in &columns {
-        out.push(',');
-        out.push_str(&csv_field(c));
-    }
-    out.push_str("\r\n");
+    let mut table = Table::new(
+        ["collection", "id", "wkt"]
+            .into_iter()
+            .chain(columns.iter().map(String::as_str)),
+    );
     for hit in hits {
         let wkt = hit.feature.geometry.to_wkt().unwrap_or_default();
-        let _ = write!(
-            out,
-            "{},{},{}",
-            csv_field(hit.collection.def.id.as_str()),
-            csv_field(hit.feature.id.as_str()),
-            csv_field(&wkt)
-        );
-        for c in &columns {
-            out.push(',');
-            let text = match hit.feature.properties.get(c) {
-                None | Some(PropertyValue::Null) => String::new(),
-                Some(PropertyValue::String(s)) => s.to_string(),
-                Some(other) => other.to_string(),
-            };
-            out.push_str(&csv_field(&text));
-        }
-        out.push_str("\r\n");
+        let cells = [
+            Cell::text(hit.collection.def.id.as_str()),
+            Cell::text(hit.feature.id.as_str()),
+            Cell::text(wkt),
+        ];
+        let values = columns.iter().map(|c| match hit.feature.properties.get(c) {
+            None | Some(PropertyValue::Null) => Cell::Empty,
+            Some(PropertyValue::String(s)) => Cell::text(&**s),
+            Some(PropertyValue::Number(n)) => Cell::number(n),
+            Some(other) => Cell::text(other.to_string()),
+        });
+        table.row(cells.into_iter().chain(values));
     }
-    out
+    table.finish()
 }
 
 fn measures_json(m: &Measures) -> Value {

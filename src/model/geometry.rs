@@ -302,12 +302,69 @@ fn orient(geometry: Geometry<f64>) -> Geometry<f64> {
 /// features validity, as implemented by `geo`).
 fn check_validity(geometry: &Geometry<f64>) -> Result<(), GeometryError> {
     use geo::algorithm::Validation;
-    match geometry {
-        Geometry::Polygon(_) | Geometry::MultiPolygon(_) => geometry
-            .check_validation()
-            .map_err(|e| GeometryError::Invalid(e.to_string())),
-        _ => Ok(()),
+    let polygons: &[geo::Polygon<f64>] = match geometry {
+        Geometry::Polygon(p) => std::slice::from_ref(p),
+        Geometry::MultiPolygon(m) => &m.0,
+        _ => return Ok(()),
+    };
+    geometry.check_validation().map_err(|e| {
+        let reason = e.to_string();
+        if !reason.contains("self-intersection") {
+            return GeometryError::Invalid(reason);
+        }
+        match first_self_intersection(polygons) {
+            Some(place) => GeometryError::Invalid(format!("{reason}: {place}")),
+            None => GeometryError::Invalid(reason),
+        }
+    })
+}
+
+/// Where the first ring that crosses or touches itself does so: the point (lon, lat), the
+/// ring (exterior, or the 1-based hole) and, in a MultiPolygon, the 1-based polygon. Found the
+/// way `geo` finds it (two segments that meet other than end to start), so it runs only when
+/// `geo` has already reported a self-intersection.
+fn first_self_intersection(polygons: &[geo::Polygon<f64>]) -> Option<String> {
+    use geo::line_intersection::{LineIntersection, line_intersection};
+    use geo::{Intersects as _, LineString};
+    let crossing = |ring: &LineString<f64>| {
+        for (i, line) in ring.lines().enumerate() {
+            for (j, other) in ring.lines().enumerate() {
+                if i != j
+                    && line.intersects(&other)
+                    && line.start != other.end
+                    && line.end != other.start
+                {
+                    return match line_intersection(line, other)? {
+                        LineIntersection::SinglePoint { intersection, .. } => Some(intersection),
+                        LineIntersection::Collinear { intersection } => Some(intersection.start),
+                    };
+                }
+            }
+        }
+        None
+    };
+    for (k, polygon) in polygons.iter().enumerate() {
+        let rings = std::iter::once(polygon.exterior()).chain(polygon.interiors());
+        for (r, ring) in rings.enumerate() {
+            if let Some(at) = crossing(ring) {
+                let ring = if r == 0 {
+                    "the exterior ring".to_owned()
+                } else {
+                    format!("hole {r}")
+                };
+                let part = if polygons.len() > 1 {
+                    format!("polygon {} of the MultiPolygon, ", k + 1)
+                } else {
+                    String::new()
+                };
+                return Some(format!(
+                    "{part}{ring} crosses itself at {}, {} (lon, lat)",
+                    at.x, at.y
+                ));
+            }
+        }
     }
+    None
 }
 
 /// Geodesic area of the polygons in `geometry`, m² (zero for points and lines).
@@ -324,6 +381,41 @@ pub fn geodesic_area_m2(geometry: &Geometry<f64>) -> f64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_self_intersection_names_the_point_the_ring_and_the_polygon() {
+        // A bow tie: the edges (0,0)-(2,2) and (2,0)-(0,2) cross at (1, 1).
+        let bow_tie = json!([[[0.0, 0.0], [2.0, 2.0], [2.0, 0.0], [0.0, 2.0], [0.0, 0.0]]]);
+        let square = json!([[
+            [10.0, 10.0],
+            [11.0, 10.0],
+            [11.0, 11.0],
+            [10.0, 11.0],
+            [10.0, 10.0]
+        ]]);
+        let err = parse(
+            gj(json!({"type": "Polygon", "coordinates": bow_tie})),
+            GeometryFamily::Polygon,
+            InputCrs::Wgs84,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("exterior ring crosses itself at 1, 1 (lon, lat)"),
+            "{err}"
+        );
+        let err = parse(
+            gj(json!({"type": "MultiPolygon", "coordinates": [square, bow_tie]})),
+            GeometryFamily::Polygon,
+            InputCrs::Wgs84,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("polygon 2 of the MultiPolygon, the exterior ring crosses itself at 1, 1"),
+            "{err}"
+        );
+    }
 
     #[expect(
         clippy::unnecessary_wraps,

@@ -524,4 +524,30 @@ mod tests {
             assert!(cache.parse(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn property_numbers_read_and_write_back_bit_identical() {
+        for text in [
+            "113.68581234567891",
+            "34.74712345678901",
+            "0.30000000000000004",
+            "5e-324",
+            "1.7976931348623157e308",
+            "-2.2250738585072014e-308",
+            "2.718281828459045",
+        ] {
+            let value: PropertyValue = serde_json::from_str(text).unwrap();
+            let PropertyValue::Number(n) = &value else {
+                panic!("{text} is not a number")
+            };
+            let exact = text.parse::<f64>().unwrap();
+            assert_eq!(n.as_f64().unwrap().to_bits(), exact.to_bits(), "{text}");
+            let written = value.to_string();
+            assert_eq!(
+                written.parse::<f64>().unwrap().to_bits(),
+                exact.to_bits(),
+                "{text} → {written}"
+            );
+        }
+    }
 }

@@ -41,6 +41,11 @@ use sha2::{Digest as _, Sha256};
 /// The largest photo accepted, in bytes (10 MiB).
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 
+/// The most pixels an accepted photo may claim (50 megapixels: beyond any phone camera). Read
+/// from the header (JPEG SOF, PNG IHDR, WebP VP8X/VP8/VP8L) without decoding: a small file can
+/// claim gigapixels and make every viewer that decodes it allocate gigabytes.
+pub const MAX_PIXELS: u64 = 50_000_000;
+
 /// The most photos one case report carries.
 pub const MAX_PHOTOS_PER_CASE: usize = 6;
 
@@ -68,6 +73,20 @@ impl PhotoType {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
             Self::Webp => "image/webp",
+        }
+    }
+
+    /// The file name extension of a photo of this type.
+    ///
+    /// ```
+    /// use citygrid::service::photos::PhotoType;
+    /// assert_eq!(PhotoType::Jpeg.extension(), "jpg");
+    /// ```
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
         }
     }
 
@@ -128,6 +147,18 @@ pub enum PhotoError {
         /// What is wrong, naming the format.
         reason: String,
     },
+    /// The image header claims more pixels than [`MAX_PIXELS`].
+    #[error(
+        "the photo claims {width} × {height} pixels; at most {limit} pixels (50 megapixels) are accepted"
+    )]
+    TooManyPixels {
+        /// The width its header claims.
+        width: u64,
+        /// The height its header claims.
+        height: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A photo id that is not 64 lowercase hexadecimal digits.
     #[error("{0:?} is not a photo id (64 lowercase hexadecimal digits)")]
     BadId(String),
@@ -140,6 +171,18 @@ fn corrupt(reason: impl Into<String>) -> PhotoError {
     PhotoError::Corrupt {
         reason: reason.into(),
     }
+}
+
+/// Refuses an image whose header claims more than [`MAX_PIXELS`].
+fn check_pixels(width: u64, height: u64) -> Result<(), PhotoError> {
+    if width.saturating_mul(height) > MAX_PIXELS {
+        return Err(PhotoError::TooManyPixels {
+            width,
+            height,
+            limit: MAX_PIXELS,
+        });
+    }
+    Ok(())
 }
 
 fn check_size(bytes: usize) -> Result<(), PhotoError> {
@@ -263,7 +306,18 @@ fn clean_jpeg(data: &Bytes) -> Result<Vec<u8>, PhotoError> {
                 ));
             }
             markers::SOS | markers::DHT | markers::DAC | markers::DQT | markers::DRI => {}
-            m if is_sof(m) => frame = true,
+            m if is_sof(m) => {
+                // Precision, then height and width, big-endian. A height of 0 is given later
+                // (DNL) and can be up to 65535: counted as the most it can be.
+                let contents = segment.contents();
+                if contents.len() < 5 {
+                    return Err(corrupt("JPEG: a frame header (SOF) shorter than 5 bytes"));
+                }
+                let height = u64::from(u16::from_be_bytes([contents[1], contents[2]]));
+                let width = u64::from(u16::from_be_bytes([contents[3], contents[4]]));
+                check_pixels(width, if height == 0 { 65_535 } else { height })?;
+                frame = true;
+            }
             markers::APP1 if orientation.is_none() => {
                 orientation = segment
                     .contents()
@@ -396,6 +450,11 @@ fn clean_png(data: Bytes) -> Result<Vec<u8>, PhotoError> {
     {
         return Err(corrupt("PNG: the first chunk is not a 13-byte IHDR"));
     }
+    let ihdr = chunks[0].contents();
+    check_pixels(
+        u64::from(u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]])),
+        u64::from(u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]])),
+    )?;
     if chunks.last().is_none_or(|c| &c.kind() != b"IEND") {
         return Err(corrupt("PNG: truncated (no IEND chunk)"));
     }
@@ -463,6 +522,11 @@ fn clean_webp(data: Bytes) -> Result<Vec<u8>, PhotoError> {
         if header.len() < 10 {
             return Err(corrupt("WebP: the VP8X chunk is shorter than 10 bytes"));
         }
+        // Canvas width and height minus one, 24 bits little-endian each.
+        check_pixels(
+            u64::from(u32::from_le_bytes([header[4], header[5], header[6], 0])) + 1,
+            u64::from(u32::from_le_bytes([header[7], header[8], header[9], 0])) + 1,
+        )?;
         let animated = header[0] & VP8X_ANIMATION != 0;
         let has_image = chunks
             .iter()
@@ -520,22 +584,31 @@ fn clean_webp(data: Bytes) -> Result<Vec<u8>, PhotoError> {
     Ok(out)
 }
 
-/// A VP8 (lossy) bitstream must start with a key frame and its start code.
+/// A VP8 (lossy) bitstream must start with a key frame and its start code; its size (14 bits
+/// each after the start code) must be within [`MAX_PIXELS`].
 fn check_vp8(data: &[u8]) -> Result<(), PhotoError> {
     if data.len() < 10 || data[0] & 1 != 0 || data[3..6] != [0x9D, 0x01, 0x2A] {
         return Err(corrupt(
             "WebP: the VP8 chunk does not start with a key frame",
         ));
     }
-    Ok(())
+    check_pixels(
+        u64::from(u16::from_le_bytes([data[6], data[7]]) & 0x3FFF),
+        u64::from(u16::from_le_bytes([data[8], data[9]]) & 0x3FFF),
+    )
 }
 
-/// A VP8L (lossless) bitstream starts with its signature byte.
+/// A VP8L (lossless) bitstream starts with its signature byte, then width and height minus one
+/// in 14 bits each (little-endian bit order); the size must be within [`MAX_PIXELS`].
 fn check_vp8l(data: &[u8]) -> Result<(), PhotoError> {
     if data.len() < 5 || data[0] != 0x2F {
         return Err(corrupt("WebP: the VP8L chunk has no VP8L signature"));
     }
-    Ok(())
+    let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+    check_pixels(
+        u64::from(bits & 0x3FFF) + 1,
+        u64::from((bits >> 14) & 0x3FFF) + 1,
+    )
 }
 
 /// One ANMF chunk's payload (16-byte frame header, then chunks) with only its ALPH, VP8 and VP8L
@@ -690,6 +763,16 @@ impl PhotoStore {
             ))
         })?;
         Ok(Some((Bytes::from(data), kind)))
+    }
+
+    /// Deletes the stored photo `sha256`; nothing happens when there is none.
+    pub async fn remove(&self, sha256: &str) -> Result<(), PhotoError> {
+        let path = self.path(sha256)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(with_path(&e, &path).into()),
+        }
     }
 
     /// Whether a photo with this id is stored.

@@ -70,6 +70,30 @@ pub struct PhotoRecord {
     pub bytes: u64,
     /// Who uploaded it.
     pub uploaded_by: String,
+    /// When it was last uploaded (by anyone): an orphan's grace period runs from here.
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// A user's photo uploads within the quota window, when one more would exceed the quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadUsage {
+    /// Uploads in the window.
+    pub count: u64,
+    /// Bytes uploaded in the window.
+    pub bytes: u64,
+    /// When the oldest upload of the window was made (the quota frees up from then on).
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// A per-user photo quota over a window of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadQuota {
+    /// Uploads counted after this time.
+    pub since: DateTime<Utc>,
+    /// At most this many uploads in the window.
+    pub max_count: u64,
+    /// At most this many bytes in the window.
+    pub max_bytes: u64,
 }
 
 /// The outcome of an insert with an idempotency key.
@@ -121,6 +145,37 @@ pub trait CaseStore: Send + Sync {
     /// A photo reference.
     async fn photo(&self, sha256: &str) -> Result<Option<PhotoRecord>, StoreError>;
 
+    /// Records an upload of `bytes` by `uploader` at `at` if the uploads of the quota's window
+    /// and this one stay within it, counting and recording in one transaction (so parallel
+    /// uploads cannot all pass); returns the upload's id, or the usage when it would not fit.
+    async fn reserve_upload(
+        &self,
+        uploader: &str,
+        at: DateTime<Utc>,
+        bytes: u64,
+        quota: &UploadQuota,
+    ) -> Result<Result<i64, UploadUsage>, StoreError>;
+
+    /// Forgets an upload recorded by [`Self::reserve_upload`] (its photo was refused).
+    async fn release_upload(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Photos uploaded before `before` that no case and no log entry refers to, oldest first,
+    /// at most `limit` of them. Upload records older than `before` are pruned on the way.
+    async fn orphan_photos(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PhotoRecord>, StoreError>;
+
+    /// Removes the photo reference `sha256` with its audit row if it is still an orphan uploaded
+    /// before `before` (checked in the same transaction); false when it was kept.
+    async fn remove_orphan_photo(
+        &self,
+        sha256: &str,
+        before: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
     /// Adds an API key (stored only as its hash) under a unique name.
     async fn add_api_key(&self, name: &str, key_hash: &[u8; 32]) -> Result<(), StoreError>;
 
@@ -138,6 +193,29 @@ pub trait CaseStore: Send + Sync {
 
 fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A `photos` row no case and no log entry refers to (the JSON arrays of photo ids).
+const UNREFERENCED: &str = "NOT EXISTS (SELECT 1 FROM cases, json_each(cases.photos) AS p
+                    WHERE p.value = photos.sha256)
+     AND NOT EXISTS (SELECT 1 FROM case_log, json_each(case_log.photos) AS p
+                    WHERE p.value = photos.sha256)";
+
+fn parse_time(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn photo_record(row: &SqliteRow) -> Result<PhotoRecord, StoreError> {
+    let uploaded_at: String = row.try_get("uploaded_at")?;
+    Ok(PhotoRecord {
+        sha256: row.try_get("sha256")?,
+        media_type: row.try_get("media_type")?,
+        bytes: u64::try_from(row.try_get::<i64, _>("bytes")?).unwrap_or(0),
+        uploaded_by: row.try_get("uploaded_by")?,
+        uploaded_at: parse_time(&uploaded_at).unwrap_or(DateTime::<Utc>::MIN_UTC),
+    })
 }
 
 fn opt_text(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -471,13 +549,14 @@ impl CaseStore for SqliteStore {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO photos (sha256, media_type, bytes, uploaded_by, uploaded_at)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (sha256) DO UPDATE SET uploaded_at = max(uploaded_at, excluded.uploaded_at)",
         )
         .bind(&photo.sha256)
         .bind(&photo.media_type)
         .bind(i64::try_from(photo.bytes).unwrap_or(i64::MAX))
         .bind(&photo.uploaded_by)
-        .bind(text(Utc::now()))
+        .bind(text(photo.uploaded_at))
         .execute(&mut *tx)
         .await?;
         append_audit_tx(&mut tx, audit).await?;
@@ -490,15 +569,102 @@ impl CaseStore for SqliteStore {
             .bind(sha256)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| {
-            Ok(PhotoRecord {
-                sha256: row.try_get("sha256")?,
-                media_type: row.try_get("media_type")?,
-                bytes: u64::try_from(row.try_get::<i64, _>("bytes")?).unwrap_or(0),
-                uploaded_by: row.try_get("uploaded_by")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(photo_record).transpose()
+    }
+
+    async fn reserve_upload(
+        &self,
+        uploader: &str,
+        at: DateTime<Utc>,
+        bytes: u64,
+        quota: &UploadQuota,
+    ) -> Result<Result<i64, UploadUsage>, StoreError> {
+        let _writer = self.writer().lock().await;
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "SELECT count(*) AS n, coalesce(sum(bytes), 0) AS total, min(at) AS oldest
+             FROM photo_uploads WHERE uploader = ? AND at > ?",
+        )
+        .bind(uploader)
+        .bind(text(quota.since))
+        .fetch_one(&mut *tx)
+        .await?;
+        let count = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+        let total = u64::try_from(row.try_get::<i64, _>("total")?).unwrap_or(0);
+        if count >= quota.max_count || total.saturating_add(bytes) > quota.max_bytes {
+            let oldest: Option<String> = row.try_get("oldest")?;
+            return Ok(Err(UploadUsage {
+                count,
+                bytes: total,
+                oldest: oldest.and_then(|t| parse_time(&t)),
+            }));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO photo_uploads (uploader, at, bytes) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(uploader)
+        .bind(text(at))
+        .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(id))
+    }
+
+    async fn release_upload(&self, id: i64) -> Result<(), StoreError> {
+        let _writer = self.writer().lock().await;
+        sqlx::query("DELETE FROM photo_uploads WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn orphan_photos(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PhotoRecord>, StoreError> {
+        {
+            let _writer = self.writer().lock().await;
+            sqlx::query("DELETE FROM photo_uploads WHERE at < ?")
+                .bind(text(before))
+                .execute(self.pool())
+                .await?;
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM photos WHERE uploaded_at < ? AND {UNREFERENCED}
+             ORDER BY uploaded_at LIMIT ?"
+        ))
+        .bind(text(before))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(photo_record).collect()
+    }
+
+    async fn remove_orphan_photo(
+        &self,
+        sha256: &str,
+        before: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let _writer = self.writer().lock().await;
+        let mut tx = self.pool().begin().await?;
+        let removed = sqlx::query(&format!(
+            "DELETE FROM photos WHERE sha256 = ? AND uploaded_at < ? AND {UNREFERENCED}"
+        ))
+        .bind(sha256)
+        .bind(text(before))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if removed {
+            append_audit_tx(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
     }
 
     async fn add_api_key(&self, name: &str, key_hash: &[u8; 32]) -> Result<(), StoreError> {

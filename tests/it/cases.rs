@@ -752,6 +752,166 @@ fn photos_are_checked_by_content_and_never_served_anonymously() {
     );
 }
 
+#[test]
+fn photos_are_served_as_inert_downloads_with_nosniff_a_sandbox_and_a_file_name() {
+    let uploaded = upload(Some("wang"), PNG_1X1.to_vec(), "image/png");
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let photo = uploaded.json()["id"].as_str().unwrap().to_owned();
+    let served = call("GET", &format!("/photos/{photo}"), Some("wang"), None);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.headers["x-content-type-options"], "nosniff");
+    assert_eq!(
+        served.headers["content-security-policy"],
+        "default-src 'none'; sandbox"
+    );
+    assert_eq!(
+        served.headers["content-disposition"],
+        format!("inline; filename=\"{photo}.png\"").as_str()
+    );
+}
+
+#[test]
+fn analysts_may_not_upload_photos_and_are_told_which_roles_may() {
+    let refused = upload(Some("fenxi"), PNG_1X1.to_vec(), "image/png");
+    assert_problem(&refused, 403, None);
+    let detail = refused.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("analyst") && detail.contains("worker, handler, dispatcher"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_photo_claiming_gigapixels_is_refused_with_a_problem_naming_the_limit() {
+    // PNG_1X1 with its IHDR claiming 100,000 × 100,000 pixels (and the CRC made right).
+    let mut png = PNG_1X1.to_vec();
+    png[16..20].copy_from_slice(&100_000_u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000_u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let refused = upload(Some("wang"), png, "image/png");
+    assert_problem(&refused, 422, Some("photo"));
+    assert!(
+        refused.text().contains("50 megapixels"),
+        "{}",
+        refused.text()
+    );
+}
+
+/// The CRC-32 of PNG chunks (ISO 3309), bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFF_u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_photo_is_uploaded_as_a_raw_body_or_as_a_form_of_one_file_part() {
+    // `curl -F photo=@x.png`, and any other part name.
+    for name in ["photo", "file"] {
+        let boundary = "b0undary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(PNG_1X1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let reply = upload(
+            Some("wang"),
+            body,
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        assert_eq!(reply.status, 201, "{name}: {}", reply.text());
+        let raw = upload(Some("wang"), PNG_1X1.to_vec(), "image/png");
+        assert_eq!(
+            reply.json()["id"],
+            raw.json()["id"],
+            "the same photo either way"
+        );
+    }
+    // Two files, no file, or a non-image part: refused with a problem.
+    let (content_type, body) = multipart(&[], &[("image/png", PNG_1X1), ("image/png", PNG_1X1)]);
+    assert_problem(
+        &upload(Some("wang"), body, &content_type),
+        400,
+        Some("photo"),
+    );
+    let (content_type, body) = multipart(&[], &[]);
+    assert_problem(
+        &upload(Some("wang"), body, &content_type),
+        400,
+        Some("photo"),
+    );
+    let (content_type, body) = multipart(&[], &[("image/png", b"GIF89a")]);
+    assert_problem(&upload(Some("wang"), body, &content_type), 415, None);
+    // The same size limit as a raw body.
+    let big = vec![0xFF; 10 * 1024 * 1024 + 1];
+    let (content_type, body) = multipart(&[], &[("image/jpeg", &big)]);
+    assert_problem(&upload(Some("wang"), body, &content_type), 413, None);
+}
+
+#[test]
+fn a_used_up_photo_quota_answers_429_with_retry_after_naming_the_quota() {
+    use std::sync::Arc;
+
+    use citygrid::model::calendar::WorkCalendar;
+    use citygrid::model::category::CategoryCatalog;
+    use citygrid::service::cases::{CaseService, PhotoPolicy};
+    use citygrid::service::photos::PhotoStore;
+    use citygrid::store::CaseStore;
+
+    let catalog = demo().catalog.clone();
+    let cases = CaseService::new(
+        Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
+        catalog,
+        Arc::new(CategoryCatalog::builtin()),
+        Arc::new(WorkCalendar::builtin()),
+        PhotoStore::temporary(),
+    )
+    .with_photo_policy(PhotoPolicy {
+        daily_count: 1,
+        ..PhotoPolicy::default()
+    });
+    let router = router(fx().state.clone().with_cases(Arc::new(cases)));
+    // The supervisor uploads in no other test (the store is shared).
+    let send = || {
+        send_to(
+            &demo().runtime,
+            &router,
+            Request::post("/photos")
+                .header("authorization", format!("Bearer {}", fx().tokens["jiandu"]))
+                .header("content-type", "image/png")
+                .body(Body::from(PNG_1X1))
+                .unwrap(),
+        )
+    };
+    assert_eq!(send().status, 201);
+    let refused = send();
+    assert_problem(&refused, 429, None);
+    assert!(
+        refused
+            .text()
+            .contains("1 of 1 photos per user in 24 hours"),
+        "{}",
+        refused.text()
+    );
+    let retry: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((86_000..=86_400).contains(&retry), "{retry}");
+}
+
 fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "citygrid-test-boundary";
     let mut body = Vec::new();

@@ -72,6 +72,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
                 upsert: false,
                 attribution: None,
                 license: None,
+                max_feature_bytes: citygrid::service::import::MAX_FEATURE_BYTES,
             };
             match import_features(store.as_ref(), &options, features).await {
                 Ok(report) => assert_eq!(report.imported, report.read, "{layer}"),

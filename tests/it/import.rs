@@ -63,7 +63,7 @@ fn one_bad_feature_rejects_the_file_names_the_feature_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("#1 (id t2)")
+        stderr.contains("#2 (id t2)")
             && stderr.contains("kind")
             && stderr.contains("public_toilet"),
         "{stderr}"
@@ -208,6 +208,190 @@ fn a_file_that_is_not_geojson_is_an_error_with_the_path() {
     let out = import(dir.path(), &["bad.geojson", "--collection", "facilities"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.geojson"));
+}
+
+#[test]
+fn skip_invalid_that_rejects_every_feature_fails_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write_collection(
+        dir.path(),
+        "in.geojson",
+        &[
+            toilet("t1", 113.7, 34.7, "sauna"),
+            toilet("t2", 113.7, 34.7, "spa"),
+        ],
+    );
+    let out = import(
+        dir.path(),
+        &["in.geojson", "--collection", "facilities", "--skip-invalid"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("#1 (id t1)")
+            && stderr.contains("#2 (id t2)")
+            && stderr.contains("all 2 features were rejected"),
+        "{stderr}"
+    );
+    assert!(stored(dir.path(), "facilities").is_empty());
+}
+
+#[test]
+fn a_file_with_a_byte_order_mark_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = json!({"type": "FeatureCollection", "features": [toilet("t1", 113.7, 34.7, "public_toilet")]});
+    std::fs::write(dir.path().join("bom.geojson"), format!("\u{feff}{text}")).unwrap();
+    let out = import(dir.path(), &["bom.geojson", "--collection", "facilities"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stored(dir.path(), "facilities").len(), 1);
+}
+
+#[test]
+fn a_feature_over_max_feature_bytes_stops_the_import_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big = toilet("t2", 113.7, 34.7, "public_toilet");
+    big["properties"]["name"] = json!("长".repeat(4_000));
+    write_collection(
+        dir.path(),
+        "in.geojson",
+        &[toilet("t1", 113.7, 34.7, "public_toilet"), big],
+    );
+    let out = import(
+        dir.path(),
+        &[
+            "in.geojson",
+            "--collection",
+            "facilities",
+            "--max-feature-bytes",
+            "4096",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("feature 2") && stderr.contains("larger than 4096 bytes"),
+        "{stderr}"
+    );
+    assert!(stored(dir.path(), "facilities").is_empty());
+}
+
+#[test]
+fn imported_coordinates_come_back_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","id":"t1","properties":{"kind":"public_toilet","name":"a","status":"in_service"},
+         "geometry":{"type":"Point","coordinates":[113.68581234567891,34.74712345678901]}},
+        {"type":"Feature","id":"t2","properties":{"kind":"public_toilet","name":"b","status":"in_service"},
+         "geometry":{"type":"Point","coordinates":[113.70000000000002,34.699999999999996]}}]}"#;
+    std::fs::write(dir.path().join("exact.geojson"), text).unwrap();
+    let out = import(dir.path(), &["exact.geojson", "--collection", "facilities"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut features = stored(dir.path(), "facilities");
+    features.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let expected = [
+        ("113.68581234567891", "34.74712345678901"),
+        ("113.70000000000002", "34.699999999999996"),
+    ];
+    for (feature, (x, y)) in features.iter().zip(expected) {
+        let geo::Geometry::Point(p) = feature.geometry else {
+            panic!("not a point")
+        };
+        assert_eq!(p.x().to_bits(), x.parse::<f64>().unwrap().to_bits(), "{x}");
+        assert_eq!(p.y().to_bits(), y.parse::<f64>().unwrap().to_bits(), "{y}");
+        assert_eq!(
+            p.x().to_string(),
+            x,
+            "written back in the same shortest form"
+        );
+    }
+}
+
+/// The number of features stored in `facilities`.
+fn count_rows(dir: &Path) -> usize {
+    stored(dir, "facilities").len()
+}
+
+#[test]
+fn an_import_killed_midway_leaves_all_or_nothing_and_a_rerun_succeeds() {
+    use std::io::Write as _;
+
+    const FEATURES: usize = 120_000;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let file = std::fs::File::create(dir.path().join("big.geojson")).unwrap();
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .unwrap();
+        for i in 0..FEATURES {
+            let sep = if i + 1 < FEATURES { ",\n" } else { "\n" };
+            let x = 113.65 + (i % 1000) as f64 * 1e-4;
+            let y = 34.72 + (i / 1000) as f64 * 1e-4;
+            write!(
+                out,
+                r#"{{"type":"Feature","id":"k{i}","properties":{{"kind":"public_toilet","name":"公厕 {i}","status":"in_service"}},"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}{sep}"#
+            )
+            .unwrap();
+        }
+        out.write_all(b"]}\n").unwrap();
+    }
+    let database = format!("sqlite://{}", dir.path().join("import.db").display());
+    let wal = dir.path().join("import.db-wal");
+    let mut killed_midway = 0;
+    // Kill it at a few points of the write; each time the database holds all or nothing.
+    for threshold in [64 * 1024_u64, 4 << 20] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_citygrid"))
+            .args(["import", "big.geojson", "--collection", "facilities"])
+            .args(["--database-url", &database])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the import is writing (its write-ahead log grows), or until it ends.
+        let finished = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() >= threshold) {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        if finished.is_none() {
+            // SIGKILL: no chance to clean up.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            killed_midway += 1;
+        }
+        let count = count_rows(dir.path());
+        assert!(
+            count == 0 || count == FEATURES,
+            "after kill -9 the database holds {count} of {FEATURES} features"
+        );
+        if count == FEATURES {
+            break;
+        }
+    }
+    assert!(killed_midway > 0, "the import was never caught midway");
+    // A rerun imports the whole file (upsert in case a killed run had committed).
+    let out = import(
+        dir.path(),
+        &["big.geojson", "--collection", "facilities", "--upsert"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count_rows(dir.path()), FEATURES);
 }
 
 /// The router of a server on the database that `import` wrote, with its runtime.

@@ -15,6 +15,7 @@ mod collections;
 mod cql2;
 mod crash;
 mod district;
+mod exports;
 mod gdal;
 mod import;
 mod items;

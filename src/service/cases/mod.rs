@@ -33,7 +33,7 @@ use crate::model::user::{Role, User};
 use crate::service::Catalog;
 use crate::service::photos::{MAX_PHOTOS_PER_CASE, PhotoError, PhotoRef, PhotoStore};
 use crate::store::StoreError;
-use crate::store::cases::{CaseOrder, CaseQuery, CaseStore, PhotoRecord};
+use crate::store::cases::{CaseOrder, CaseQuery, CaseStore, PhotoRecord, UploadQuota};
 
 /// A report of the same category this close to an open case is offered as a probable duplicate.
 pub const DUPLICATE_RADIUS_M: f64 = 50.0;
@@ -43,6 +43,43 @@ pub const ASSET_RADIUS_M: f64 = 15.0;
 pub const MAX_TEXT_CHARS: usize = 2_000;
 /// Largest extension one request may ask for, in the category's time unit.
 pub const MAX_EXTENSION: f64 = 1_000.0;
+
+/// Who may upload photos, how many and how long a photo no case uses is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoPolicy {
+    /// Photos one user may upload in 24 hours.
+    pub daily_count: u64,
+    /// Bytes one user may upload in 24 hours (as sent, before cleaning).
+    pub daily_bytes: u64,
+    /// How long an uploaded photo that no case or action refers to is kept.
+    pub orphan_grace: chrono::Duration,
+}
+
+impl Default for PhotoPolicy {
+    /// 200 photos and 500 MiB per user and day; orphans kept 24 hours.
+    fn default() -> Self {
+        Self {
+            daily_count: 200,
+            daily_bytes: 500 << 20,
+            orphan_grace: chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// The window of the per-user photo quota.
+const QUOTA_WINDOW_HOURS: i64 = 24;
+
+/// Orphaned photos removed per store query in one collection round.
+const ORPHANS_PER_ROUND: u32 = 500;
+
+/// Whether a role reports or acts on cases, and so may upload photos: everyone but the
+/// read-only analyst and viewer.
+pub fn may_upload_photos(role: Role) -> bool {
+    match role {
+        Role::Admin | Role::Dispatcher | Role::Supervisor | Role::Handler | Role::Worker => true,
+        Role::Analyst | Role::Viewer => false,
+    }
+}
 
 /// Who reports a case.
 #[derive(Debug, Clone)]
@@ -241,6 +278,19 @@ pub enum CaseError {
     /// A photo id names no uploaded photo.
     #[error("photo {0} was not uploaded; POST /photos first")]
     UnknownPhoto(String),
+    /// The user's role neither reports nor acts on cases, so it may not upload photos.
+    #[error(
+        "the role {0} may not upload photos: only roles that report or act on cases (worker, handler, dispatcher, supervisor, admin) may"
+    )]
+    UploadForbidden(Role),
+    /// The user's photo quota of the last 24 hours is used up.
+    #[error("{detail}")]
+    PhotoQuota {
+        /// Which quota and how much of it is used.
+        detail: String,
+        /// When the oldest upload of the window leaves it.
+        retry_after: std::time::Duration,
+    },
     /// No case has this number.
     #[error("case {0} does not exist")]
     NotFound(i64),
@@ -351,6 +401,11 @@ pub struct CaseService {
     categories: Arc<CategoryCatalog>,
     calendar: Arc<WorkCalendar>,
     photos: PhotoStore,
+    photo_policy: PhotoPolicy,
+    /// Uploads and case writes that refer to photos hold it shared; removing an orphaned photo
+    /// holds it alone, so a photo is never removed between being checked and being referred to
+    /// (nor its file removed while the same photo is stored again).
+    photo_gate: tokio::sync::RwLock<()>,
     open: RwLock<OpenCases>,
     events: broadcast::Sender<CaseEvent>,
     clock: Clock,
@@ -381,6 +436,8 @@ impl CaseService {
             categories,
             calendar,
             photos,
+            photo_policy: PhotoPolicy::default(),
+            photo_gate: tokio::sync::RwLock::new(()),
             open: RwLock::new(OpenCases::default()),
             events,
             clock: Arc::new(Utc::now),
@@ -413,6 +470,18 @@ impl CaseService {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same service with this photo quota and orphan grace period.
+    #[must_use]
+    pub fn with_photo_policy(mut self, policy: PhotoPolicy) -> Self {
+        self.photo_policy = policy;
+        self
+    }
+
+    /// The photo quota and orphan grace period.
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        self.photo_policy
     }
 
     /// Now, by the service's clock.
@@ -468,6 +537,9 @@ impl CaseService {
         Ok(())
     }
 
+    /// Checks that the photos exist. The caller holds `photo_gate` (shared) from here until
+    /// the case write that refers to them is done, so they cannot be collected as orphans in
+    /// between.
     async fn check_photos(&self, photos: &[String]) -> Result<(), CaseError> {
         if photos.len() > MAX_PHOTOS_PER_CASE {
             return Err(CaseError::Invalid {
@@ -597,16 +669,61 @@ impl CaseService {
     }
 
     /// Checks, cleans (metadata that can carry a location is stripped) and stores a photo,
-    /// recording who sent it.
+    /// recording who sent it. Only roles that report or act on cases may upload
+    /// ([`may_upload_photos`]), within their quota of the last 24 hours ([`PhotoPolicy`]).
     pub async fn upload_photo(
         &self,
-        uploader: &str,
+        uploader: &User,
         data: bytes::Bytes,
         remote: Option<String>,
     ) -> Result<PhotoRef, CaseError> {
-        let photo = self.photos.put(data).await?;
+        if !may_upload_photos(uploader.role) {
+            return Err(CaseError::UploadForbidden(uploader.role));
+        }
+        let name = uploader.username.as_str();
+        let now = self.now();
+        let sent = data.len() as u64;
+        let quota = UploadQuota {
+            since: now - chrono::Duration::hours(QUOTA_WINDOW_HOURS),
+            max_count: self.photo_policy.daily_count,
+            max_bytes: self.photo_policy.daily_bytes,
+        };
+        let reservation = match self.store.reserve_upload(name, now, sent, &quota).await? {
+            Ok(id) => id,
+            Err(usage) => {
+                let retry_after = usage
+                    .oldest
+                    .map(|oldest| oldest + chrono::Duration::hours(QUOTA_WINDOW_HOURS) - now)
+                    .and_then(|wait| wait.to_std().ok())
+                    .unwrap_or(std::time::Duration::from_secs(60));
+                let detail = if usage.count >= quota.max_count {
+                    format!(
+                        "photo quota used up: {} of {} photos per user in 24 hours",
+                        usage.count, quota.max_count
+                    )
+                } else {
+                    format!(
+                        "photo quota used up: {} bytes uploaded and this photo of {sent} bytes would exceed {} bytes per user in 24 hours",
+                        usage.bytes, quota.max_bytes
+                    )
+                };
+                return Err(CaseError::PhotoQuota {
+                    detail,
+                    retry_after,
+                });
+            }
+        };
+        let _kept = self.photo_gate.read().await;
+        let photo = match self.photos.put(data).await {
+            Ok(photo) => photo,
+            Err(e) => {
+                // A refused photo does not count against the quota.
+                self.store.release_upload(reservation).await?;
+                return Err(e.into());
+            }
+        };
         let audit = AuditEntry {
-            actor: Some(uploader.to_owned()),
+            actor: Some(name.to_owned()),
             action: "photo.upload".into(),
             target: format!("photo/{}", photo.sha256),
             detail: json!({ "media_type": photo.media_type, "bytes": photo.bytes }),
@@ -618,12 +735,51 @@ impl CaseService {
                     sha256: photo.sha256.clone(),
                     media_type: photo.media_type.clone(),
                     bytes: photo.bytes,
-                    uploaded_by: uploader.to_owned(),
+                    uploaded_by: name.to_owned(),
+                    uploaded_at: now,
                 },
                 &audit,
             )
             .await?;
         Ok(photo)
+    }
+
+    /// Removes the photos uploaded longer ago than the grace period that no case or action
+    /// refers to, from the database (with an audit row each) and from disk. Returns how many
+    /// were removed.
+    pub async fn collect_orphan_photos(&self) -> Result<usize, CaseError> {
+        let before = self.now() - self.photo_policy.orphan_grace;
+        let mut removed = 0;
+        loop {
+            let orphans = self.store.orphan_photos(before, ORPHANS_PER_ROUND).await?;
+            let round = orphans.len();
+            for orphan in orphans {
+                let audit = AuditEntry {
+                    actor: None,
+                    action: "photo.remove_orphan".into(),
+                    target: format!("photo/{}", orphan.sha256),
+                    detail: json!({
+                        "bytes": orphan.bytes,
+                        "uploaded_by": orphan.uploaded_by,
+                        "uploaded_at": orphan.uploaded_at,
+                        "grace_hours": self.photo_policy.orphan_grace.num_minutes() as f64 / 60.0,
+                    }),
+                    remote: None,
+                };
+                let _alone = self.photo_gate.write().await;
+                if self
+                    .store
+                    .remove_orphan_photo(&orphan.sha256, before, &audit)
+                    .await?
+                {
+                    self.photos.remove(&orphan.sha256).await?;
+                    removed += 1;
+                }
+            }
+            if round < ORPHANS_PER_ROUND as usize {
+                return Ok(removed);
+            }
+        }
     }
 
     /// Reports a case: checks it ([`Self::prepare`]) and its photos, offers probable duplicates
@@ -634,6 +790,7 @@ impl CaseService {
         report: NewReport,
     ) -> Result<Reported, CaseError> {
         let (category, cells, responsible_unit) = self.prepare(reporter, &report)?;
+        let _photos_kept = self.photo_gate.read().await;
         self.check_photos(&report.photos).await?;
         let suggested_asset = if report.asset.is_none() {
             self.suggest_asset(&category, report.lon, report.lat)
@@ -777,6 +934,7 @@ impl CaseService {
         }
         let to = case::authorize(actor, request.action, &case.scope())?;
         let category = self.category(&case.category)?.clone();
+        let _photos_kept = self.photo_gate.read().await;
         self.check_request(&case, &request).await?;
         let now = self.now();
         let mut log = self.store.case_log(id).await?;
@@ -1037,3 +1195,6 @@ impl CaseService {
         Ok(tasks)
     }
 }
+
+#[cfg(test)]
+mod photo_tests;

@@ -19,6 +19,7 @@ use crate::store::{Change, Store};
 
 use super::ServiceError;
 use read::InOrder;
+pub use read::MAX_FEATURE_BYTES;
 
 /// Where the schema of the target collection comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,12 +50,15 @@ pub struct ImportOptions {
     pub attribution: Option<String>,
     /// The data's licence, a name or a URL.
     pub license: Option<String>,
+    /// The largest feature read, bytes of its JSON text ([`MAX_FEATURE_BYTES`] by default): a
+    /// larger one stops the import with an error naming it, before the rest of it is read.
+    pub max_feature_bytes: usize,
 }
 
 /// A feature that was not imported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejected {
-    /// Position in the file, 0-based.
+    /// Position in the file, 1-based (the first feature is 1).
     pub index: usize,
     /// Its id, if it had one.
     pub id: Option<String>,
@@ -105,6 +109,10 @@ pub enum ImportError {
     /// Features were rejected and nothing was written (the report lists them).
     #[error("{} of {} features rejected; nothing was imported", .0.rejected.len(), .0.read)]
     Rejected(Box<ImportReport>),
+    /// With `--skip-invalid`, every feature was rejected: nothing was written (not even a new
+    /// collection), and the import failed.
+    #[error("all {} features were rejected; nothing was imported", .0.read)]
+    NothingValid(Box<ImportReport>),
     /// Validation passed but the write failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -117,10 +125,24 @@ pub fn read_features(
     path: &Path,
     progress: impl FnMut(u64),
 ) -> Result<Vec<geojson::Feature>, ImportError> {
+    read_features_up_to(path, MAX_FEATURE_BYTES, progress)
+}
+
+/// [`read_features`] refusing a feature larger than `max_feature_bytes` (bytes of its JSON).
+pub fn read_features_up_to(
+    path: &Path,
+    max_feature_bytes: usize,
+    progress: impl FnMut(u64),
+) -> Result<Vec<geojson::Feature>, ImportError> {
     let (sink, done) = std::sync::mpsc::channel();
-    let outcome = read::run(path, progress, workers(), &|feature| feature, &|batch| {
-        sink.send(batch).is_ok()
-    });
+    let outcome = read::run(
+        path,
+        max_feature_bytes,
+        progress,
+        workers(),
+        &|feature| feature,
+        &|batch| sink.send(batch).is_ok(),
+    );
     drop(sink);
     let mut order = InOrder::new();
     for batch in done {
@@ -302,7 +324,8 @@ impl Tally {
     /// The changes for consecutive features starting at position `first`.
     fn take(&mut self, first: usize, validated: Validated) -> Vec<Change> {
         let mut changes = Vec::with_capacity(validated.len());
-        for (index, (id, result)) in (first..).zip(validated) {
+        // Positions are 1-based, as people count features.
+        for (index, (id, result)) in (first + 1..).zip(validated) {
             match result {
                 Ok(prepared) => {
                     if let Some(fid) = &prepared.id
@@ -355,6 +378,9 @@ pub async fn import_features(
     if !report.rejected.is_empty() && !options.skip_invalid {
         return Err(ImportError::Rejected(Box::new(report)));
     }
+    if report.read > 0 && report.rejected.len() >= report.read {
+        return Err(ImportError::NothingValid(Box::new(report)));
+    }
     let definition = rewrite.then(|| def.to_json());
     let mut bulk = store
         .bulk_write(&def.id, definition.as_ref())
@@ -382,9 +408,11 @@ async fn stream_file(
         let def = def.clone();
         let crs = options.crs;
         let path = path.to_owned();
+        let max_feature_bytes = options.max_feature_bytes;
         tokio::task::spawn_blocking(move || {
             read::run(
                 &path,
+                max_feature_bytes,
                 progress,
                 workers,
                 &|feature| (given_id(&feature), def.prepare(feature, crs)),
@@ -428,6 +456,10 @@ async fn stream_file(
         created,
     };
     match bulk {
+        // Every feature rejected: the transaction (and a new collection) is rolled back.
+        Some(_) if report.read > 0 && report.rejected.len() >= report.read => {
+            Err(ImportError::NothingValid(Box::new(report)))
+        }
         Some(bulk) if report.rejected.is_empty() || options.skip_invalid => {
             let imported = bulk.commit().await.map_err(ServiceError::from)?;
             report.imported = usize::try_from(imported).unwrap_or(usize::MAX);
@@ -449,12 +481,15 @@ pub async fn import_file(
     }
     // The schema or the geometry type comes from the whole file.
     let owned = path.to_owned();
-    let features = tokio::task::spawn_blocking(move || read_features(&owned, progress))
-        .await
-        .map_err(|e| ImportError::Format {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })??;
+    let max_feature_bytes = options.max_feature_bytes;
+    let features = tokio::task::spawn_blocking(move || {
+        read_features_up_to(&owned, max_feature_bytes, progress)
+    })
+    .await
+    .map_err(|e| ImportError::Format {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })??;
     import_features(store.as_ref(), options, features).await
 }
 
@@ -478,6 +513,7 @@ pub async fn load_demo(
             upsert: false,
             attribution: None,
             license: None,
+            max_feature_bytes: MAX_FEATURE_BYTES,
         };
         let report = import_file(store, &path, &options, |_| {}).await?;
         loaded.push((def.id.to_string(), report.imported));
@@ -513,6 +549,7 @@ mod tests {
             upsert: false,
             attribution: None,
             license: None,
+            max_feature_bytes: MAX_FEATURE_BYTES,
         }
     }
 
@@ -539,7 +576,7 @@ mod tests {
             panic!("expected a rejection, got {err}")
         };
         assert_eq!(report.rejected.len(), 1);
-        assert_eq!(report.rejected[0].index, 1);
+        assert_eq!(report.rejected[0].index, 2, "1-based: the second feature");
         assert!(report.rejected[0].reason.contains("status"));
         assert_eq!(
             store
@@ -736,7 +773,7 @@ mod tests {
         assert_eq!(rejected.len(), 3, "{rejected:?}");
         assert_eq!(
             (rejected[0].0, rejected[1].0, rejected[2].0),
-            (10, 2_500, 3_999)
+            (11, 2_501, 4_000)
         );
         assert!(rejected[1].1.contains("twice"));
         assert_eq!(report.read, 4_000);
@@ -798,5 +835,47 @@ mod tests {
         std::fs::write(&bare, r#"{"type": "Point", "coordinates": [113.7, 34.7]}"#).unwrap();
         let err = import_file(&store, &bare, &opts, |_| {}).await.unwrap_err();
         assert!(err.to_string().contains("a bare geometry"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn skip_invalid_that_rejects_every_feature_fails_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut input = manholes(3);
+        for feature in &mut input {
+            feature["properties"]["status"] = json!("broken");
+        }
+        let path = collection_file(dir.path(), &input);
+        let store = store().await;
+        let mut opts = options("manholes", SchemaSource::Existing);
+        opts.skip_invalid = true;
+        let err = import_file(&store, &path, &opts, |_| {}).await.unwrap_err();
+        let ImportError::NothingValid(report) = &err else {
+            panic!("expected all rejected, got {err}")
+        };
+        assert_eq!(
+            (report.read, report.rejected.len(), report.imported),
+            (3, 3, 0)
+        );
+        assert_eq!(
+            report.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "positions are 1-based"
+        );
+        assert!(
+            err.to_string().contains("all 3 features were rejected"),
+            "{err}"
+        );
+        // A new collection is not created either.
+        let mut opts = options("new_points", SchemaSource::Infer);
+        opts.skip_invalid = true;
+        let bad = dir.path().join("bad.geojson");
+        std::fs::write(
+            &bad,
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[500,1]},"properties":{}}]}"#,
+        )
+        .unwrap();
+        let err = import_file(&store, &bad, &opts, |_| {}).await.unwrap_err();
+        assert!(matches!(err, ImportError::NothingValid(_)), "{err}");
+        assert!(store.collections().await.unwrap().is_empty());
     }
 }

@@ -31,9 +31,13 @@ const BLOCK: usize = 1 << 20;
 /// An error this close to the end of the bytes read so far may be the end of a value cut short.
 const CUT_MARGIN: usize = 16;
 
+/// The largest feature (bytes of its JSON text) read by default: 64 MiB. A feature is held
+/// whole while it is parsed, several times its text in memory; a bigger one is refused.
+pub const MAX_FEATURE_BYTES: usize = 64 << 20;
+
 /// Consecutive features of a file, as text.
 struct Batch {
-    /// Position of the first feature in the file, 0-based.
+    /// Position of the first feature in the file, 0-based (messages say it 1-based).
     first: usize,
     /// The bytes holding the features.
     text: Vec<u8>,
@@ -71,7 +75,10 @@ impl Batch {
                 }
             }
         };
-        format!("feature {} at line {line} column {column}", self.first + i)
+        format!(
+            "feature {} at line {line} column {column}",
+            self.first + i + 1
+        )
     }
 }
 
@@ -174,11 +181,15 @@ struct Window<R> {
     line: usize,
     /// ...this many bytes after the line's start.
     column: usize,
+    /// The largest value the scanner accepts: reading ahead stops once a value is known to be
+    /// larger, so the buffer stays near this size instead of doubling past it.
+    limit: usize,
 }
 
 impl<R: Read> Window<R> {
-    fn new(reader: R) -> Self {
+    fn new(reader: R, limit: usize) -> Self {
         Self {
+            limit,
             reader,
             buf: Vec::new(),
             pos: 0,
@@ -211,7 +222,9 @@ impl<R: Read> Window<R> {
         self.buf.drain(..self.pos);
         self.counted -= self.pos;
         self.pos = 0;
-        let want = BLOCK.max(self.buf.len());
+        // Enough to tell that a value is over the limit, no more.
+        let room = self.limit.saturating_add(1).saturating_sub(self.buf.len());
+        let want = BLOCK.max(self.buf.len().min(room));
         let start = self.buf.len();
         self.buf.resize(start + want, 0);
         let mut filled = start;
@@ -246,6 +259,21 @@ struct Scanner<'a, R> {
     /// Features handed on so far.
     sent: usize,
     send: &'a mut dyn FnMut(Batch) -> bool,
+    /// The largest value (a feature or a member of the top-level object) read, bytes.
+    max_value: usize,
+    /// What the value being read is, for the message when it is too large.
+    reading: Reading,
+}
+
+/// What a scanner is reading, to name it when it is too large.
+#[derive(Debug, Clone)]
+enum Reading {
+    /// The feature at this 1-based position of the features array.
+    Feature(usize),
+    /// A member of the top-level object (of a single Feature, or other than `features`).
+    Member(String),
+    /// The file's single Feature.
+    Single,
 }
 
 impl<R: Read> Scanner<'_, R> {
@@ -337,8 +365,29 @@ impl<R: Read> Scanner<'_, R> {
         }
     }
 
+    /// The error for a value starting at `start` of the window that is larger than allowed.
+    fn too_large(&mut self, start: usize) -> Stop {
+        let (line, column) = self.window.position(start);
+        self.too_large_at(line, column)
+    }
+
+    /// The error for a value starting at this 1-based line and column that is too large.
+    fn too_large_at(&self, line: usize, column: usize) -> Stop {
+        let what = match &self.reading {
+            Reading::Feature(n) => format!("feature {n}"),
+            Reading::Member(name) => format!("the member {name:?}"),
+            Reading::Single => "the Feature".to_owned(),
+        };
+        self.format(format!(
+            "{what} at line {line} column {column} is larger than {} bytes, the largest feature \
+             accepted (--max-feature-bytes)",
+            self.max_value
+        ))
+    }
+
     /// Parses the JSON value that starts at `pos` as a `T`, consuming it; returns it and its
-    /// bytes in the window.
+    /// bytes in the window. A value longer than `max_value` is refused as soon as that many of
+    /// its bytes are buffered, without reading the rest.
     fn value<T: for<'de> Deserialize<'de>>(&mut self) -> Result<(T, Range<usize>), Stop> {
         loop {
             let start = self.window.pos;
@@ -348,6 +397,9 @@ impl<R: Read> Scanner<'_, R> {
             let end = start + stream.byte_offset();
             match outcome {
                 // A number could go on in the bytes not read yet.
+                Some(Ok(_)) if end - start > self.max_value => {
+                    return Err(self.too_large(start));
+                }
                 Some(Ok(value)) if end < self.window.buf.len() || self.window.eof => {
                     self.window.pos = end;
                     return Ok((value, start..end));
@@ -377,6 +429,9 @@ impl<R: Read> Scanner<'_, R> {
                 }
                 _ => {}
             }
+            if self.window.buf.len() - start > self.max_value {
+                return Err(self.too_large(start));
+            }
             self.fill()?;
         }
     }
@@ -404,8 +459,10 @@ impl<R: Read> Scanner<'_, R> {
             if self.peek()? != Some(b'"') {
                 self.expect(b"\"", "a member name")?;
             }
+            self.reading = Reading::Member("(a member name)".into());
             let (key, _) = self.value::<String>()?;
             self.expect(b":", "':'")?;
+            self.reading = Reading::Member(key.clone());
             let streams = key == "features"
                 && kind
                     .as_ref()
@@ -426,6 +483,10 @@ impl<R: Read> Scanner<'_, R> {
                 } else {
                     let (_, bytes) = self.value::<IgnoredAny>()?;
                     members.extend_from_slice(&self.window.buf[bytes]);
+                }
+                if members.len() > self.max_value {
+                    self.reading = Reading::Single;
+                    return Err(self.too_large_at(line, column));
                 }
             }
             if self.expect(b",}", "',' or '}'")? == b'}' {
@@ -481,6 +542,7 @@ impl<R: Read> Scanner<'_, R> {
             if self.peek()? != Some(b'{') {
                 self.expect(b"{", "a Feature object")?;
             }
+            self.reading = Reading::Feature(self.sent + self.items.len() + 1);
             let (_, bytes) = self.value::<IgnoredAny>()?;
             self.items.push(bytes);
             if self.items.len() == BATCH {
@@ -500,7 +562,11 @@ impl<R: Read> Scanner<'_, R> {
             let window = &self.window;
             let rest = &window.buf[window.pos..];
             let (line, next) = match memchr::memchr(b'\n', rest) {
+                Some(i) if i > self.max_value => return Err(self.line_too_long(number + 1)),
                 Some(i) => (window.pos..window.pos + i, window.pos + i + 1),
+                None if rest.len() > self.max_value => {
+                    return Err(self.line_too_long(number + 1));
+                }
                 None if !window.eof => {
                     self.fill()?;
                     continue;
@@ -530,10 +596,24 @@ impl<R: Read> Scanner<'_, R> {
         }
     }
 
-    /// Whether the file is newline-delimited: its first line is a whole Feature.
+    /// The error for line `number` (1-based) of a newline-delimited file being too long.
+    fn line_too_long(&self, number: usize) -> Stop {
+        self.format(format!(
+            "line {number} (feature {}) is longer than {} bytes, the largest feature accepted \
+             (--max-feature-bytes)",
+            self.sent + self.items.len() + 1,
+            self.max_value
+        ))
+    }
+
+    /// Whether the file is newline-delimited: its first line is a whole Feature. A UTF-8
+    /// byte-order mark at the start of the file is skipped (editors on Windows write one).
     fn newline_delimited(&mut self) -> Result<bool, Stop> {
         if !self.window.fill().map_err(|e| self.io(e))? {
             return Ok(false);
+        }
+        if self.window.buf.starts_with(b"\xEF\xBB\xBF") {
+            self.window.buf.drain(..3);
         }
         let buf = &self.window.buf;
         let end = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
@@ -716,6 +796,7 @@ fn feature(feature: FeatureText) -> Result<geojson::Feature, String> {
 /// be read; batches handed to `sink` before a syntax error come before it in the file.
 pub(super) fn run<T: Send>(
     path: &Path,
+    max_feature_bytes: usize,
     progress: impl FnMut(u64),
     workers: usize,
     work: &(dyn Fn(geojson::Feature) -> T + Sync),
@@ -774,12 +855,14 @@ pub(super) fn run<T: Send>(
         // Sending ends with the scanner, so that the workers see the end of the batches.
         let mut hand_on = move |batch: Batch| to_workers.send(batch).is_ok();
         let mut scanner = Scanner {
-            window: Window::new(reader),
+            window: Window::new(reader, max_feature_bytes),
             path: &shown,
             items: Vec::new(),
             lines: Vec::new(),
             sent: 0,
             send: &mut hand_on,
+            max_value: max_feature_bytes,
+            reading: Reading::Single,
         };
         let outcome = scanner.run();
         let sent = scanner.sent;
@@ -796,6 +879,7 @@ pub(super) fn run<T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, Strategy, any, prop, prop_oneof};
 
     /// Reads `text` as a file; returns the features, or the error's message.
     fn read(text: &str) -> Result<Vec<geojson::Feature>, String> {
@@ -803,7 +887,9 @@ mod tests {
         let path = dir.path().join("in.geojson");
         std::fs::write(&path, text).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        let outcome = run(&path, |_| {}, 2, &|f| f, &|done| tx.send(done).is_ok());
+        let outcome = run(&path, MAX_FEATURE_BYTES, |_| {}, 2, &|f| f, &|done| {
+            tx.send(done).is_ok()
+        });
         drop(tx);
         let mut order = InOrder::new();
         for done in rx {
@@ -931,7 +1017,7 @@ mod tests {
         );
         let err = read(&text).unwrap_err();
         assert!(
-            err.contains("feature 1 at line 3 column 3") && err.contains("coordinates"),
+            err.contains("feature 2 at line 3 column 3") && err.contains("coordinates"),
             "{err}"
         );
         let nd = format!("{}\n\n{bad}\n", point(0));
@@ -1033,5 +1119,272 @@ mod tests {
             point(1)
         );
         assert_eq!(read(&text).unwrap().len(), 1);
+    }
+
+    /// Reads `bytes` as a file with a feature cap; returns the features, or the error's message.
+    fn read_bytes(bytes: &[u8], max_feature_bytes: usize) -> Result<Vec<geojson::Feature>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.geojson");
+        std::fs::write(&path, bytes).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let outcome = run(&path, max_feature_bytes, |_| {}, 2, &|f| f, &|done| {
+            tx.send(done).is_ok()
+        });
+        drop(tx);
+        let mut order = InOrder::new();
+        for done in rx {
+            order.push(done);
+        }
+        let mut features = Vec::new();
+        while let Some(batch) = order.pop() {
+            features.extend(batch.map_err(|e| e.to_string())?.1);
+        }
+        outcome.map_err(|e| e.to_string())?;
+        Ok(features)
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_accepted_in_every_form() {
+        let bom = "\u{feff}";
+        let collection = format!(
+            "{bom}{{\"type\":\"FeatureCollection\",\"features\":[{},{}]}}",
+            point(1),
+            point(2)
+        );
+        assert_eq!(read(&collection).unwrap().len(), 2);
+        let lines = format!("{bom}{}\n{}\n", point(1), point(2));
+        assert_eq!(read(&lines).unwrap().len(), 2);
+        let single = format!("{bom}{}", point(1));
+        assert_eq!(read(&single).unwrap().len(), 1);
+        // Positions still count from the first character after the mark.
+        let bad = format!("{bom}{{\"type\": \"FeatureCollection\", \"features\": [5]}}");
+        let err = read(&bad).unwrap_err();
+        assert!(err.contains("line 1 column 44"), "{err}");
+    }
+
+    #[test]
+    fn a_feature_over_the_size_cap_is_refused_naming_its_position_without_reading_on() {
+        let big = format!(
+            r#"{{"type":"Feature","geometry":null,"properties":{{"s":"{}"}}}}"#,
+            "x".repeat(BLOCK * 3)
+        );
+        let text = format!(
+            "{{\"type\":\"FeatureCollection\",\"features\":[\n{},\n{big},\n{}]}}",
+            point(1),
+            point(3)
+        );
+        let err = read_bytes(text.as_bytes(), BLOCK).unwrap_err();
+        assert!(
+            err.contains("feature 2 at line 3 column 1")
+                && err.contains(&format!("larger than {BLOCK} bytes"))
+                && err.contains("the largest feature accepted (--max-feature-bytes)"),
+            "{err}"
+        );
+        // The same file is read under a larger cap.
+        assert_eq!(read_bytes(text.as_bytes(), BLOCK * 4).unwrap().len(), 3);
+        // A feature over the cap that is read in one block with the rest of a small file.
+        let small = format!(
+            "{{\"type\":\"FeatureCollection\",\"features\":[{},{}]}}",
+            point(1),
+            big.replace(&"x".repeat(BLOCK * 3), &"x".repeat(300))
+        );
+        let err = read_bytes(small.as_bytes(), 200).unwrap_err();
+        assert!(
+            err.contains("feature 2") && err.contains("larger than 200 bytes"),
+            "{err}"
+        );
+        assert_eq!(read_bytes(small.as_bytes(), 400).unwrap().len(), 2);
+        // Newline-delimited: the line is named.
+        let lines = format!("{}\n{}\n{big}\n", point(1), point(2));
+        let err = read_bytes(lines.as_bytes(), BLOCK).unwrap_err();
+        assert!(err.contains("line 3 (feature 3)"), "{err}");
+        // A single Feature.
+        let err = read_bytes(big.as_bytes(), BLOCK).unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn a_feature_without_end_stops_at_the_cap_not_at_the_end_of_the_input() {
+        // An endless array inside one feature: the reader gives up after about the cap, long
+        // before the input ends (a reader that buffered the whole feature would take 64 MiB).
+        struct Endless {
+            given: usize,
+        }
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let head = br#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"a":["#;
+                let mut n = 0;
+                while n < buf.len() {
+                    buf[n] = if self.given < head.len() {
+                        head[self.given]
+                    } else if (self.given - head.len()).is_multiple_of(2) {
+                        b'1'
+                    } else {
+                        b','
+                    };
+                    self.given += 1;
+                    n += 1;
+                }
+                Ok(n)
+            }
+        }
+        let mut sent = |_: Batch| true;
+        let mut scanner = Scanner {
+            window: Window::new(Endless { given: 0 }, 4 * BLOCK),
+            path: "endless",
+            items: Vec::new(),
+            lines: Vec::new(),
+            sent: 0,
+            send: &mut sent,
+            max_value: 4 * BLOCK,
+            reading: Reading::Single,
+        };
+        let Err(Stop::Failed(err)) = scanner.run() else {
+            panic!("an endless feature was accepted")
+        };
+        assert!(err.to_string().contains("feature 1"), "{err}");
+        assert!(
+            scanner.window.reader.given <= 6 * BLOCK,
+            "read {} bytes",
+            scanner.window.reader.given
+        );
+    }
+
+    #[test]
+    fn coordinates_and_property_numbers_are_read_bit_identical() {
+        let numbers = [
+            "113.68581234567891",
+            "34.74712345678901",
+            "0.30000000000000004",
+            "5e-324",
+            "1.7976931348623157e308",
+            "-2.2250738585072014e-308",
+            "9007199254740993.0",
+            "0.1",
+        ];
+        let props: Vec<String> = numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("\"n{i}\":{n}"))
+            .collect();
+        let text = format!(
+            r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{},{}]}},"properties":{{{}}}}}"#,
+            numbers[0],
+            numbers[1],
+            props.join(",")
+        );
+        let read = read(&text).unwrap();
+        let Some(geojson::Geometry {
+            value: geojson::Value::Point(p),
+            ..
+        }) = &read[0].geometry
+        else {
+            panic!("not a point")
+        };
+        let exact = |n: &str| n.parse::<f64>().unwrap().to_bits();
+        assert_eq!(p[0].to_bits(), exact(numbers[0]));
+        assert_eq!(p[1].to_bits(), exact(numbers[1]));
+        let properties = read[0].properties.as_ref().unwrap();
+        for (i, n) in numbers.iter().enumerate() {
+            let value = properties[&format!("n{i}")].as_f64().unwrap();
+            assert_eq!(value.to_bits(), exact(n), "{n}");
+            // Written back in the shortest form that reads as the same number.
+            let written = serde_json::to_string(&properties[&format!("n{i}")]).unwrap();
+            assert_eq!(
+                written.parse::<f64>().unwrap().to_bits(),
+                exact(n),
+                "{n} → {written}"
+            );
+        }
+        assert_eq!(serde_json::to_string(&p[0]).unwrap(), numbers[0]);
+    }
+
+    /// GeoJSON-ish texts: valid files, then cut, mutated or nested deep.
+    fn geojson_text() -> impl Strategy<Value = Vec<u8>> {
+        let feature = (0..5_usize, -180.0..180.0_f64, -90.0..90.0_f64).prop_map(|(i, x, y)| {
+            format!(
+                r#"{{"type":"Feature","id":{i},"geometry":{{"type":"Point","coordinates":[{x},{y}]}},"properties":{{"n":{i},"s":"中\"{i}"}}}}"#
+            )
+        });
+        let file = (
+            proptest::collection::vec(feature, 0..6),
+            0..3_u8,
+            any::<bool>(),
+        )
+            .prop_map(|(features, form, bom)| {
+                let body = match form {
+                    0 => format!(
+                        "{{\"type\":\"FeatureCollection\",\"features\":[{}]}}",
+                        features.join(",\n")
+                    ),
+                    1 => features.join("\n"),
+                    _ => features.first().cloned().unwrap_or_default(),
+                };
+                let mut bytes = if bom {
+                    b"\xEF\xBB\xBF".to_vec()
+                } else {
+                    Vec::new()
+                };
+                bytes.extend_from_slice(body.as_bytes());
+                bytes
+            });
+        let deep = (1..5_000_usize, prop_oneof![Just(b'['), Just(b'{')]).prop_map(|(depth, open)| {
+            let mut bytes =
+                br#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"a":"#
+                    .to_vec();
+            for _ in 0..depth {
+                bytes.push(open);
+                if open == b'{' {
+                    bytes.extend_from_slice(br#""k":"#);
+                }
+            }
+            bytes
+        });
+        let mutated = (
+            file.clone(),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3_u8), 1..5),
+        )
+            .prop_map(|(mut bytes, edits)| {
+                for (at, byte, kind) in edits {
+                    if bytes.is_empty() {
+                        break;
+                    }
+                    let i = at.index(bytes.len());
+                    match kind {
+                        0 => bytes[i] = byte,
+                        1 => bytes.insert(i, byte),
+                        _ => bytes.truncate(i),
+                    }
+                }
+                bytes
+            });
+        prop_oneof![
+            file,
+            deep,
+            mutated,
+            proptest::collection::vec(any::<u8>(), 0..256)
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn random_truncated_mutated_and_deeply_nested_geojson_never_panics_and_errors_name_a_position(
+            bytes in geojson_text()
+        ) {
+            match read_bytes(&bytes, MAX_FEATURE_BYTES) {
+                Ok(features) => proptest::prop_assert!(features.len() <= 6),
+                Err(message) => {
+                    let placed = message.contains("line ")
+                        || message.contains("feature ")
+                        || message.contains("empty")
+                        || message.contains("expected a FeatureCollection")
+                        || message.contains("a bare geometry")
+                        || message.contains("without a features member");
+                    proptest::prop_assert!(placed, "{}", message);
+                }
+            }
+        }
     }
 }

@@ -595,3 +595,255 @@ fn opening_a_store_creates_its_directory() {
     assert!(dir.is_dir());
     assert_eq!(store.dir(), dir);
 }
+
+// ---- claimed pixel counts ----
+
+/// `PLAIN_JPEG` with its frame header claiming `width` × `height`.
+fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut data = PLAIN_JPEG.to_vec();
+    let sof = data.windows(2).position(|w| w == b"\xff\xc0").unwrap();
+    // Marker, length (2), precision (1), then height and width.
+    data[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    data[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    data
+}
+
+/// `PLAIN_PNG` with an IHDR claiming `width` × `height` (and a right CRC).
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut png = Png::from_bytes(Bytes::from_static(PLAIN_PNG)).unwrap();
+    let mut ihdr = png.chunks()[0].contents().to_vec();
+    ihdr[..4].copy_from_slice(&width.to_be_bytes());
+    ihdr[4..8].copy_from_slice(&height.to_be_bytes());
+    png.chunks_mut()[0] = PngChunk::new(*b"IHDR", Bytes::from(ihdr));
+    png.encoder().bytes().to_vec()
+}
+
+/// A WebP file of these chunks.
+fn webp_of(chunks: Vec<([u8; 4], Vec<u8>)>) -> Vec<u8> {
+    let riff = RiffChunk::new(
+        *b"RIFF",
+        RiffContent::List {
+            kind: Some(*b"WEBP"),
+            subchunks: chunks
+                .into_iter()
+                .map(|(id, data)| RiffChunk::new(id, RiffContent::Data(Bytes::from(data))))
+                .collect(),
+        },
+    );
+    riff.encoder().bytes().to_vec()
+}
+
+/// A lossy VP8 key frame header claiming `width` × `height` (14 bits each), padded.
+fn vp8_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut data = vec![0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A];
+    data.extend_from_slice(&width.to_le_bytes());
+    data.extend_from_slice(&height.to_le_bytes());
+    data.extend_from_slice(&[0; 22]);
+    data
+}
+
+/// A lossless VP8L header claiming `width` × `height` (1 to 16384 each), padded.
+fn vp8l_claiming(width: u32, height: u32) -> Vec<u8> {
+    let bits = (width - 1) | ((height - 1) << 14);
+    let mut data = vec![0x2F];
+    data.extend_from_slice(&bits.to_le_bytes());
+    data.extend_from_slice(&[0; 11]);
+    data
+}
+
+/// A VP8X header with canvas `width` × `height` and no flags.
+fn vp8x_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut data = vec![0; 4];
+    data.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
+    data.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
+    data
+}
+
+fn too_many_pixels(data: &[u8]) -> bool {
+    matches!(clean(data), Err(PhotoError::TooManyPixels { limit, .. }) if limit == MAX_PIXELS)
+}
+
+#[test]
+fn a_jpeg_whose_frame_header_claims_gigapixels_is_refused_without_decoding() {
+    assert!(too_many_pixels(&jpeg_claiming(65_535, 65_535)));
+    assert!(too_many_pixels(&jpeg_claiming(8_000, 7_000)));
+    // A height of 0 (given later by DNL) counts as the most it could be.
+    assert!(too_many_pixels(&jpeg_claiming(1_000, 0)));
+    // 7,000 × 7,000 = 49 megapixels is within the limit (only the header is read).
+    assert!(clean(&jpeg_claiming(7_000, 7_000)).is_ok());
+    let err = clean(&jpeg_claiming(65_535, 65_535))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("65535 × 65535") && err.contains("50 megapixels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_small_png_claiming_ten_gigapixels_is_refused() {
+    let data = png_claiming(100_000, 100_000);
+    assert!(data.len() < 10 * 1024);
+    assert!(too_many_pixels(&data));
+    assert!(too_many_pixels(&png_claiming(u32::MAX, u32::MAX)));
+    assert!(clean(&png_claiming(5_000, 10_000)).is_ok());
+}
+
+#[test]
+fn webp_canvas_and_bitstream_sizes_are_all_checked() {
+    // Simple lossy and lossless files.
+    assert!(too_many_pixels(&webp_of(vec![(
+        *b"VP8 ",
+        vp8_claiming(16_383, 16_383)
+    )])));
+    assert!(clean(&webp_of(vec![(*b"VP8 ", vp8_claiming(640, 480))])).is_ok());
+    assert!(too_many_pixels(&webp_of(vec![(
+        *b"VP8L",
+        vp8l_claiming(16_384, 16_384)
+    )])));
+    assert!(clean(&webp_of(vec![(*b"VP8L", vp8l_claiming(7_000, 7_000))])).is_ok());
+    // An extended file: a huge canvas, or a small canvas over a huge bitstream.
+    assert!(too_many_pixels(&webp_of(vec![
+        (*b"VP8X", vp8x_claiming(16_000_000, 16_000_000)),
+        (*b"VP8L", vp8l_claiming(10, 10)),
+    ])));
+    assert!(too_many_pixels(&webp_of(vec![
+        (*b"VP8X", vp8x_claiming(10, 10)),
+        (*b"VP8L", vp8l_claiming(16_384, 16_384)),
+    ])));
+    assert!(
+        clean(&webp_of(vec![
+            (*b"VP8X", vp8x_claiming(10, 10)),
+            (*b"VP8L", vp8l_claiming(10, 10)),
+        ]))
+        .is_ok()
+    );
+}
+
+// ---- fuzzing the cleaner ----
+
+/// The metadata a cleaned photo still carries, by structure: any JPEG `APPn` other than JFIF,
+/// ICC, Adobe and a single-tag orientation Exif, or a COM segment; any PNG chunk outside the
+/// kept list; any WebP chunk outside the kept list (EXIF only as the orientation block).
+fn metadata_left(kind: PhotoType, out: &[u8]) -> Option<String> {
+    let orientation_only = |exif: &[u8]| exif.len() == 26 && exif_orientation(exif).is_some();
+    match kind {
+        PhotoType::Jpeg => {
+            let jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(out)).ok()?;
+            jpeg.segments().iter().find_map(|s| {
+                let kept = match s.marker() {
+                    markers::APP1 => s
+                        .contents()
+                        .strip_prefix(b"Exif\0\0")
+                        .is_some_and(orientation_only),
+                    markers::APP0..=markers::APP15 | markers::COM => keep_jpeg_app(s),
+                    _ => true,
+                };
+                (!kept).then(|| format!("JPEG segment 0xFF{:02X}", s.marker()))
+            })
+        }
+        PhotoType::Png => {
+            let png = Png::from_bytes(Bytes::copy_from_slice(out)).ok()?;
+            png.chunks().iter().find_map(|c| {
+                let kept = PNG_KEPT.contains(&&c.kind())
+                    || (&c.kind() == b"eXIf" && orientation_only(c.contents()));
+                (!kept).then(|| format!("PNG chunk {:?}", String::from_utf8_lossy(&c.kind())))
+            })
+        }
+        PhotoType::Webp => {
+            let webp = WebP::from_bytes(Bytes::copy_from_slice(out)).ok()?;
+            webp.chunks().iter().find_map(|c| {
+                let kept = WEBP_KEPT.contains(&&c.id())
+                    || (&c.id() == b"EXIF"
+                        && c.content().data().is_some_and(|d| orientation_only(d)));
+                (!kept).then(|| format!("WebP chunk {:?}", String::from_utf8_lossy(&c.id())))
+            })
+        }
+    }
+}
+
+/// One change to a file: overwrite, insert or delete bytes, or cut it short.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Overwrite(prop::sample::Index, Vec<u8>),
+    Insert(prop::sample::Index, Vec<u8>),
+    Delete(prop::sample::Index, usize),
+    Truncate(prop::sample::Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let bytes = proptest::collection::vec(any::<u8>(), 1..16);
+    prop_oneof![
+        (any::<prop::sample::Index>(), bytes.clone()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
+        (any::<prop::sample::Index>(), bytes).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (any::<prop::sample::Index>(), 1..64_usize).prop_map(|(i, n)| Mutation::Delete(i, n)),
+        any::<prop::sample::Index>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn mutate(data: &mut Vec<u8>, mutation: &Mutation) {
+    if data.is_empty() {
+        return;
+    }
+    match mutation {
+        Mutation::Overwrite(at, bytes) => {
+            let i = at.index(data.len());
+            let end = (i + bytes.len()).min(data.len());
+            data[i..end].copy_from_slice(&bytes[..end - i]);
+        }
+        Mutation::Insert(at, bytes) => {
+            let i = at.index(data.len() + 1);
+            data.splice(i..i, bytes.iter().copied());
+        }
+        Mutation::Delete(at, n) => {
+            let i = at.index(data.len());
+            data.drain(i..(i + n).min(data.len()));
+        }
+        Mutation::Truncate(at) => data.truncate(at.index(data.len())),
+    }
+}
+
+/// Files that start like a photo and go on with anything.
+fn magic_then_noise() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![
+            Just(b"\xff\xd8\xff".to_vec()),
+            Just(PNG_SIGNATURE.to_vec()),
+            Just(b"RIFF\x20\x00\x00\x00WEBPVP8X".to_vec()),
+            Just(b"RIFF\x20\x00\x00\x00WEBPVP8 ".to_vec()),
+            Just(b"RIFF\x20\x00\x00\x00WEBPVP8L".to_vec()),
+        ],
+        proptest::collection::vec(any::<u8>(), 0..512),
+    )
+        .prop_map(|(magic, noise)| [magic, noise].concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(768))]
+
+    #[test]
+    fn mutated_photos_never_panic_never_grow_and_keep_no_metadata(
+        which in 0..CASES.len(),
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let mut data = CASES[which].1.to_vec();
+        for m in &mutations {
+            mutate(&mut data, m);
+        }
+        if let Ok((kind, out)) = clean(&data) {
+            // At most the minimal orientation Exif (and its segment or chunk header) is added,
+            // and only where a larger Exif was taken out.
+            prop_assert!(out.len() <= data.len() + 64, "{} → {} bytes", data.len(), out.len());
+            prop_assert_eq!(metadata_left(kind, &out), None);
+            prop_assert_eq!(PhotoType::sniff(&out), Some(kind));
+        }
+    }
+
+    #[test]
+    fn noise_behind_a_photo_signature_never_panics(data in magic_then_noise()) {
+        if let Ok((kind, out)) = clean(&data) {
+            prop_assert!(out.len() <= data.len() + 64);
+            prop_assert_eq!(metadata_left(kind, &out), None);
+        }
+    }
+}
