@@ -36,6 +36,10 @@ async fn main() -> ExitCode {
             app::init_logging("warn", LogFormat::Text);
             app::apikey(args).await
         }
+        Command::Unit(args) => {
+            app::init_logging("warn", LogFormat::Text);
+            app::unit(args).await
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ pub mod items;
 pub mod photos;
 pub mod spatial;
 pub mod tiles;
+pub mod units;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
