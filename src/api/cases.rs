@@ -593,7 +593,8 @@ pub async fn get_case(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `POST /cases/{id}/actions`: `{action, note?, photos?, unit?, amount?, into?, version?}`.
+/// `POST /cases/{id}/actions`: `{action, note?, photos?, unit?, amount?, into?, asset?, version?}`
+/// (`asset` with `link_asset`: `{collection, id}` to link, `null` to clear).
 /// `version` (or `If-Match: "N"`) makes the action conditional on the case being unchanged.
 pub async fn act_on_case(
     State(state): State<AppState>,

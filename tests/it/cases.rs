@@ -677,9 +677,19 @@ fn tasks_are_each_users_own_in_deadline_order() {
             .any(|t| t["id"] == id)
     );
     let dispatcher = call("GET", "/tasks", Some("zhihui"), None).json();
+    let units = call("GET", "/units", Some("zhihui"), None).json();
+    let staffed = |unit: &Value| {
+        units["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == *unit && u["staffed"] == true)
+    };
     assert!(dispatcher["tasks"].as_array().unwrap().iter().all(|t| {
         ["reported", "filed", "returned", "extension_pending"]
             .contains(&t["state"].as_str().unwrap())
+            || (["dispatched", "in_progress"].contains(&t["state"].as_str().unwrap())
+                && !staffed(&t["assigned_unit"]))
     }));
 }
 
@@ -1796,6 +1806,15 @@ fn a_case_whose_unit_lost_its_last_handler_is_redispatched_by_the_command_centre
             .unwrap();
     });
     assert!(offered("zhihui"));
+    let tasks = call("GET", "/tasks", Some("zhihui"), None).json();
+    assert!(
+        tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id),
+        "a stranded case is among the command centre's tasks"
+    );
     let redispatched = ok_state(
         &act(
             "zhihui",
@@ -1966,4 +1985,55 @@ fn the_report_form_asks_which_asset_would_be_suggested_here() {
         .status,
         401
     );
+}
+
+#[test]
+fn user_add_refuses_an_unknown_unit_listing_near_matches_and_unit_add_registers_it() {
+    use crate::support::run_citygrid;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("units.db").display());
+    let text = |output: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
+    let unit = "郑州水务集团管城分公司";
+    let added = run_citygrid(&["unit", "add", unit, "--database-url", &database], "");
+    assert!(added.status.success(), "{}", text(&added));
+    let add_handler = |unit: Option<&str>| {
+        let mut args = vec![
+            "user",
+            "add",
+            "sunqiang",
+            "--role",
+            "handler",
+            "--database-url",
+            &database,
+        ];
+        if let Some(unit) = unit {
+            args.extend(["--unit", unit]);
+        }
+        run_citygrid(&args, "unit-handler-1\n")
+    };
+    let typo = add_handler(Some("郑州水务集团"));
+    assert!(!typo.status.success());
+    let said = text(&typo);
+    assert!(
+        said.contains("unknown unit") && said.contains(unit),
+        "{said}"
+    );
+    let none = add_handler(None);
+    assert!(!none.status.success());
+    assert!(text(&none).contains("--unit"), "{}", text(&none));
+    let ok = add_handler(Some(unit));
+    assert!(ok.status.success(), "{}", text(&ok));
+    let listed = run_citygrid(&["unit", "list", "--database-url", &database], "");
+    let line = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find(|l| l.ends_with(unit))
+        .map(str::to_owned)
+        .unwrap();
+    assert!(line.starts_with('1'), "one active handler: {line}");
 }

@@ -1139,7 +1139,8 @@ impl CaseService {
     /// The tasks of `user`, earliest deadline first: for a unit handler the open cases dispatched
     /// to its unit; for a grid worker the cases waiting for verification in its cells and the
     /// open cases it reported; for the command centre the cases waiting for it (reported,
-    /// returned, extension pending); for the supervision centre those to verify or close.
+    /// returned, extension pending, and stranded ones: dispatched or in progress to a unit no
+    /// active handler holds); for the supervision centre those to verify or close.
     pub async fn tasks(&self, user: &User) -> Result<Vec<Case>, CaseError> {
         use CaseState as S;
         let mut queries = Vec::new();
@@ -1186,6 +1187,21 @@ impl CaseService {
             Role::Analyst | Role::Viewer => {}
         }
         let mut tasks: Vec<Case> = Vec::new();
+        if user.role == Role::Dispatcher {
+            let handlers = units::active_handlers(self.store.as_ref()).await?;
+            let (assigned, _) = self
+                .store
+                .cases(&CaseQuery {
+                    states: vec![S::Dispatched, S::InProgress],
+                    ..base.clone()
+                })
+                .await?;
+            tasks.extend(assigned.into_iter().filter(|c| {
+                c.assigned_unit
+                    .as_ref()
+                    .is_some_and(|u| !handlers.get(u).is_some_and(|n| *n > 0))
+            }));
+        }
         for query in queries {
             let (cases, _) = self.store.cases(&query).await?;
             for case in cases {
