@@ -449,6 +449,9 @@ async function suggestAsset() {
       form.asset_collection = asset.collection;
       form.asset_id = asset.id;
       form.error = null;
+      // renderCase() keeps what the inputs hold: put the suggestion there too.
+      if ($('action-asset-collection')) $('action-asset-collection').value = asset.collection;
+      if ($('action-asset-id')) $('action-asset-id').value = asset.id;
     } else {
       form.error = t('asset_none_nearby');
     }

@@ -305,7 +305,17 @@ test('the command centre files and dispatches from 我的任务 and merges the d
   assert.match(await a.textContent('#case-deadline'), /剩余/);
   assert.match(await a.textContent('#case-facts tr[data-fact="assigned_unit"]'), new RegExp(HANDLER_UNIT));
 
+  // The second report went without its asset: the command centre links it from the case page,
+  // with the asset nearby found for it.
   await openTask(a, second);
+  await act(a, 'link_asset', async (p) => {
+    await p.click('#action-suggest-asset');
+    await p.waitForFunction((id) => document.querySelector('#action-asset-id')?.value === id, spot.manhole);
+    assert.equal(await p.inputValue('#action-asset-collection'), 'manholes');
+  });
+  assert.match(await a.textContent('#case-facts tr[data-fact="asset"]'), new RegExp(`#${spot.manhole}\\b`));
+  assert.match(await a.textContent('#case-log li[data-action="link_asset"]'), new RegExp(`#${spot.manhole}\\b`));
+  assert.equal(await state(a), 'reported', 'linking leaves the state as it is');
   await act(a, 'merge', (p) => p.fill('#action-into', String(first)));
   assert.equal(await state(a), 'closed');
   assert.match(await a.textContent('#case-facts tr[data-fact="merged_into"]'), new RegExp(`#${first}`));
