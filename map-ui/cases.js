@@ -279,6 +279,9 @@ function detailText(entry) {
   if (d.unit) parts.push(`${t('dispatched_to')}: ${d.unit}`);
   if (d.amount) parts.push(`${t('extension_amount')}: ${limitText(d.amount, d.time_unit)}`);
   if (d.into) parts.push(`${t('merged_into')}: #${d.into}`);
+  if (entry.action === 'link_asset') {
+    parts.push(d.asset ? `${t('linked_asset')}: ${t(d.asset.collection)} #${d.asset.id}` : t('asset_cleared'));
+  }
   return parts.join(' · ');
 }
 
@@ -359,6 +362,12 @@ function renderActionForm() {
     const value = form.amount ?? (form.action === 'approve_extension' ? asked ?? '' : '');
     fields.push(`<label class="stack"><span>${t('extension_amount')} (${t(`unit_${cat?.time_unit ?? 'working_hours'}`)})</span><input id="action-amount" type="number" inputmode="decimal" min="0.5" step="0.5" value="${esc(value)}"></label>`);
   }
+  if (form.action === 'link_asset') {
+    const linkedTo = form.asset_collection ?? c.asset?.collection ?? cat?.asset?.collection ?? '';
+    fields.push(`<label class="stack"><span>${t('asset_collection')}</span><input id="action-asset-collection" autocomplete="off" value="${esc(linkedTo)}"></label>` +
+      `<label class="stack"><span>${t('asset_id')}</span><input id="action-asset-id" autocomplete="off" value="${esc(form.asset_id ?? c.asset?.id ?? '')}"></label>` +
+      `<div class="row"><button type="button" id="action-suggest-asset">${t('asset_suggest')}</button></div>`);
+  }
   if (form.action === 'merge') {
     fields.push(`<label class="stack"><span>${t('merge_into')}</span><input id="action-into" type="number" inputmode="numeric" min="1" value="${esc(form.into ?? '')}"></label>`);
   }
@@ -382,6 +391,8 @@ function captureForm() {
   if ($('action-unit')) form.unit = $('action-unit').value;
   if ($('action-amount')) form.amount = $('action-amount').value;
   if ($('action-into')) form.into = $('action-into').value;
+  if ($('action-asset-collection')) form.asset_collection = $('action-asset-collection').value;
+  if ($('action-asset-id')) form.asset_id = $('action-asset-id').value;
 }
 
 function renderActionPreviews(fromInput = true) {
@@ -414,6 +425,7 @@ function onCasePageClick(e) {
     return;
   }
   if (e.target.id === 'action-cancel') { dropForm(); open.message = null; renderCase(); return; }
+  if (e.target.id === 'action-suggest-asset' && open?.form) { suggestAsset(); return; }
   const b = e.target.closest('#case-actions button[data-action]');
   if (b && open) {
     captureForm();
@@ -422,6 +434,31 @@ function onCasePageClick(e) {
     renderCase();
     $('action-form')?.scrollIntoView({ block: 'nearest' });
   }
+}
+
+/** Fills the link form with the asset a report of the case's category there would be offered. */
+async function suggestAsset() {
+  captureForm();
+  const form = open.form;
+  const c = open.detail.case;
+  try {
+    const body = await request(`/cases/suggested-asset?category=${encodeURIComponent(c.category)}&lon=${c.lon}&lat=${c.lat}`);
+    const asset = body.suggested_asset;
+    if (open?.form !== form) return;
+    if (asset) {
+      form.asset_collection = asset.collection;
+      form.asset_id = asset.id;
+      form.error = null;
+      // renderCase() keeps what the inputs hold: put the suggestion there too.
+      if ($('action-asset-collection')) $('action-asset-collection').value = asset.collection;
+      if ($('action-asset-id')) $('action-asset-id').value = asset.id;
+    } else {
+      form.error = t('asset_none_nearby');
+    }
+  } catch (err) {
+    form.error = problemMessage(err);
+  }
+  renderCase();
 }
 
 function dropForm() {
@@ -468,6 +505,13 @@ async function onActionSubmit(e) {
     if (form.amount !== '' && form.amount !== undefined && (!Number.isFinite(amount) || amount <= 0)) { fail(t('amount_invalid')); return; }
     if (form.action === 'request_extension' && !(amount > 0)) { fail(t('amount_invalid')); return; }
     if (amount > 0) body.amount = amount;
+  }
+  if (form.action === 'link_asset') {
+    const id = (form.asset_id ?? '').trim();
+    const collection = (form.asset_collection ?? '').trim();
+    if (id && !collection) { fail(t('asset_id_missing')); return; }
+    if (!id && !open.detail.case.asset) { fail(t('asset_id_missing')); return; }
+    body.asset = id ? { collection, id } : null;
   }
   if (form.action === 'merge') {
     const into = Number(form.into);

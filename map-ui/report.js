@@ -1,8 +1,10 @@
 // The tablet report form (上报): a category picked from the national classes (grouped by major
 // class, searchable), a description, an address, photos from the camera, and the place from the
 // device or a tap on the map (a marker that can be dragged); sent as multipart/form-data to
-// POST /cases. The answer shows the case number, its grid chain and unit, probable duplicates
-// and a suggested asset.
+// POST /cases. Once category and place are chosen, the form asks which asset (a manhole…) the
+// report would be about (GET /cases/suggested-asset) and the reporter may confirm it, so the case
+// is linked to it (and counts in the hazard register). The answer shows the case number, its
+// grid chain and unit, probable duplicates and the linked or suggested asset.
 import { t, lang, onLangChange } from './i18n.js';
 import { $, esc, randomKey } from './ui.js';
 import { current, request, problemMessage, onSessionChange } from './session.js';
@@ -19,6 +21,8 @@ let marker = null;
 let photos = []; // { file, url }
 let idempotencyKey = null; // kept until the report is stored, so a retry never makes a second case
 let result = null; // the last answer of POST /cases
+let offer = null; // { key, asset: { collection, id, distance_m } | null }: the asset nearby
+let assetConfirmed = false; // the reporter confirmed the offered asset
 let error = '';
 
 /** Wires the report form. `ctx`: `map`, `pickPoint(callback)`, `highlight(geometry)`, `flyTo(geometry)`. */
@@ -31,12 +35,14 @@ export function initReport(ctx) {
     if (!b) return;
     chosen = b.dataset.code;
     renderCategories();
+    refreshOffer();
   });
   // Once chosen, the picker folds away so the rest of the form fits; 更改 opens it again.
   $('report-category-chosen').addEventListener('click', (e) => {
     if (e.target.id !== 'report-category-change') return;
     chosen = null;
     renderCategories();
+    refreshOffer();
     $('report-category-search').focus();
   });
   $('report-gps').addEventListener('click', useDeviceLocation);
@@ -55,7 +61,8 @@ export function initReport(ctx) {
   $('report-form').addEventListener('submit', submit);
   $('report-reset').addEventListener('click', () => { resetForm(); result = null; renderResult(); });
   $('report-result').addEventListener('click', onResultClick);
-  onLangChange(() => { renderCategories(); renderPlace(); renderResult(); });
+  $('report-asset-offer').addEventListener('click', onOfferClick);
+  onLangChange(() => { renderCategories(); renderPlace(); renderOffer(); renderResult(); });
   onSessionChange((s) => { if (!s) { resetForm(); result = null; renderResult(); } });
   renderPlace();
 }
@@ -112,6 +119,7 @@ async function setPlace(lngLat) {
     marker.on('dragend', () => setPlace(marker.getLngLat()));
   } else marker.setLngLat(lngLat);
   renderPlace();
+  refreshOffer();
   const asked = place;
   try {
     const located = await request(`/grid/locate?lon=${asked.lng.toFixed(7)}&lat=${asked.lat.toFixed(7)}`);
@@ -133,6 +141,54 @@ function renderPlace() {
     : ` · ${t('not_in_grid')}`;
   el.textContent = `${place.lng.toFixed(6)}, ${place.lat.toFixed(6)}${chain}`;
   el.classList.toggle('error', place.chain?.length === 0);
+}
+
+// ---- the asset nearby ----------------------------------------------------------------------
+const offerKey = () => (chosen && place ? `${chosen}@${place.lng.toFixed(7)},${place.lat.toFixed(7)}` : null);
+
+async function refreshOffer() {
+  const key = offerKey();
+  if (offer?.key === key) return;
+  offer = key ? { key, asset: null } : null;
+  assetConfirmed = false;
+  renderOffer();
+  if (!key) return;
+  try {
+    const body = await request(`/cases/suggested-asset?category=${encodeURIComponent(chosen)}&lon=${place.lng.toFixed(7)}&lat=${place.lat.toFixed(7)}`);
+    if (offer?.key !== key) return;
+    offer.asset = body.suggested_asset;
+    renderOffer();
+  } catch {
+    // Outside the district or signed out: the report itself will say what is wrong.
+  }
+}
+
+function renderOffer() {
+  const box = $('report-asset-offer');
+  const asset = offer?.asset;
+  if (!asset) { box.innerHTML = ''; return; }
+  const m = `${Math.round(asset.distance_m * 10) / 10} m`;
+  box.innerHTML = `<p>${t('asset_nearby')}: ${esc(t(asset.collection))} #${esc(asset.id)} · ${m}</p>` +
+    `<div class="row"><button type="button" id="report-asset-confirm" aria-pressed="${assetConfirmed}" data-collection="${esc(asset.collection)}" data-id="${esc(asset.id)}">` +
+    `${assetConfirmed ? t('asset_confirmed') : t('asset_confirm')}</button>` +
+    `<button type="button" id="report-asset-show">${t('show_on_map')}</button></div>`;
+}
+
+async function onOfferClick(e) {
+  const asset = offer?.asset;
+  if (!asset) return;
+  if (e.target.id === 'report-asset-confirm') { assetConfirmed = !assetConfirmed; renderOffer(); return; }
+  if (e.target.id === 'report-asset-show') await showAsset(asset.collection, asset.id);
+}
+
+async function showAsset(collection, id) {
+  try {
+    const f = await request(`/collections/${encodeURIComponent(collection)}/items/${encodeURIComponent(id)}`);
+    highlight(f.geometry);
+    flyTo(f.geometry);
+  } catch (err) {
+    $('report-error').textContent = problemMessage(err);
+  }
 }
 
 // ---- photos --------------------------------------------------------------------------------
@@ -166,6 +222,10 @@ async function submit(e) {
   form.append('description', description);
   const address = $('report-address').value.trim();
   if (address) form.append('address', address);
+  if (assetConfirmed && offer?.asset) {
+    form.append('asset_collection', offer.asset.collection);
+    form.append('asset_id', offer.asset.id);
+  }
   for (const p of photos) form.append('photo', p.file, p.file.name);
   idempotencyKey ??= randomKey();
   $('report-submit').disabled = true;
@@ -191,6 +251,9 @@ function resetForm() {
   marker = null;
   for (const p of photos) URL.revokeObjectURL(p.url);
   photos = [];
+  offer = null;
+  assetConfirmed = false;
+  renderOffer();
   $('report-category-search').value = '';
   $('report-description').value = '';
   $('report-address').value = '';
@@ -207,7 +270,8 @@ function renderResult() {
   if (!result || !current()) { box.innerHTML = ''; return; }
   const c = result.case;
   const dups = result.probable_duplicates ?? [];
-  const asset = result.suggested_asset;
+  const linked = c.asset;
+  const asset = linked ?? result.suggested_asset;
   const m = (n) => `${Math.round(n * 10) / 10} m`;
   box.innerHTML = `<div id="report-done" class="result" data-case="${c.id}">` +
     `<h3>${t('reported_case')} #${c.id}</h3>` +
@@ -217,7 +281,7 @@ function renderResult() {
     `<tr data-fact="responsible_unit"><th>${t('responsible_unit')}</th><td>${esc(c.responsible_unit ?? '—')}</td></tr></table>` +
     (dups.length ? `<p>${t('probable_duplicates')}:</p><div class="row" id="report-duplicates">${dups.map((d) =>
       `<button type="button" data-case="${d.id}">#${d.id} · ${esc(stateLabel(d.state))} · ${m(d.distance_m)}</button>`).join('')}</div>` : '') +
-    (asset ? `<p id="report-asset">${t('suggested_asset')}: ${esc(t(asset.collection))} #${esc(asset.id)} · ${m(asset.distance_m)} ` +
+    (asset ? `<p id="report-asset" data-linked="${Boolean(linked)}">${t(linked ? 'linked_asset' : 'suggested_asset')}: ${esc(t(asset.collection))} #${esc(asset.id)}${linked ? '' : ` · ${m(asset.distance_m)}`} ` +
       `<button type="button" data-asset-collection="${esc(asset.collection)}" data-asset-id="${esc(asset.id)}">${t('show_on_map')}</button></p>` : '') +
     `<div class="row"><button type="button" class="primary" data-case="${c.id}">${t('open_case')}</button>` +
     `<button type="button" id="report-again">${t('report_again')}</button></div></div>`;
@@ -228,13 +292,5 @@ async function onResultClick(e) {
   if (!b) return;
   if (b.id === 'report-again') { result = null; renderResult(); $('tab-report').scrollTop = 0; return; }
   if (b.dataset.case) { openCase(Number(b.dataset.case), { fly: true }); return; }
-  if (b.dataset.assetCollection) {
-    try {
-      const f = await request(`/collections/${encodeURIComponent(b.dataset.assetCollection)}/items/${encodeURIComponent(b.dataset.assetId)}`);
-      highlight(f.geometry);
-      flyTo(f.geometry);
-    } catch (err) {
-      $('report-error').textContent = problemMessage(err);
-    }
-  }
+  if (b.dataset.assetCollection) await showAsset(b.dataset.assetCollection, b.dataset.assetId);
 }

@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::api::{self, AppState};
 use crate::config::{
-    ApiKeyAction, ApiKeyArgs, Config, ImportArgs, LogFormat, UserAction, UserArgs,
+    ApiKeyAction, ApiKeyArgs, Config, ImportArgs, LogFormat, UnitAction, UnitArgs, UserAction,
+    UserArgs,
 };
 use crate::model::calendar::WorkCalendar;
 use crate::model::category::CategoryCatalog;
@@ -21,7 +22,7 @@ use crate::service::auth::{AuthService, AuthSettings, MIN_PASSWORD_CHARS, Origin
 use crate::service::cases::{CaseService, PhotoPolicy, issue_api_key};
 use crate::service::import::{self, ImportError, ImportOptions, SchemaSource};
 use crate::service::photos::PhotoStore;
-use crate::service::{Catalog, grid};
+use crate::service::{Catalog, grid, units};
 use crate::store::{self, CaseStore, Store, StoreError, UserStore};
 
 /// Meta key set once the demo district has been loaded.
@@ -442,6 +443,89 @@ fn read_password(confirm: bool) -> anyhow::Result<String> {
 }
 
 /// The codes of the grid cells in the store.
+/// The unit of a user to add, checked against the registry: handlers need a known unit; other
+/// roles may name one, which must be known too.
+async fn checked_unit(
+    store: &Arc<dyn Store>,
+    role: crate::model::Role,
+    unit: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let Some(raw) = unit.filter(|u| !u.trim().is_empty()) else {
+        anyhow::ensure!(
+            role != crate::model::Role::Handler,
+            "a handler needs --unit: the unit (责任单位) they work for; `citygrid unit list` lists the known units"
+        );
+        return Ok(None);
+    };
+    let id = CollectionId::parse("grid_cells").expect("the grid layer's id is valid");
+    let cells = match store.features(&id).await {
+        Ok(cells) => cells,
+        Err(StoreError::UnknownCollection(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let grid = units::grid_units(cells.iter().map(AsRef::as_ref));
+    let unit = units::known_unit(grid, store.as_ref(), &raw)
+        .await
+        .map_err(|e| match e {
+            units::UnitError::Unknown { unit, near } => anyhow::anyhow!(
+                "unknown unit {unit:?}: no grid cell names it and it is not registered{}; register it with `citygrid unit add {unit}` or see `citygrid unit list`",
+                if near.is_empty() {
+                    String::new()
+                } else {
+                    format!(". Near matches: {}", near.join(", "))
+                }
+            ),
+            other => anyhow::anyhow!("--unit: {other}"),
+        })?;
+    Ok(Some(unit.name))
+}
+
+/// `citygrid unit add|list`: the registry of units.
+pub async fn unit(args: UnitArgs) -> anyhow::Result<bool> {
+    let store = store::open(&args.database_url)
+        .await
+        .with_context(|| format!("opening {}", args.database_url))?;
+    let id = CollectionId::parse("grid_cells").expect("the grid layer's id is valid");
+    match args.action {
+        UnitAction::Add { name } => {
+            let (name, added) =
+                units::register_unit(store.as_ref(), &name, None, Some("cli".into()))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if added {
+                eprintln!("registered the unit {name}");
+            } else {
+                eprintln!("the unit {name} was registered already");
+            }
+        }
+        UnitAction::List => {
+            let cells = match store.features(&id).await {
+                Ok(cells) => cells,
+                Err(StoreError::UnknownCollection(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            };
+            let grid = units::grid_units(cells.iter().map(AsRef::as_ref));
+            let all = units::units(grid, store.as_ref()).await?;
+            println!("{:<8} {:<9} {:<6} name", "handlers", "source", "cells");
+            for u in &all {
+                let source = match (u.registered, u.cells.is_empty()) {
+                    (true, true) => "registry",
+                    (true, false) => "both",
+                    (false, _) => "grid",
+                };
+                println!(
+                    "{:<8} {:<9} {:<6} {}",
+                    u.active_handlers,
+                    source,
+                    u.cells.len(),
+                    u.name
+                );
+            }
+        }
+    }
+    Ok(true)
+}
+
 async fn known_cells(store: &Arc<dyn Store>) -> anyhow::Result<HashSet<String>> {
     let id = CollectionId::parse("grid_cells").expect("the grid layer's id is valid");
     let cells = store.features(&id).await?;
@@ -523,6 +607,7 @@ pub async fn user(args: UserArgs) -> anyhow::Result<bool> {
             } else {
                 HashSet::new()
             };
+            let unit = checked_unit(&store, role, unit).await?;
             let password = read_password(true)?;
             let user = NewUser {
                 display_name: name.unwrap_or_default(),

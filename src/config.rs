@@ -31,6 +31,36 @@ pub enum Command {
     User(UserArgs),
     /// Manage the API keys of civic apps reporting through Open311: add, list, revoke.
     Apikey(ApiKeyArgs),
+    /// Manage the registry of units (责任单位) cases are dispatched to: add, list.
+    Unit(UnitArgs),
+}
+
+/// Options of `unit`.
+#[derive(Debug, Clone, Args)]
+pub struct UnitArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UnitAction,
+    /// Database URL.
+    #[arg(
+        long,
+        env = "CITYGRID_DATABASE_URL",
+        default_value = "sqlite://citygrid.db",
+        global = true
+    )]
+    pub database_url: String,
+}
+
+/// The `unit` subcommands. The grid cells' responsible units are known without being added.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UnitAction {
+    /// Register a unit (a utility, a department), e.g. `unit add 郑州水务集团管城分公司`.
+    Add {
+        /// The unit's name, as dispatches and handlers will name it.
+        name: String,
+    },
+    /// List every known unit with its grid cells and active handlers.
+    List,
 }
 
 /// Options of `user`.
@@ -64,7 +94,8 @@ pub enum UserAction {
         /// Grid cell codes, comma-separated (grid workers); each must be a cell in the database.
         #[arg(long, value_delimiter = ',')]
         cells: Vec<String>,
-        /// The unit (责任单位) a handler works for.
+        /// The unit (责任单位) a handler works for (required for handlers): a grid cell's
+        /// responsible unit or one registered with `citygrid unit add`.
         #[arg(long)]
         unit: Option<String>,
         /// The name shown to people, e.g. 王伟 (default: the login name).

@@ -53,6 +53,10 @@ async fn run(cli: Cli) -> ExitCode {
             app::init_logging("warn", LogFormat::Text);
             app::apikey(args).await
         }
+        Command::Unit(args) => {
+            app::init_logging("warn", LogFormat::Text);
+            app::unit(args).await
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

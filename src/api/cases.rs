@@ -36,6 +36,7 @@ use crate::model::user::Role;
 use crate::service::cases::metrics::{self, GroupBy};
 use crate::service::cases::{ActionRequest, CaseError, NewReport, Reported, Reporter};
 use crate::service::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_CASE};
+use crate::service::units::UnitError;
 use crate::store::cases::{CaseOrder, CaseQuery};
 
 /// Largest JSON body of a report or an action.
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
             get(list_cases).post(report_case.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))),
         )
         .route("/cases/categories", get(list_categories))
+        .route("/cases/suggested-asset", get(suggested_asset))
         .route("/cases/calendar", get(working_calendar))
         .route("/cases/overdue", get(overdue_cases))
         .route("/cases/hazards", get(hazard_register))
@@ -141,8 +143,28 @@ impl From<CaseError> for ApiError {
                 "not a photo id",
             ),
             CaseError::Photo(PhotoError::Io(e)) => ApiError::Internal(e.to_string()),
+            CaseError::MergeConflict { reason, current } => ApiError::Conflict {
+                detail: reason,
+                current: Some(case_json(&current)),
+            },
+            CaseError::Unit(UnitError::Invalid(reason)) => ApiError::invalid(
+                "unit",
+                "",
+                "a unit's name, 1 to 100 characters; GET /units lists them",
+                reason,
+            ),
+            CaseError::Unit(e @ UnitError::Unknown { .. }) => ApiError::Unprocessable {
+                parameter: "unit".into(),
+                detail: e.to_string(),
+            },
+            e @ CaseError::UnstaffedUnit(_) => ApiError::Unprocessable {
+                parameter: "unit".into(),
+                detail: e.to_string(),
+            },
             CaseError::NoGrid => ApiError::Unavailable("no grid cells are loaded".into()),
-            CaseError::Store(e) => ApiError::Internal(e.to_string()),
+            CaseError::Store(e) | CaseError::Unit(UnitError::Store(e)) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -642,7 +664,8 @@ pub async fn get_case(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `POST /cases/{id}/actions`: `{action, note?, photos?, unit?, amount?, into?, version?}`.
+/// `POST /cases/{id}/actions`: `{action, note?, photos?, unit?, amount?, into?, asset?, version?}`
+/// (`asset` with `link_asset`: `{collection, id}` to link, `null` to clear).
 /// `version` (or `If-Match: "N"`) makes the action conditional on the case being unchanged.
 pub async fn act_on_case(
     State(state): State<AppState>,
@@ -662,7 +685,7 @@ pub async fn act_on_case(
     reject_unknown_members(
         body,
         &[
-            "action", "note", "photos", "unit", "amount", "into", "version",
+            "action", "note", "photos", "unit", "amount", "into", "asset", "version",
         ],
     )?;
     let allowed = Action::TRANSITIONS
@@ -709,7 +732,17 @@ pub async fn act_on_case(
             ApiError::invalid("into", &v.to_string(), "a case number", "not an integer")
         })?),
     };
+    // `link_asset` needs the member: an asset to link, or null to clear the link.
+    if action == Action::LinkAsset && !body.contains_key("asset") {
+        return Err(ApiError::invalid(
+            "asset",
+            "",
+            "{\"collection\": \"manholes\", \"id\": \"…\"} to link, or null to clear the link",
+            "missing",
+        ));
+    }
     let request = ActionRequest {
+        asset: asset_member(body)?,
         action,
         note: text_member(body, "note")?.map(str::to_owned),
         photos: photo_ids(body)?,
@@ -1176,6 +1209,36 @@ pub async fn list_categories(State(state): State<AppState>) -> Response {
         })
         .collect();
     json_response(StatusCode::OK, &json!({ "categories": categories }))
+}
+
+/// `GET /cases/suggested-asset?category=&lon=&lat=[&crs=]` (signed in): the asset a report of
+/// this category here would be suggested, so a form can offer it before sending (null if none).
+pub async fn suggested_asset(
+    State(state): State<AppState>,
+    Actor(_): Actor,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(query.as_deref())?;
+    check_known(&pairs, &["category", "lon", "lat", "crs"])?;
+    let category = param(&pairs, "category").ok_or_else(|| {
+        ApiError::invalid(
+            "category",
+            "",
+            "a category code from GET /cases/categories",
+            "missing",
+        )
+    })?;
+    let crs = crs_param(param(&pairs, "crs"))?;
+    let (lon, lat) = location(
+        number(&pairs, "lon", "a longitude in degrees")?,
+        number(&pairs, "lat", "a latitude in degrees")?,
+        crs,
+    )?;
+    let suggestion = state.cases.suggested_asset(category, lon, lat)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "suggested_asset": suggestion }),
+    ))
 }
 
 /// `GET /cases/calendar?year=`: working days, holidays and make-up days of a year, and the

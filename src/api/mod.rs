@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod server;
 mod spatial;
 mod tiles;
+mod units;
 mod viewer;
 
 use std::sync::Arc;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/map/{*path}", get(viewer::map_file))
         .merge(auth::routes())
         .merge(cases::routes())
+        .merge(units::routes())
         .merge(open311::routes());
     // The base layers: readable without a token only while they are public.
     let layers = Router::new()

@@ -28,6 +28,7 @@ use crate::model::case::{Case, CaseState};
 use crate::model::category::Category;
 use crate::model::crs::InputCrs;
 use crate::service::cases::{CaseError, NewReport, Reporter};
+use crate::service::units::UnitError;
 use crate::store::cases::{CaseOrder, CaseQuery};
 
 /// Most requests one `GET requests.json` returns (GeoReport suggests 1000).
@@ -94,13 +95,19 @@ impl From<CaseError> for GeoReportError {
             }
             CaseError::OutsideDistrict { .. }
             | CaseError::UnknownAsset { .. }
-            | CaseError::UnknownPhoto(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | CaseError::UnknownPhoto(_)
+            | CaseError::UnstaffedUnit(_)
+            | CaseError::Unit(UnitError::Invalid(_) | UnitError::Unknown { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             CaseError::NotFound(_) => StatusCode::NOT_FOUND,
             CaseError::Refused(_) | CaseError::UploadForbidden(_) => StatusCode::FORBIDDEN,
             CaseError::PhotoQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
-            CaseError::Conflict(_) => StatusCode::CONFLICT,
+            CaseError::Conflict(_) | CaseError::MergeConflict { .. } => StatusCode::CONFLICT,
             CaseError::NoGrid => StatusCode::SERVICE_UNAVAILABLE,
-            CaseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CaseError::Store(_) | CaseError::Unit(UnitError::Store(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         Self::new(status, error.to_string())
     }

@@ -242,7 +242,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 "Unauthorized": problem("No valid bearer token (missing, unknown, expired or revoked), or wrong credentials"),
                 "Forbidden": problem("The user's role does not allow this; the problem names the roles that do"),
                 "Conflict": problem("The case's state does not allow the action, or someone changed it first (`current` holds the case as it is now)"),
-                "Unprocessable": problem("The request cannot be carried out: a location outside the district, an unknown asset or photo"),
+                "Unprocessable": problem("The request cannot be carried out: a location outside the district, an unknown asset or photo, an unknown unit or one no active handler holds"),
                 "TooManyRequests": {
                     "description": "Too many failed logins; retry after the given seconds",
                     "headers": { "Retry-After": { "schema": { "type": "integer", "minimum": 0 } } },
@@ -663,12 +663,37 @@ fn case_paths() -> Map<String, Value> {
                 "note": { "type": "string" }, "photos": { "type": "array", "items": { "type": "string" } },
                 "unit": { "type": "string", "description": "dispatch: the unit (default: the responsible unit)" },
                 "amount": { "type": "number", "description": "request_extension / approve_extension: time in the category's unit" },
-                "into": { "type": "integer", "description": "merge: the open case this one duplicates" },
+                "into": { "type": "integer", "description": "merge: the open case this one duplicates (open, no duplicate itself; 409 otherwise, and when the case has duplicates of its own)" },
+                "asset": { "nullable": true, "description": "link_asset (required there): the asset to link, or null to clear the link", "type": "object", "required": ["collection", "id"], "properties": { "collection": { "type": "string" }, "id": { "type": "string" } } },
                 "version": { "type": "integer" }
             }
         } } } },
-        "responses": { "200": json_ok("The case after the action"), "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden"), "404": r("NotFound"), "409": r("Conflict") }
+        "responses": { "200": json_ok("The case after the action"), "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden"), "404": r("NotFound"), "409": r("Conflict"), "422": r("Unprocessable") }
     } }));
+    paths.insert("/cases/suggested-asset".into(), json!({ "get": {
+        "summary": "The asset a report of this category here would be suggested (for the report form to confirm)", "operationId": "getSuggestedAsset", "tags": ["Cases"], "security": bearer,
+        "parameters": [
+            { "name": "category", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "lon", "in": "query", "required": true, "schema": { "type": "number" } },
+            { "name": "lat", "in": "query", "required": true, "schema": { "type": "number" } },
+            { "name": "crs", "in": "query", "required": false, "schema": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"] } }
+        ],
+        "responses": { "200": json_ok("`suggested_asset`: {collection, id, distance_m}, or null"), "400": r("BadRequest"), "401": r("Unauthorized") }
+    } }));
+    paths.insert("/units".into(), json!({
+        "get": {
+            "summary": "The units cases may be dispatched to: the grid cells' responsible units and the registered ones, with their active handlers", "operationId": "getUnits", "tags": ["Cases"], "security": bearer,
+            "responses": { "200": json_ok("`units`: [{name, cells, registered, active_handlers, staffed}]"), "401": r("Unauthorized") }
+        },
+        "post": {
+            "summary": "Register a unit (administrators)", "operationId": "addUnit", "tags": ["Cases"], "security": bearer,
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "required": ["name"], "additionalProperties": false,
+                "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 100 } }
+            } } } },
+            "responses": { "201": json_ok("The unit was registered"), "200": json_ok("The unit was registered already"), "400": r("BadRequest"), "401": r("Unauthorized"), "403": r("Forbidden") }
+        }
+    }));
     let simple = |summary: &str, operation_id: &str, parameters: Value| {
         json!({ "get": {
         "summary": summary, "operationId": operation_id, "tags": ["Cases"], "security": bearer.clone(), "parameters": parameters,

@@ -12,6 +12,12 @@
 //!                   suspend → suspended (挂账) ─resume→ back
 //! ```
 //!
+//! Two actions sit beside the chain. `dispatch` again from `dispatched` or `in_progress` (改派,
+//! redispatch) is open to the command centre only while the case is *stranded*: the unit it is
+//! dispatched to has no active handler, so nobody could start, return or handle it.
+//! `link_asset` (关联设施) sets, changes or clears the asset a case is about in any state but
+//! `voided`, closed cases included (the hazard register counts them); the state does not change.
+//!
 //! Everything here is pure: no clock, no I/O. Deadlines are computed from the log with a
 //! [`WorkCalendar`]; times are UTC instants, positions WGS84 lon/lat.
 
@@ -175,11 +181,13 @@ pub enum Action {
     Void,
     /// 合并: closed as a duplicate of another open case.
     Merge,
+    /// 关联设施: links the asset the case is about (or changes or clears it); no state change.
+    LinkAsset,
 }
 
 impl Action {
     /// Every action that moves an existing case.
-    pub const TRANSITIONS: [Self; 15] = [
+    pub const TRANSITIONS: [Self; 16] = [
         Self::File,
         Self::Dispatch,
         Self::Start,
@@ -195,6 +203,7 @@ impl Action {
         Self::Resume,
         Self::Void,
         Self::Merge,
+        Self::LinkAsset,
     ];
 
     /// The wire name.
@@ -216,6 +225,7 @@ impl Action {
             Self::Resume => "resume",
             Self::Void => "void",
             Self::Merge => "merge",
+            Self::LinkAsset => "link_asset",
         }
     }
 
@@ -245,6 +255,7 @@ impl Action {
             Self::Resume => "恢复",
             Self::Void => "作废",
             Self::Merge => "合并为重复案件",
+            Self::LinkAsset => "关联设施",
         }
     }
 
@@ -267,6 +278,7 @@ impl Action {
             Self::Resume => "resume",
             Self::Void => "void",
             Self::Merge => "merge as duplicate",
+            Self::LinkAsset => "link asset",
         }
     }
 
@@ -284,7 +296,7 @@ impl Action {
             Self::Start | Self::Return | Self::RequestExtension | Self::Handle => &[Handler, Admin],
             Self::Verify | Self::Reject => &[Supervisor, Worker, Admin],
             Self::Close => &[Supervisor, Admin],
-            Self::Suspend | Self::Resume => &[Dispatcher, Supervisor, Admin],
+            Self::Suspend | Self::Resume | Self::LinkAsset => &[Dispatcher, Supervisor, Admin],
         }
     }
 
@@ -338,16 +350,25 @@ pub fn next_state(
         (S::Handled, A::Reject) => S::InProgress,
         (S::Verified, A::Close) => S::Closed,
         (S::Suspended, A::Resume) => resume_state.unwrap_or(S::Filed),
+        (state, A::LinkAsset) if state != S::Voided => state,
         _ => return None,
     })
 }
 
-/// The actions that can be taken in `state` by someone (roles not considered).
+/// The actions that can be taken in `state` by someone (roles not considered), redispatch
+/// included where a stranded case allows it.
 pub fn actions_in(state: CaseState) -> Vec<Action> {
     Action::TRANSITIONS
         .into_iter()
-        .filter(|a| next_state(state, *a, None).is_some())
+        .filter(|a| next_state(state, *a, None).is_some() || redispatchable(state, *a))
         .collect()
+}
+
+/// Whether `action` is a redispatch (改派) of a case in `state`: `dispatch` of a case already
+/// dispatched or being worked on. Allowed only while the case is stranded
+/// ([`CaseScope::stranded`]).
+pub fn redispatchable(state: CaseState, action: Action) -> bool {
+    action == Action::Dispatch && matches!(state, CaseState::Dispatched | CaseState::InProgress)
 }
 
 /// Why an actor may not take an action.
@@ -377,6 +398,16 @@ pub enum Refusal {
         /// The actor's unit.
         unit: String,
     },
+    /// A redispatch of a case whose unit has active handlers: they can act (or return it).
+    #[error(
+        "case is {state} with {unit}, which has active handlers; only a case whose unit has no active handler can be redispatched (the unit can return it)"
+    )]
+    Staffed {
+        /// The current state.
+        state: CaseState,
+        /// The unit the case is dispatched to.
+        unit: String,
+    },
     /// The action is not possible in the case's current state.
     #[error("a case that is {state} cannot be given the action {action}; possible now: {possible}")]
     State {
@@ -392,7 +423,7 @@ pub enum Refusal {
 impl Refusal {
     /// Whether the refusal is about the case's state (409) rather than the actor (403).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::State { .. })
+        matches!(self, Self::State { .. } | Self::Staffed { .. })
     }
 }
 
@@ -407,6 +438,18 @@ pub struct CaseScope<'a> {
     pub cell: Option<&'a str>,
     /// The unit the case is dispatched to.
     pub assigned_unit: Option<&'a str>,
+    /// Whether some active handler holds `assigned_unit` (true when unknown or unassigned).
+    pub unit_staffed: bool,
+}
+
+impl CaseScope<'_> {
+    /// Whether nobody can act on the case: it is dispatched (or in progress) to a unit no active
+    /// handler holds. The command centre may then redispatch it.
+    pub fn stranded(&self) -> bool {
+        matches!(self.state, CaseState::Dispatched | CaseState::InProgress)
+            && self.assigned_unit.is_some()
+            && !self.unit_staffed
+    }
 }
 
 /// Checks that `actor` may take `action` on a case and returns the state it leads to.
@@ -436,6 +479,16 @@ pub fn authorize(actor: &User, action: Action, case: &CaseScope<'_>) -> Result<C
             }
         }
         _ => {}
+    }
+    if redispatchable(case.state, action) {
+        return if case.stranded() {
+            Ok(CaseState::Dispatched)
+        } else {
+            Err(Refusal::Staffed {
+                state: case.state,
+                unit: case.assigned_unit.unwrap_or("no unit").to_owned(),
+            })
+        };
     }
     next_state(case.state, action, case.resume_state).ok_or_else(|| Refusal::State {
         state: case.state,
@@ -578,6 +631,16 @@ impl Case {
             resume_state: self.resume_state,
             cell: self.cell(),
             assigned_unit: self.assigned_unit.as_deref(),
+            unit_staffed: true,
+        }
+    }
+
+    /// What the permission check needs, knowing whether an active handler holds the unit the
+    /// case is dispatched to.
+    pub fn scope_staffed(&self, unit_staffed: bool) -> CaseScope<'_> {
+        CaseScope {
+            unit_staffed,
+            ..self.scope()
         }
     }
 
@@ -606,7 +669,8 @@ pub struct LogEntry {
     pub note: Option<String>,
     /// Photos attached to this step (SHA-256 ids).
     pub photos: Vec<String>,
-    /// Action-specific detail: the unit dispatched to, the extension asked, the case merged into.
+    /// Action-specific detail: the unit dispatched to, the extension asked, the case merged into,
+    /// the asset linked (and the one before).
     pub detail: serde_json::Value,
 }
 

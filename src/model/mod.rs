@@ -19,6 +19,7 @@ pub mod layers;
 pub mod properties;
 pub mod schema;
 pub mod temporal;
+pub mod unit;
 pub mod user;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord};

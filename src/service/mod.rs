@@ -15,6 +15,7 @@ pub mod photos;
 pub mod spatial;
 mod stats_cache;
 pub mod tiles;
+pub mod units;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

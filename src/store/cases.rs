@@ -11,6 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use super::units::UnitStore;
 use super::users::append_audit_tx;
 use super::{SqliteStore, StoreError};
 use crate::model::audit::AuditEntry;
@@ -105,9 +106,9 @@ pub struct Inserted {
     pub created: bool,
 }
 
-/// Storage of cases.
+/// Storage of cases (and of the unit registry dispatching checks against).
 #[async_trait]
-pub trait CaseStore: Send + Sync {
+pub trait CaseStore: UnitStore + Send + Sync {
     /// Stores a new case (its `id` and `version` are assigned) with its first log entry and the
     /// audit row, in one transaction. With an idempotency key the reporter already used, nothing
     /// is written and the earlier case is returned.
@@ -128,6 +129,21 @@ pub trait CaseStore: Send + Sync {
         case: &Case,
         entry: &LogEntry,
         audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Merges a case into another as [`Self::update_case`] does, in the same transaction
+    /// bumping the version of the case merged into (`into`, read at `into_version`) if it is
+    /// still at that version, open and no duplicate itself. So of two merges crossing (A into
+    /// B, B into A) exactly one is applied. Returns false, writing nothing, when either case
+    /// changed first.
+    async fn merge_case(
+        &self,
+        expected_version: i64,
+        case: &Case,
+        entry: &LogEntry,
+        audit: &AuditEntry,
+        into: i64,
+        into_version: i64,
     ) -> Result<bool, StoreError>;
 
     /// One case.
@@ -431,6 +447,24 @@ fn audit_with_target(audit: &AuditEntry, case_id: i64) -> AuditEntry {
     audit
 }
 
+/// Replaces the case row if its stored version is still `expected_version`; false when not.
+async fn write_case(
+    conn: &mut SqliteConnection,
+    expected_version: i64,
+    case: &Case,
+) -> Result<bool, StoreError> {
+    let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE cases SET (");
+    builder.push(CASE_COLUMNS[..CASE_COLUMNS.len() - 2].join(", "));
+    builder.push(") = (");
+    push_case_values(&mut builder, case);
+    builder
+        .push(") WHERE id = ")
+        .push_bind(case.id)
+        .push(" AND version = ")
+        .push_bind(expected_version);
+    Ok(builder.build().execute(&mut *conn).await?.rows_affected() > 0)
+}
+
 #[async_trait]
 impl CaseStore for SqliteStore {
     async fn insert_case(
@@ -486,17 +520,41 @@ impl CaseStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let _writer = self.writer().lock().await;
         let mut tx = self.pool().begin().await?;
-        let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE cases SET (");
-        builder.push(CASE_COLUMNS[..CASE_COLUMNS.len() - 2].join(", "));
-        builder.push(") = (");
-        push_case_values(&mut builder, case);
-        builder
-            .push(") WHERE id = ")
-            .push_bind(case.id)
-            .push(" AND version = ")
-            .push_bind(expected_version);
-        let updated = builder.build().execute(&mut *tx).await?.rows_affected();
-        if updated == 0 {
+        if !write_case(&mut tx, expected_version, case).await? {
+            return Ok(false);
+        }
+        append_entry(&mut tx, case.id, entry).await?;
+        append_audit_tx(&mut tx, &audit_with_target(audit, case.id)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn merge_case(
+        &self,
+        expected_version: i64,
+        case: &Case,
+        entry: &LogEntry,
+        audit: &AuditEntry,
+        into: i64,
+        into_version: i64,
+    ) -> Result<bool, StoreError> {
+        let _writer = self.writer().lock().await;
+        let mut tx = self.pool().begin().await?;
+        // Dropping the transaction without commit rolls back the first update.
+        if !write_case(&mut tx, expected_version, case).await? {
+            return Ok(false);
+        }
+        let target = sqlx::query(
+            "UPDATE cases SET version = version + 1, updated_at = ?
+             WHERE id = ? AND version = ? AND state NOT IN ('closed', 'voided') AND merged_into IS NULL",
+        )
+        .bind(text(case.updated_at))
+        .bind(into)
+        .bind(into_version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if target == 0 {
             return Ok(false);
         }
         append_entry(&mut tx, case.id, entry).await?;

@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod sqlite;
+pub mod units;
 pub mod users;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::model::{CollectionId, Feature, FeatureId, NewFeature};
 
 pub use cases::CaseStore;
 pub use sqlite::SqliteStore;
+pub use units::UnitStore;
 pub use users::UserStore;
 
 /// A storage failure.

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { repo, shots, startServer, addUser, launchChromium, serveViewerFromDisk, watchErrors, idle } from './support.mjs';
+import { repo, shots, startServer, addUnit, addUser, launchChromium, serveViewerFromDisk, watchErrors, idle } from './support.mjs';
 
 const PHOTO = join(repo, 'tests', 'fixtures', 'photos', 'plain.png');
 const HANDLER_UNIT = '管城区市政设施维护中心';
@@ -136,6 +136,8 @@ before(async () => {
   server = await startServer();
   base = server.base;
   spot = await findSpot();
+  // The handlers' unit is no grid cell's responsible unit: the administrator registers it first.
+  await addUnit(server, HANDLER_UNIT);
   for (const [username, u] of Object.entries(USERS)) {
     await addUser(server, username, { ...u, cells: u.role === 'worker' ? [spot.cell.code] : undefined });
   }
@@ -187,6 +189,11 @@ test('a grid worker reports a case by tapping the map in their cell, with a came
   await a.waitForFunction((name) => document.querySelector('#report-location').textContent.includes(name), spot.cell.name);
   const picked = await a.evaluate(() => ({ ...document.querySelector('#report-location').dataset }));
   assert.ok(Math.abs(Number(picked.lon) - spot.lon) < 0.00003 && Math.abs(Number(picked.lat) - spot.lat) < 0.00003, JSON.stringify(picked));
+  // The form offers the manhole a metre away; the worker confirms it, so the case is linked.
+  await a.waitForSelector(`#report-asset-confirm[data-id="${spot.manhole}"]`);
+  assert.match(await a.textContent('#report-asset-offer'), new RegExp(`#${spot.manhole}\\b`));
+  await a.click('#report-asset-confirm');
+  assert.equal(await a.getAttribute('#report-asset-confirm', 'aria-pressed'), 'true');
   await a.$eval('#report-submit', (e) => e.scrollIntoView({ block: 'end' }));
   await a.screenshot({ path: join(shots, 'cases-report-1280x800.png') });
   await a.setViewportSize({ width: 768, height: 1024 });
@@ -211,11 +218,13 @@ test('a grid worker reports a case by tapping the map in their cell, with a came
   assert.equal(stored.case.channel, 'tablet');
   assert.equal(stored.case.category, spot.category.code);
   assert.equal(stored.case.photos.length, 1, 'the photo went with the form');
+  assert.deepEqual(stored.case.asset, { collection: 'manholes', id: spot.manhole }, 'the confirmed asset went with the form');
   assert.equal(stored.case.cells.at(-1).code, spot.cell.code);
   assert.match(await a.textContent('#report-done h3'), new RegExp(`#${first}`));
   assert.match(await a.textContent('#report-done tr[data-fact="cells"]'), new RegExp(spot.cell.code));
   assert.equal(await a.textContent('#report-done tr[data-fact="responsible_unit"] td'), stored.case.responsible_unit ?? '—');
-  assert.match(await a.textContent('#report-asset'), new RegExp(`#${spot.manhole}\\b`), 'the manhole a metre away is suggested');
+  assert.match(await a.textContent('#report-asset'), new RegExp(`#${spot.manhole}\\b`), 'the manhole a metre away is linked');
+  assert.equal(await a.getAttribute('#report-asset', 'data-linked'), 'true');
   await a.screenshot({ path: join(shots, 'cases-report-result-1280x800.png') });
 
   // Page B saw the new case arrive on its map through the event stream.
@@ -296,7 +305,17 @@ test('the command centre files and dispatches from 我的任务 and merges the d
   assert.match(await a.textContent('#case-deadline'), /剩余/);
   assert.match(await a.textContent('#case-facts tr[data-fact="assigned_unit"]'), new RegExp(HANDLER_UNIT));
 
+  // The second report went without its asset: the command centre links it from the case page,
+  // with the asset nearby found for it.
   await openTask(a, second);
+  await act(a, 'link_asset', async (p) => {
+    await p.click('#action-suggest-asset');
+    await p.waitForFunction((id) => document.querySelector('#action-asset-id')?.value === id, spot.manhole);
+    assert.equal(await p.inputValue('#action-asset-collection'), 'manholes');
+  });
+  assert.match(await a.textContent('#case-facts tr[data-fact="asset"]'), new RegExp(`#${spot.manhole}\\b`));
+  assert.match(await a.textContent('#case-log li[data-action="link_asset"]'), new RegExp(`#${spot.manhole}\\b`));
+  assert.equal(await state(a), 'reported', 'linking leaves the state as it is');
   await act(a, 'merge', (p) => p.fill('#action-into', String(first)));
   assert.equal(await state(a), 'closed');
   assert.match(await a.textContent('#case-facts tr[data-fact="merged_into"]'), new RegExp(`#${first}`));

@@ -57,6 +57,17 @@ export async function startServer() {
   }
 }
 
+/** Registers a unit with the real command line (`citygrid unit add … --database-url`). */
+export function addUnit(server, name) {
+  return new Promise((ok, fail) => {
+    const child = spawn(bin, ['unit', 'add', name, '--database-url', server.database], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`citygrid unit add ${name} failed (${code}): ${err}`))));
+  });
+}
+
 /**
  * Adds a user with the real command line (`citygrid user add … --database-url`), the password on
  * standard input, as an administrator would.

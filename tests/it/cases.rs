@@ -113,6 +113,17 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         ),
         ("fenxi", Role::Analyst, None, vec![]),
     ];
+    // The utilities the tests dispatch to are no grid cell's responsible unit: registered.
+    for unit in [water_unit, "郑州华润燃气管城分公司"] {
+        demo.runtime
+            .block_on(citygrid::service::units::register_unit(
+                demo.catalog.store().as_ref(),
+                unit,
+                None,
+                None,
+            ))
+            .unwrap();
+    }
     let mut tokens = HashMap::new();
     for (name, role, unit, cells) in users {
         demo.runtime.block_on(async {
@@ -666,9 +677,19 @@ fn tasks_are_each_users_own_in_deadline_order() {
             .any(|t| t["id"] == id)
     );
     let dispatcher = call("GET", "/tasks", Some("zhihui"), None).json();
+    let units = call("GET", "/units", Some("zhihui"), None).json();
+    let staffed = |unit: &Value| {
+        units["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == *unit && u["staffed"] == true)
+    };
     assert!(dispatcher["tasks"].as_array().unwrap().iter().all(|t| {
         ["reported", "filed", "returned", "extension_pending"]
             .contains(&t["state"].as_str().unwrap())
+            || (["dispatched", "in_progress"].contains(&t["state"].as_str().unwrap())
+                && !staffed(&t["assigned_unit"]))
     }));
 }
 
@@ -1699,4 +1720,480 @@ fn cases_sessions_and_api_keys_survive_a_restart() {
         "photos live next to the database"
     );
     assert!(server.terminate());
+}
+
+/// Sends `requests` at once (each on its own task) and returns their statuses and bodies.
+fn concurrently(requests: Vec<Request<Body>>) -> Vec<(u16, Value)> {
+    let fx = fx();
+    demo().runtime.block_on(async {
+        let calls: Vec<_> = requests
+            .into_iter()
+            .map(|r| tokio::spawn(fx.router.clone().oneshot(r)))
+            .collect();
+        let mut replies = Vec::new();
+        for call in calls {
+            let response = call.await.unwrap().unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            replies.push((status, serde_json::from_slice::<Value>(&body).unwrap()));
+        }
+        replies
+    })
+}
+
+fn case_of(id: i64) -> Value {
+    call("GET", &format!("/cases/{id}"), Some("admin"), None).json()["case"].clone()
+}
+
+#[test]
+fn crossing_merges_of_two_cases_let_exactly_one_win_in_each_of_thirty_rounds() {
+    let fx = fx();
+    for round in 0..30 {
+        let (a, b) = (new_case("wang"), new_case("wang"));
+        let merge = |id: i64, into: i64, who: &str| {
+            Request::post(format!("/cases/{id}/actions"))
+                .header("authorization", format!("Bearer {}", fx.tokens[who]))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({ "action": "merge", "into": into }).to_string(),
+                ))
+                .unwrap()
+        };
+        let replies = concurrently(vec![merge(a, b, "zhihui"), merge(b, a, "zhao")]);
+        let mut statuses: Vec<u16> = replies.iter().map(|(s, _)| *s).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "round {round}: {replies:?}");
+        let (a, b) = (case_of(a), case_of(b));
+        let (merged, kept) = if a["state"] == "closed" {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        assert_eq!(merged["merged_into"], kept["id"], "round {round}");
+        assert_eq!(kept["state"], "reported", "round {round}: {kept}");
+        assert!(kept["merged_into"].is_null(), "round {round}: {kept}");
+    }
+}
+
+#[test]
+fn merging_into_a_duplicate_or_a_case_with_duplicates_is_refused_naming_the_root() {
+    let (root, dup, other) = (new_case("wang"), new_case("wang"), new_case("wang"));
+    ok_state(
+        &act("zhihui", dup, "merge", json!({ "into": root })),
+        "closed",
+    );
+    // Into a duplicate: a chain. The answer names the case to merge into instead.
+    let chain = act("zhihui", other, "merge", json!({ "into": dup }));
+    assert_problem(&chain, 409, None);
+    assert!(
+        chain.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("merge into case {root}"))
+    );
+    // A case that has duplicates is not merged away: its duplicates would hang off a closed case.
+    let away = act("zhihui", root, "merge", json!({ "into": other }));
+    assert_problem(&away, 409, None);
+    assert!(
+        away.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("merge case {other} into case {root}"))
+    );
+    ok_state(
+        &act("zhihui", other, "merge", json!({ "into": root })),
+        "closed",
+    );
+    assert_eq!(case_of(root)["state"], "reported");
+    // Merging bumped the version of the case merged into, so a stale page of it is refused.
+    assert_eq!(case_of(root)["version"], 3);
+}
+
+#[test]
+fn dispatching_to_an_unknown_unit_is_refused_naming_unit_with_near_matches() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    let unknown = act("zhihui", id, "dispatch", json!({ "unit": "郑州水务集团" }));
+    assert_problem(&unknown, 422, Some("unit"));
+    let detail = unknown.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("/units"), "{detail}");
+    assert!(
+        detail.contains(fx().water_unit),
+        "a near match is offered: {detail}"
+    );
+    assert_problem(
+        &act("zhihui", id, "dispatch", json!({ "unit": "   " })),
+        400,
+        Some("unit"),
+    );
+    assert_eq!(case_of(id)["state"], "filed", "nothing was applied");
+}
+
+#[test]
+fn dispatching_to_a_unit_no_active_handler_holds_is_refused() {
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    // The grid cell's responsible unit is known, but no handler of the fixture holds it.
+    let responsible = case_of(id)["responsible_unit"].as_str().unwrap().to_owned();
+    let refused = act("zhihui", id, "dispatch", json!({}));
+    assert_problem(&refused, 422, Some("unit"));
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&responsible)
+    );
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx().water_unit })),
+        "dispatched",
+    );
+}
+
+#[test]
+fn the_units_list_names_grid_and_registered_units_with_their_active_handlers() {
+    let reply = call("GET", "/units", Some("zhou"), None);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    let units = body["units"].as_array().unwrap();
+    let water = units.iter().find(|u| u["name"] == fx().water_unit).unwrap();
+    assert_eq!(water["registered"], true);
+    assert!(water["active_handlers"].as_u64().unwrap() >= 1);
+    assert_eq!(water["staffed"], true);
+    let grid = units
+        .iter()
+        .find(|u| !u["cells"].as_array().unwrap().is_empty())
+        .expect("the grid's responsible units are listed");
+    assert_eq!(grid["registered"], false);
+    assert_eq!(call("GET", "/units", None, None).status, 401);
+}
+
+#[test]
+fn only_an_administrator_registers_a_unit_and_a_name_is_checked() {
+    let body = json!({ "name": "  管城区园林绿化中心 " });
+    assert_problem(
+        &call("POST", "/units", Some("zhihui"), Some(body.clone())),
+        403,
+        None,
+    );
+    let added = call("POST", "/units", Some("admin"), Some(body.clone()));
+    assert_eq!(added.status, 201, "{}", added.text());
+    assert_eq!(added.json()["name"], "管城区园林绿化中心");
+    assert_eq!(
+        call("POST", "/units", Some("admin"), Some(body)).status,
+        200
+    );
+    assert_problem(
+        &call("POST", "/units", Some("admin"), Some(json!({ "name": "" }))),
+        400,
+        Some("name"),
+    );
+    assert_problem(
+        &call(
+            "POST",
+            "/units",
+            Some("admin"),
+            Some(json!({ "name": "x", "code": 1 })),
+        ),
+        400,
+        None,
+    );
+    let listed = call("GET", "/units", Some("admin"), None).json();
+    let unit = listed["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "管城区园林绿化中心")
+        .cloned()
+        .unwrap();
+    assert_eq!(unit["staffed"], false);
+}
+
+#[test]
+fn a_case_whose_unit_lost_its_last_handler_is_redispatched_by_the_command_centre() {
+    let fx = fx();
+    let unit = "管城区排水管理所";
+    let name = Username::parse("case-paishui").unwrap();
+    demo().runtime.block_on(async {
+        citygrid::service::units::register_unit(demo().catalog.store().as_ref(), unit, None, None)
+            .await
+            .unwrap();
+        fx.state
+            .auth
+            .add_user(
+                &Origin::command_line(),
+                NewUser {
+                    username: name.clone(),
+                    display_name: "排水".into(),
+                    role: Role::Handler,
+                    unit: Some(unit.into()),
+                    cells: vec![],
+                },
+                PASSWORD,
+                &|_| true,
+            )
+            .await
+            .unwrap();
+    });
+    let id = new_case("wang");
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": unit })),
+        "dispatched",
+    );
+    // While the unit has a handler, it is theirs: no redispatch (they can return it).
+    let staffed = act("zhihui", id, "dispatch", json!({ "unit": fx.water_unit }));
+    assert_problem(&staffed, 409, None);
+    assert!(
+        staffed.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("active handlers")
+    );
+    let offered = |who: &str| {
+        call("GET", &format!("/cases/{id}"), Some(who), None).json()["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "dispatch")
+    };
+    assert!(!offered("zhihui"));
+    // The unit's only handler is disabled: the case is stranded, the command centre redispatches.
+    demo().runtime.block_on(async {
+        fx.state
+            .auth
+            .set_disabled(&Origin::command_line(), &name, true)
+            .await
+            .unwrap();
+    });
+    assert!(offered("zhihui"));
+    let tasks = call("GET", "/tasks", Some("zhihui"), None).json();
+    assert!(
+        tasks["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id),
+        "a stranded case is among the command centre's tasks"
+    );
+    let redispatched = ok_state(
+        &act(
+            "zhihui",
+            id,
+            "dispatch",
+            json!({ "unit": fx.water_unit, "note": "原单位无人处置，改派" }),
+        ),
+        "dispatched",
+    );
+    assert_eq!(redispatched["assigned_unit"], fx.water_unit);
+    ok_state(&act("shuiwu", id, "start", json!({})), "in_progress");
+}
+
+#[test]
+fn the_command_centre_links_changes_and_clears_a_cases_asset_and_the_hazard_register_follows() {
+    let manholes = demo().catalog.collection("manholes").unwrap();
+    let asset = manholes
+        .index
+        .iter()
+        .map(|f| f.id.to_string())
+        .find(|id| *id != fx().manhole)
+        .unwrap();
+    let (a, b) = (new_case("wang"), new_case("wang"));
+    let in_register = || {
+        call("GET", "/cases/hazards", Some("jiandu"), None).json()["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["asset"]["id"] == asset.as_str())
+            .map(|h| h["case_count"].as_u64().unwrap())
+    };
+    assert_eq!(in_register(), None);
+    let link = json!({ "asset": { "collection": "manholes", "id": asset } });
+    // A grid worker may not; an unknown asset is named; the member is required.
+    assert_problem(&act("wang", a, "link_asset", link.clone()), 403, None);
+    let unknown = act(
+        "zhihui",
+        a,
+        "link_asset",
+        json!({ "asset": { "collection": "manholes", "id": "no-such-manhole" } }),
+    );
+    assert_problem(&unknown, 422, Some("asset"));
+    assert!(
+        unknown.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-manhole")
+    );
+    assert_problem(
+        &act("zhihui", a, "link_asset", json!({})),
+        400,
+        Some("asset"),
+    );
+
+    let linked = ok_state(&act("zhihui", a, "link_asset", link.clone()), "reported");
+    assert_eq!(linked["asset"]["id"], asset.as_str());
+    assert_problem(
+        &act("zhihui", a, "link_asset", link.clone()),
+        400,
+        Some("asset"),
+    );
+    // A voided case takes no link (it is no case); the supervision centre links like the
+    // command centre.
+    ok_state(
+        &act("zhihui", b, "void", json!({ "note": "误报" })),
+        "voided",
+    );
+    assert_problem(&act("jiandu", b, "link_asset", link.clone()), 409, None);
+    let c = new_case("wang");
+    ok_state(&act("jiandu", c, "link_asset", link.clone()), "reported");
+    assert_eq!(in_register(), Some(2));
+
+    let detail = call("GET", &format!("/cases/{a}"), Some("zhihui"), None).json();
+    let entry = detail["log"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(entry["action"], "link_asset");
+    assert_eq!(entry["detail"]["asset"]["id"], asset.as_str());
+    assert!(entry["detail"]["previous"].is_null());
+    let audit = call(
+        "GET",
+        &format!("/audit?action=case.link_asset&target=case/{a}"),
+        Some("admin"),
+        None,
+    );
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    assert!(audit.text().contains("case.link_asset"), "{}", audit.text());
+
+    // Changed to the manhole of the fixture, then cleared: the register follows.
+    ok_state(
+        &act(
+            "zhihui",
+            a,
+            "link_asset",
+            json!({ "asset": { "collection": "manholes", "id": fx().manhole } }),
+        ),
+        "reported",
+    );
+    assert_eq!(in_register(), None);
+    let cleared = ok_state(
+        &act("zhihui", c, "link_asset", json!({ "asset": null })),
+        "reported",
+    );
+    assert!(cleared["asset"].is_null());
+}
+
+#[test]
+fn the_report_form_asks_which_asset_would_be_suggested_here() {
+    let (lon, lat) = fx().here;
+    let reply = call(
+        "GET",
+        &format!("/cases/suggested-asset?category=0101&lon={lon}&lat={lat}"),
+        Some("wang"),
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let suggestion = &reply.json()["suggested_asset"];
+    assert_eq!(suggestion["collection"], "manholes");
+    assert_eq!(suggestion["id"], fx().manhole.as_str());
+    assert!(suggestion["distance_m"].as_f64().unwrap() < 2.0);
+    // Reporting with it confirmed links the case; the register counts it.
+    let reported = report(
+        "wang",
+        "0101",
+        fx().here,
+        json!({ "asset": { "collection": "manholes", "id": fx().manhole } }),
+    );
+    assert_eq!(reported.status, 201);
+    assert_eq!(
+        reported.json()["case"]["asset"]["id"],
+        fx().manhole.as_str()
+    );
+    assert_problem(
+        &report(
+            "wang",
+            "0101",
+            fx().here,
+            json!({ "asset": { "collection": "manholes", "id": "no-such-manhole" } }),
+        ),
+        422,
+        Some("asset"),
+    );
+    assert_problem(
+        &call(
+            "GET",
+            &format!("/cases/suggested-asset?category=9999&lon={lon}&lat={lat}"),
+            Some("wang"),
+            None,
+        ),
+        400,
+        Some("category"),
+    );
+    assert_problem(
+        &call(
+            "GET",
+            "/cases/suggested-asset?category=0101",
+            Some("wang"),
+            None,
+        ),
+        400,
+        None,
+    );
+    assert_eq!(
+        call(
+            "GET",
+            &format!("/cases/suggested-asset?category=0101&lon={lon}&lat={lat}"),
+            None,
+            None
+        )
+        .status,
+        401
+    );
+}
+
+#[test]
+fn user_add_refuses_an_unknown_unit_listing_near_matches_and_unit_add_registers_it() {
+    use crate::support::run_citygrid;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("units.db").display());
+    let text = |output: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
+    let unit = "郑州水务集团管城分公司";
+    let added = run_citygrid(&["unit", "add", unit, "--database-url", &database], "");
+    assert!(added.status.success(), "{}", text(&added));
+    let add_handler = |unit: Option<&str>| {
+        let mut args = vec![
+            "user",
+            "add",
+            "sunqiang",
+            "--role",
+            "handler",
+            "--database-url",
+            &database,
+        ];
+        if let Some(unit) = unit {
+            args.extend(["--unit", unit]);
+        }
+        run_citygrid(&args, "unit-handler-1\n")
+    };
+    let typo = add_handler(Some("郑州水务集团"));
+    assert!(!typo.status.success());
+    let said = text(&typo);
+    assert!(
+        said.contains("unknown unit") && said.contains(unit),
+        "{said}"
+    );
+    let none = add_handler(None);
+    assert!(!none.status.success());
+    assert!(text(&none).contains("--unit"), "{}", text(&none));
+    let ok = add_handler(Some(unit));
+    assert!(ok.status.success(), "{}", text(&ok));
+    let listed = run_citygrid(&["unit", "list", "--database-url", &database], "");
+    let line = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find(|l| l.ends_with(unit))
+        .map(str::to_owned)
+        .unwrap();
+    assert!(line.starts_with('1'), "one active handler: {line}");
 }

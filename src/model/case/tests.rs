@@ -25,6 +25,7 @@ fn scope(state: CaseState) -> CaseScope<'static> {
         resume_state: None,
         cell: Some("410104001005006"),
         assigned_unit: Some("西昌社区居委会"),
+        unit_staffed: true,
     }
 }
 
@@ -65,10 +66,15 @@ const ALLOWED: &[(CaseState, Action, CaseState)] = {
 fn the_transition_table_is_exactly_the_documented_workflow() {
     for state in CaseState::ALL {
         for action in Action::TRANSITIONS {
-            let expected = ALLOWED
-                .iter()
-                .find(|(s, a, _)| *s == state && *a == action)
-                .map(|(_, _, to)| *to);
+            // Linking an asset leaves the state as it is, everywhere but in `voided`.
+            let expected = if action == Action::LinkAsset {
+                (state != CaseState::Voided).then_some(state)
+            } else {
+                ALLOWED
+                    .iter()
+                    .find(|(s, a, _)| *s == state && *a == action)
+                    .map(|(_, _, to)| *to)
+            };
             assert_eq!(
                 next_state(state, action, None),
                 expected,
@@ -79,9 +85,78 @@ fn the_transition_table_is_exactly_the_documented_workflow() {
 }
 
 #[test]
-fn closed_and_voided_cases_accept_no_action() {
-    assert!(actions_in(CaseState::Closed).is_empty());
+fn a_closed_case_accepts_only_a_corrected_asset_and_a_voided_one_nothing() {
+    assert_eq!(actions_in(CaseState::Closed), vec![Action::LinkAsset]);
     assert!(actions_in(CaseState::Voided).is_empty());
+}
+
+#[test]
+fn the_command_centre_links_an_asset_without_changing_the_state_and_a_grid_worker_may_not() {
+    let dispatcher = user(Role::Dispatcher, None, &[]);
+    let supervisor = user(Role::Supervisor, None, &[]);
+    for state in [CaseState::Reported, CaseState::Suspended, CaseState::Closed] {
+        assert_eq!(
+            authorize(&dispatcher, Action::LinkAsset, &scope(state)),
+            Ok(state)
+        );
+        assert_eq!(
+            authorize(&supervisor, Action::LinkAsset, &scope(state)),
+            Ok(state)
+        );
+    }
+    assert!(
+        authorize(&dispatcher, Action::LinkAsset, &scope(CaseState::Voided))
+            .unwrap_err()
+            .is_conflict()
+    );
+    let worker = user(Role::Worker, None, &["410104001005006"]);
+    assert!(matches!(
+        authorize(&worker, Action::LinkAsset, &scope(CaseState::Reported)),
+        Err(Refusal::Role { .. })
+    ));
+}
+
+#[test]
+fn a_stranded_case_is_redispatched_by_the_command_centre_and_a_staffed_one_is_not() {
+    let dispatcher = user(Role::Dispatcher, None, &[]);
+    for state in [CaseState::Dispatched, CaseState::InProgress] {
+        let stranded = CaseScope {
+            unit_staffed: false,
+            ..scope(state)
+        };
+        assert!(stranded.stranded());
+        assert_eq!(
+            authorize(&dispatcher, Action::Dispatch, &stranded),
+            Ok(CaseState::Dispatched)
+        );
+        assert!(allowed_actions(&dispatcher, &stranded).contains(&Action::Dispatch));
+        let staffed = scope(state);
+        assert!(!staffed.stranded());
+        let refusal = authorize(&dispatcher, Action::Dispatch, &staffed).unwrap_err();
+        assert!(matches!(refusal, Refusal::Staffed { .. }), "{refusal:?}");
+        assert!(refusal.is_conflict());
+        assert!(!allowed_actions(&dispatcher, &staffed).contains(&Action::Dispatch));
+    }
+    // Only dispatched or in-progress cases strand: a handled case waits for verification, not
+    // for the unit, and a pending extension waits for the command centre.
+    for state in [CaseState::Handled, CaseState::ExtensionPending] {
+        let scope = CaseScope {
+            unit_staffed: false,
+            ..scope(state)
+        };
+        assert!(!scope.stranded());
+        assert!(authorize(&dispatcher, Action::Dispatch, &scope).is_err());
+    }
+    // A handler may still not dispatch, stranded or not.
+    let handler = user(Role::Handler, Some("西昌社区居委会"), &[]);
+    let stranded = CaseScope {
+        unit_staffed: false,
+        ..scope(CaseState::Dispatched)
+    };
+    assert!(matches!(
+        authorize(&handler, Action::Dispatch, &stranded),
+        Err(Refusal::Role { .. })
+    ));
 }
 
 #[test]
@@ -185,12 +260,12 @@ fn the_buttons_offered_match_role_and_state() {
     let dispatcher = user(Role::Dispatcher, None, &[]);
     assert_eq!(
         allowed_actions(&dispatcher, &scope(CaseState::Reported)),
-        vec![Action::File, Action::Void, Action::Merge]
+        vec![Action::File, Action::Void, Action::Merge, Action::LinkAsset]
     );
     let supervisor = user(Role::Supervisor, None, &[]);
     assert_eq!(
         allowed_actions(&supervisor, &scope(CaseState::Handled)),
-        vec![Action::Verify, Action::Reject]
+        vec![Action::Verify, Action::Reject, Action::LinkAsset]
     );
     let analyst = user(Role::Analyst, None, &[]);
     assert!(allowed_actions(&analyst, &scope(CaseState::Handled)).is_empty());

@@ -32,6 +32,7 @@ use crate::model::temporal::today_in_china;
 use crate::model::user::{Role, User};
 use crate::service::Catalog;
 use crate::service::photos::{MAX_PHOTOS_PER_CASE, PhotoError, PhotoRef, PhotoStore};
+use crate::service::units::{self, UnitError, catalog_grid_units};
 use crate::store::StoreError;
 use crate::store::cases::{CaseOrder, CaseQuery, CaseStore, PhotoRecord, UploadQuota};
 
@@ -175,6 +176,8 @@ pub struct ActionRequest {
     pub amount: Option<f64>,
     /// `merge`: the case this one duplicates.
     pub into: Option<i64>,
+    /// `link_asset`: the asset to link, or none to clear the link.
+    pub asset: Option<AssetRef>,
     /// The version the actor saw; when given and stale, the action is refused with the case.
     pub expected_version: Option<i64>,
     /// The actor's network address, for the audit trail.
@@ -191,6 +194,7 @@ impl ActionRequest {
             unit: None,
             amount: None,
             into: None,
+            asset: None,
             expected_version: None,
             remote: None,
         }
@@ -275,6 +279,24 @@ pub enum CaseError {
         /// Its id.
         id: String,
     },
+    /// A merge the cases' current states do not allow: the case to merge into is closed or
+    /// itself a duplicate, or the case to merge has duplicates of its own. Holds the case at
+    /// fault as it is now.
+    #[error("{reason}")]
+    MergeConflict {
+        /// Why, and what to do instead.
+        reason: String,
+        /// The case at fault.
+        current: Box<Case>,
+    },
+    /// The unit named is not known, or its name is not acceptable.
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+    /// The unit is known but no active handler holds it: a case sent there would be stranded.
+    #[error(
+        "no active handler holds unit {0:?}, so nobody could act on the case; GET /units shows which units have handlers"
+    )]
+    UnstaffedUnit(String),
     /// A photo id names no uploaded photo.
     #[error("photo {0} was not uploaded; POST /photos first")]
     UnknownPhoto(String),
@@ -590,6 +612,18 @@ impl CaseService {
             .map(|(_, cell)| text(cell, "responsible_unit"))
             .find(|u| !u.trim().is_empty());
         Ok((cells, unit))
+    }
+
+    /// The asset a report of `category` at `lon`, `lat` would be suggested (the nearest feature
+    /// of the category's layer within [`ASSET_RADIUS_M`]), for a form to offer before sending.
+    pub fn suggested_asset(
+        &self,
+        category: &str,
+        lon: f64,
+        lat: f64,
+    ) -> Result<Option<AssetSuggestion>, CaseError> {
+        let category = self.category(category)?;
+        Ok(self.suggest_asset(category, lon, lat))
     }
 
     fn suggest_asset(&self, category: &Category, lon: f64, lat: f64) -> Option<AssetSuggestion> {
@@ -913,7 +947,10 @@ impl CaseService {
             .await?;
         Ok(CaseDetail {
             overdue: case.overdue_at(self.now()),
-            allowed_actions: case::allowed_actions(viewer, &case.scope()),
+            allowed_actions: case::allowed_actions(
+                viewer,
+                &case.scope_staffed(self.unit_staffed(&case).await?),
+            ),
             duplicates: merged.iter().map(|c| c.id).collect(),
             schedule,
             log,
@@ -932,10 +969,11 @@ impl CaseService {
         if request.expected_version.is_some_and(|v| v != case.version) {
             return Err(CaseError::Conflict(Box::new(case)));
         }
-        let to = case::authorize(actor, request.action, &case.scope())?;
+        let staffed = self.unit_staffed(&case).await?;
+        let to = case::authorize(actor, request.action, &case.scope_staffed(staffed))?;
         let category = self.category(&case.category)?.clone();
         let _photos_kept = self.photo_gate.read().await;
-        self.check_request(&case, &request).await?;
+        let target = self.check_request(&case, &request).await?;
         let now = self.now();
         let mut log = self.store.case_log(id).await?;
         let detail = self.detail_of(&case, &request, &log)?;
@@ -964,19 +1002,75 @@ impl CaseService {
             detail: json!({ "from": case.state, "to": to, "version": next.version }),
             remote: request.remote.clone(),
         };
-        if !self
-            .store
-            .update_case(case.version, &next, &entry, &audit)
-            .await?
-        {
+        let written = match &target {
+            Some(target) => {
+                self.store
+                    .merge_case(
+                        case.version,
+                        &next,
+                        &entry,
+                        &audit,
+                        target.id,
+                        target.version,
+                    )
+                    .await?
+            }
+            None => {
+                self.store
+                    .update_case(case.version, &next, &entry, &audit)
+                    .await?
+            }
+        };
+        if !written {
             let current = self.case(id).await?;
-            return Err(CaseError::Conflict(Box::new(current)));
+            // Show the case that changed: this one, else the one it was to be merged into.
+            let changed = match target {
+                Some(target) if current.version == case.version => self.case(target.id).await?,
+                _ => current,
+            };
+            return Err(CaseError::Conflict(Box::new(changed)));
         }
         self.published(&next, &entry);
         Ok(next)
     }
 
-    async fn check_request(&self, case: &Case, request: &ActionRequest) -> Result<(), CaseError> {
+    /// Whether an active handler holds the unit the case is dispatched to (true when none).
+    async fn unit_staffed(&self, case: &Case) -> Result<bool, CaseError> {
+        let Some(unit) = &case.assigned_unit else {
+            return Ok(true);
+        };
+        let handlers = units::active_handlers(self.store.as_ref()).await?;
+        Ok(handlers.get(unit).is_some_and(|n| *n > 0))
+    }
+
+    /// The known units (grid and registry) with their active handlers.
+    pub async fn units(&self) -> Result<Vec<units::Unit>, CaseError> {
+        Ok(units::units(catalog_grid_units(&self.catalog), self.store.as_ref()).await?)
+    }
+
+    /// Registers a unit for `actor`, whom the caller checked to be an administrator (see
+    /// [`units::register_unit`]); returns its name and whether it was new.
+    pub async fn register_unit(
+        &self,
+        actor: &User,
+        name: &str,
+        remote: Option<String>,
+    ) -> Result<(String, bool), CaseError> {
+        Ok(units::register_unit(
+            self.store.as_ref(),
+            name,
+            Some(actor.username.as_str()),
+            remote,
+        )
+        .await?)
+    }
+
+    /// Checks what the action needs beyond the workflow; returns the case a merge goes into.
+    async fn check_request(
+        &self,
+        case: &Case,
+        request: &ActionRequest,
+    ) -> Result<Option<Case>, CaseError> {
         let note = request.note.as_deref().unwrap_or_default();
         Self::check_text("note", note, request.action.needs_note())?;
         self.check_photos(&request.photos).await?;
@@ -993,7 +1087,12 @@ impl CaseService {
                         reason: "the case's cells name no responsible unit: give the unit to dispatch to".into(),
                     });
                 }
-                Self::check_text("unit", unit, true)?;
+                let known =
+                    units::known_unit(catalog_grid_units(&self.catalog), self.store.as_ref(), unit)
+                        .await?;
+                if !known.staffed() {
+                    return Err(CaseError::UnstaffedUnit(known.name));
+                }
             }
             Action::RequestExtension => {
                 let amount = request.amount.unwrap_or(f64::NAN);
@@ -1016,31 +1115,88 @@ impl CaseService {
                     });
                 }
             }
-            Action::Merge => {
-                let into = request.into.ok_or(CaseError::Invalid {
-                    field: "into",
-                    reason: "the number of the open case this one duplicates".into(),
-                })?;
-                if into == case.id {
-                    return Err(CaseError::Invalid {
-                        field: "into",
-                        reason: "a case cannot be merged into itself".into(),
+            Action::Merge => return self.merge_target(case, request).await.map(Some),
+            Action::LinkAsset => {
+                if let Some(asset) = &request.asset
+                    && self.catalog.feature(&asset.collection, &asset.id).is_err()
+                {
+                    return Err(CaseError::UnknownAsset {
+                        collection: asset.collection.clone(),
+                        id: asset.id.clone(),
                     });
                 }
-                let original = self.store.case(into).await?.ok_or(CaseError::Invalid {
-                    field: "into",
-                    reason: format!("case {into} does not exist"),
-                })?;
-                if !original.state.is_open() {
+                if request.asset == case.asset {
                     return Err(CaseError::Invalid {
-                        field: "into",
-                        reason: format!("case {into} is {}, not open", original.state),
+                        field: "asset",
+                        reason: match &case.asset {
+                            Some(a) => {
+                                format!("the case is linked to {}/{} already", a.collection, a.id)
+                            }
+                            None => "the case has no asset to clear".into(),
+                        },
                     });
                 }
             }
             _ => {}
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// The open case a merge goes into, checked: not the case itself, open, no duplicate
+    /// itself; and the case merged has no duplicates of its own (no chains).
+    async fn merge_target(&self, case: &Case, request: &ActionRequest) -> Result<Case, CaseError> {
+        let into = request.into.ok_or(CaseError::Invalid {
+            field: "into",
+            reason: "the number of the open case this one duplicates".into(),
+        })?;
+        if into == case.id {
+            return Err(CaseError::Invalid {
+                field: "into",
+                reason: "a case cannot be merged into itself".into(),
+            });
+        }
+        let original = self.store.case(into).await?.ok_or(CaseError::Invalid {
+            field: "into",
+            reason: format!("case {into} does not exist"),
+        })?;
+        if let Some(root) = original.merged_into {
+            return Err(CaseError::MergeConflict {
+                reason: format!(
+                    "case {into} is itself a duplicate of case {root}: merge into case {root}"
+                ),
+                current: Box::new(original),
+            });
+        }
+        if !original.state.is_open() {
+            return Err(CaseError::MergeConflict {
+                reason: format!(
+                    "case {into} is {}: only an open case takes duplicates",
+                    original.state
+                ),
+                current: Box::new(original),
+            });
+        }
+        let (merged, _) = self
+            .store
+            .cases(&CaseQuery {
+                merged_into: Some(case.id),
+                limit: Some(5),
+                ..CaseQuery::default()
+            })
+            .await?;
+        if !merged.is_empty() {
+            let ids: Vec<String> = merged.iter().map(|c| format!("#{}", c.id)).collect();
+            return Err(CaseError::MergeConflict {
+                reason: format!(
+                    "case {} has duplicates merged into it ({}): merge case {into} into case {} instead",
+                    case.id,
+                    ids.join(", "),
+                    case.id
+                ),
+                current: Box::new(case.clone()),
+            });
+        }
+        Ok(original)
     }
 
     /// The action-specific detail recorded in the log entry.
@@ -1069,6 +1225,7 @@ impl CaseService {
                 json!({ "amount": request.amount.or(asked), "time_unit": unit })
             }
             Action::Merge => json!({ "into": request.into }),
+            Action::LinkAsset => json!({ "asset": request.asset, "previous": case.asset }),
             _ => json!({}),
         })
     }
@@ -1079,7 +1236,9 @@ impl CaseService {
         next.version += 1;
         next.state = entry.to;
         next.updated_at = entry.at;
-        next.resume_state = if entry.to.is_paused() {
+        next.resume_state = if entry.action == Action::LinkAsset {
+            case.resume_state
+        } else if entry.to.is_paused() {
             Some(case.state)
         } else {
             None
@@ -1108,6 +1267,13 @@ impl CaseService {
                 next.closed_at = Some(entry.at);
                 next.merged_into = entry.detail.get("into").and_then(serde_json::Value::as_i64);
             }
+            Action::LinkAsset => {
+                next.asset = entry
+                    .detail
+                    .get("asset")
+                    .cloned()
+                    .and_then(|a| serde_json::from_value(a).ok());
+            }
             _ => {}
         }
         next.due_at = schedule.due;
@@ -1129,7 +1295,8 @@ impl CaseService {
     /// The tasks of `user`, earliest deadline first: for a unit handler the open cases dispatched
     /// to its unit; for a grid worker the cases waiting for verification in its cells and the
     /// open cases it reported; for the command centre the cases waiting for it (reported,
-    /// returned, extension pending); for the supervision centre those to verify or close.
+    /// returned, extension pending, and stranded ones: dispatched or in progress to a unit no
+    /// active handler holds); for the supervision centre those to verify or close.
     pub async fn tasks(&self, user: &User) -> Result<Vec<Case>, CaseError> {
         use CaseState as S;
         let mut queries = Vec::new();
@@ -1176,6 +1343,21 @@ impl CaseService {
             Role::Analyst | Role::Viewer => {}
         }
         let mut tasks: Vec<Case> = Vec::new();
+        if user.role == Role::Dispatcher {
+            let handlers = units::active_handlers(self.store.as_ref()).await?;
+            let (assigned, _) = self
+                .store
+                .cases(&CaseQuery {
+                    states: vec![S::Dispatched, S::InProgress],
+                    ..base.clone()
+                })
+                .await?;
+            tasks.extend(assigned.into_iter().filter(|c| {
+                c.assigned_unit
+                    .as_ref()
+                    .is_some_and(|u| handlers.get(u).is_none_or(|n| *n == 0))
+            }));
+        }
         for query in queries {
             let (cases, _) = self.store.cases(&query).await?;
             for case in cases {
