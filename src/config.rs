@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// How long a login token is valid, hours.
     #[arg(long, env = "CITYGRID_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed: IP addresses
+    /// and CIDR networks separated by commas. None by default: the peer is the client.
+    #[arg(long, env = "CITYGRID_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
     /// Where case photos are stored (content-addressed files). Default: `photos/` next to the
     /// SQLite database file.
     #[arg(long, env = "CITYGRID_PHOTO_DIR")]
@@ -287,6 +291,9 @@ pub enum ConfigError {
         "CITYGRID_WORKING_HOURS / --working-hours: {0:?} is not usable ({1}); write periods like 08:30-12:00,13:30-17:30"
     )]
     WorkingHours(String, String),
+    /// `CITYGRID_TRUSTED_PROXIES` / `--trusted-proxies` has an entry that is not an address.
+    #[error("CITYGRID_TRUSTED_PROXIES / --trusted-proxies: {0}")]
+    TrustedProxies(crate::model::proxies::ProxyListError),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -313,6 +320,8 @@ pub struct Config {
     pub public_layers: bool,
     /// How long a login token is valid.
     pub token_ttl: std::time::Duration,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: crate::model::proxies::TrustedProxies,
     /// Where case photos are stored.
     pub photo_dir: PathBuf,
     /// Working hours of 工作时 deadlines.
@@ -361,6 +370,10 @@ impl Config {
         if !(1..=MAX_TOKEN_TTL_HOURS).contains(&args.token_ttl_hours) {
             return Err(ConfigError::TokenTtl(args.token_ttl_hours));
         }
+        let trusted_proxies = crate::model::proxies::TrustedProxies::parse(
+            args.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .map_err(ConfigError::TrustedProxies)?;
         let working_hours =
             crate::model::calendar::WorkCalendar::parse_working_hours(&args.working_hours)
                 .map_err(|e| {
@@ -383,6 +396,7 @@ impl Config {
             working_hours,
             holidays: args.holidays.clone(),
             token_ttl: std::time::Duration::from_secs(args.token_ttl_hours * 3600),
+            trusted_proxies,
             public_layers: args.public_layers,
             bind,
             database_url: args.database_url.clone(),
