@@ -467,6 +467,22 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_none_by_default_and_a_bad_entry_is_named() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        let config =
+            Config::from_args(&serve(&["--trusted-proxies", "127.0.0.1, 10.0.0.0/8"])).unwrap();
+        assert!(config.trusted_proxies.trusts("10.2.3.4".parse().unwrap()));
+        let err =
+            Config::from_args(&serve(&["--trusted-proxies", "10.0.0.0/8,proxy.lan"])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CITYGRID_TRUSTED_PROXIES") && text.contains("proxy.lan"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn tokens_last_twelve_hours_unless_configured_within_thirty_days() {
         let config = Config::from_args(&serve(&[])).unwrap();
         assert_eq!(config.token_ttl.as_secs(), 12 * 3600);
