@@ -918,6 +918,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashing_beyond_the_lanes_and_the_queue_is_refused_at_once() {
+        let (service, _) = service().await;
+        let service = Arc::new(service);
+        let lanes = service.hash_lanes;
+        // Occupy every lane until told to stop.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let mut running = Vec::new();
+        for _ in 0..lanes {
+            let (service, gate) = (Arc::clone(&service), Arc::clone(&gate));
+            running.push(tokio::spawn(async move {
+                service
+                    .hashing(move || {
+                        let _ = gate.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    })
+                    .await
+            }));
+        }
+        while service.hash_permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // Fill the queue.
+        for _ in 0..MAX_HASHING_QUEUE * lanes {
+            let service = Arc::clone(&service);
+            running.push(tokio::spawn(async move { service.hashing(|| ()).await }));
+        }
+        while service.hash_waiting.load(Ordering::Acquire) < MAX_HASHING_QUEUE * lanes {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(service.hashing(|| ()).await, Err(AuthError::Busy)));
+        for _ in 0..lanes {
+            release.send(()).unwrap();
+        }
+        for task in running {
+            assert!(task.await.unwrap().is_ok(), "the queued work ran");
+        }
+        assert!(service.hashing(|| ()).await.is_ok());
+    }
+
+    #[tokio::test]
     async fn an_address_that_tries_many_names_is_locked_out() {
         let (service, _) = with_wang().await;
         for i in 0..10 {
