@@ -138,6 +138,14 @@ export function followEvents(onCase, onLagged, onStatus) {
     try { onCase(JSON.parse(e.data)); } catch { /* a malformed event is skipped */ }
   });
   es.addEventListener('lagged', () => onLagged());
+  // The server ends the stream when the session ends (logout, password change, disabled user,
+  // expiry): stop following and check the session, which signs out.
+  es.addEventListener('session_ended', () => {
+    if (es !== source) return;
+    es.close();
+    onStatus?.('closed');
+    revalidate();
+  });
   // The browser reconnects by itself after a network error; when it gives up (the token was
   // refused), check the session, which signs out on 401.
   es.addEventListener('error', () => {

@@ -102,6 +102,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         users,
         AuthSettings {
             token_ttl: config.token_ttl,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..AuthSettings::default()
         },
     );

@@ -188,6 +188,10 @@ pub struct ServeArgs {
     /// How long a login token is valid, hours.
     #[arg(long, env = "CITYGRID_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed: IP addresses
+    /// and CIDR networks separated by commas. None by default: the peer is the client.
+    #[arg(long, env = "CITYGRID_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
     /// Where case photos are stored (content-addressed files). Default: `photos/` next to the
     /// SQLite database file.
     #[arg(long, env = "CITYGRID_PHOTO_DIR")]
@@ -368,6 +372,9 @@ pub enum ConfigError {
         "CITYGRID_PHOTO_ORPHAN_HOURS / --photo-orphan-hours: {0} is out of range; use 1 to 8760 hours"
     )]
     PhotoOrphanHours(u64),
+    /// `CITYGRID_TRUSTED_PROXIES` / `--trusted-proxies` has an entry that is not an address.
+    #[error("CITYGRID_TRUSTED_PROXIES / --trusted-proxies: {0}")]
+    TrustedProxies(crate::model::proxies::ProxyListError),
     /// `CITYGRID_DATABASE_URL` / `--database-url` names no supported database.
     #[error("CITYGRID_DATABASE_URL / --database-url: {0:?} is not supported; use sqlite://PATH")]
     DatabaseUrl(String),
@@ -412,6 +419,8 @@ pub struct Config {
     pub public_layers: bool,
     /// How long a login token is valid.
     pub token_ttl: std::time::Duration,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: crate::model::proxies::TrustedProxies,
     /// Where case photos are stored.
     pub photo_dir: PathBuf,
     /// Working hours of 工作时 deadlines.
@@ -441,6 +450,30 @@ pub struct ServerLimits {
     pub idle_timeout: std::time::Duration,
     /// How long requests under way may take to finish after a shutdown signal.
     pub shutdown_timeout: std::time::Duration,
+}
+
+impl ServerLimits {
+    /// Validates the connection cap and the timeouts of the `serve` options.
+    fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        if !(1..=MAX_CONNECTIONS).contains(&args.max_connections) {
+            return Err(ConfigError::MaxConnections(args.max_connections));
+        }
+        Ok(Self {
+            max_connections: args.max_connections,
+            header_timeout: timeout(
+                "CITYGRID_HEADER_TIMEOUT_SECS / --header-timeout-secs",
+                args.header_timeout_secs,
+            )?,
+            idle_timeout: timeout(
+                "CITYGRID_IDLE_TIMEOUT_SECS / --idle-timeout-secs",
+                args.idle_timeout_secs,
+            )?,
+            shutdown_timeout: timeout(
+                "CITYGRID_SHUTDOWN_TIMEOUT_SECS / --shutdown-timeout-secs",
+                args.shutdown_timeout_secs,
+            )?,
+        })
+    }
 }
 
 impl Default for ServerLimits {
@@ -509,6 +542,10 @@ impl Config {
         if !(1..=MAX_TOKEN_TTL_HOURS).contains(&args.token_ttl_hours) {
             return Err(ConfigError::TokenTtl(args.token_ttl_hours));
         }
+        let trusted_proxies = crate::model::proxies::TrustedProxies::parse(
+            args.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .map_err(ConfigError::TrustedProxies)?;
         let working_hours =
             crate::model::calendar::WorkCalendar::parse_working_hours(&args.working_hours)
                 .map_err(|e| {
@@ -526,24 +563,7 @@ impl Config {
                 _ => PathBuf::from("photos"),
             }
         });
-        if !(1..=MAX_CONNECTIONS).contains(&args.max_connections) {
-            return Err(ConfigError::MaxConnections(args.max_connections));
-        }
-        let limits = ServerLimits {
-            max_connections: args.max_connections,
-            header_timeout: timeout(
-                "CITYGRID_HEADER_TIMEOUT_SECS / --header-timeout-secs",
-                args.header_timeout_secs,
-            )?,
-            idle_timeout: timeout(
-                "CITYGRID_IDLE_TIMEOUT_SECS / --idle-timeout-secs",
-                args.idle_timeout_secs,
-            )?,
-            shutdown_timeout: timeout(
-                "CITYGRID_SHUTDOWN_TIMEOUT_SECS / --shutdown-timeout-secs",
-                args.shutdown_timeout_secs,
-            )?,
-        };
+        let limits = ServerLimits::from_args(args)?;
         let stats_cache_bytes = Some(args.stats_cache_mb)
             .filter(|&mb| mb <= MAX_TILE_CACHE_MB)
             .and_then(|mb| usize::try_from(mb << 20).ok())
@@ -567,6 +587,7 @@ impl Config {
             working_hours,
             holidays: args.holidays.clone(),
             token_ttl: std::time::Duration::from_secs(args.token_ttl_hours * 3600),
+            trusted_proxies,
             public_layers: args.public_layers,
             bind,
             database_url: args.database_url.clone(),
@@ -634,6 +655,22 @@ mod tests {
             assert_eq!(config.public_layers, public, "{value}");
         }
         assert!(Cli::try_parse_from(["citygrid", "serve", "--public-layers", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_by_default_and_a_bad_entry_is_named() {
+        let config = Config::from_args(&serve(&[])).unwrap();
+        assert!(config.trusted_proxies.is_empty());
+        let config =
+            Config::from_args(&serve(&["--trusted-proxies", "127.0.0.1, 10.0.0.0/8"])).unwrap();
+        assert!(config.trusted_proxies.trusts("10.2.3.4".parse().unwrap()));
+        let err =
+            Config::from_args(&serve(&["--trusted-proxies", "10.0.0.0/8,proxy.lan"])).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CITYGRID_TRUSTED_PROXIES") && text.contains("proxy.lan"),
+            "{text}"
+        );
     }
 
     #[test]

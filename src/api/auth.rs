@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, AppState, param, query_pairs};
 use crate::model::audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+use crate::model::proxies;
 use crate::model::{AuditQuery, Role, User};
 
 /// Largest login body accepted, bytes.
@@ -42,20 +43,43 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The client's IP address, when the server knows it (it does when serving a socket; requests
-/// driven through the router in tests have none). Proxy headers are not trusted.
+/// driven through the router in tests have none). `Forwarded` (preferred) or `X-Forwarded-For`
+/// is read only when the peer is one of the trusted proxies (`CITYGRID_TRUSTED_PROXIES`); the
+/// client is then the rightmost address that is not a trusted proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remote(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Remote {
+impl FromRequestParts<AppState> for Remote {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Self(None));
+        };
+        let proxies = &state.auth.settings().trusted_proxies;
+        if !proxies.trusts(peer.ip()) {
+            return Ok(Self(Some(peer.ip().to_canonical().to_string())));
+        }
+        let values = |name: header::HeaderName| {
             parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string()),
-        ))
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+        };
+        let forwarded = values(header::FORWARDED);
+        let hops = if forwarded.is_empty() {
+            proxies::x_forwarded_for(values(header::HeaderName::from_static("x-forwarded-for")))
+        } else {
+            proxies::forwarded_for(forwarded)
+        };
+        Ok(Self(Some(
+            proxies.client_address(peer.ip(), &hops).to_string(),
+        )))
     }
 }
 

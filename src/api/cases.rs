@@ -5,9 +5,6 @@
 //! Every route here needs a bearer token (cases and photos are never readable anonymously),
 //! except the category list and the calendar, which are reference data.
 
-use std::convert::Infallible;
-use std::time::Duration;
-
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
@@ -15,14 +12,10 @@ use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::handler::Handler as _;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
 
 use chrono::{DateTime, Datelike as _, NaiveDate, TimeZone as _, Utc};
-use futures_util::stream::Stream;
 use serde_json::{Map, Value, json};
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::auth::{Actor, Remote};
 use super::spatial::{
@@ -30,14 +23,19 @@ use super::spatial::{
 };
 use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::model::calendar::china_offset;
-use crate::model::case::{Action, AssetRef, Case, CaseState};
+use crate::model::case::{Action, AssetRef, Case, CaseState, ReadScope};
 use crate::model::crs::InputCrs;
 use crate::model::user::Role;
+use crate::model::user::User;
 use crate::service::cases::metrics::{self, GroupBy};
 use crate::service::cases::{ActionRequest, CaseError, NewReport, Reported, Reporter};
 use crate::service::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_CASE};
 use crate::service::units::UnitError;
 use crate::store::cases::{CaseOrder, CaseQuery};
+
+mod events;
+
+pub use events::case_events;
 
 /// Largest JSON body of a report or an action.
 const MAX_JSON_BYTES: usize = 64 * 1024;
@@ -178,6 +176,12 @@ pub(crate) fn case_json(case: &Case) -> Value {
         object.insert("overdue".into(), json!(case.overdue_at(Utc::now())));
     }
     value
+}
+
+/// [`case_json`] of the case as `user` may read it (the reporter withheld unless they may see
+/// it).
+pub(crate) fn case_json_for(case: &Case, user: &User) -> Value {
+    case_json(&case.redacted_for(user))
 }
 
 fn case_feature(case: &Case, now: DateTime<Utc>) -> Value {
@@ -641,12 +645,18 @@ pub async fn get_case(
     Actor(user): Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let detail = state.cases.detail(case_id(&id)?, &user).await?;
+    let id = case_id(&id)?;
+    let detail = state.cases.detail(id, &user).await?;
+    // Out of the reader's scope reads as absent, so that case numbers are not confirmed.
+    if !ReadScope::of(&user).admits_case(&detail.case) {
+        return Err(CaseError::NotFound(id).into());
+    }
     let category = state.cases.categories().get(&detail.case.category).cloned();
+    let log = crate::model::case::redact_log(&detail.log, &detail.case.reporter, &user);
     let body = json!({
-        "case": case_json(&detail.case),
+        "case": case_json_for(&detail.case, &user),
         "category": category,
-        "log": detail.log.iter().map(|e| {
+        "log": log.iter().map(|e| {
             let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
             v["action_zh"] = json!(e.action.label_zh());
             v["action_en"] = json!(e.action.label_en());
@@ -752,8 +762,21 @@ pub async fn act_on_case(
         expected_version,
         remote,
     };
-    let case = state.cases.act(&user, id, request).await?;
-    let mut response = json_response(StatusCode::OK, &json!({ "case": case_json(&case) }));
+    let case = match state.cases.act(&user, id, request).await {
+        Ok(case) => case,
+        // The case as it now is goes only to those who may read it, as they may read it.
+        Err(CaseError::Conflict(current)) if !ReadScope::of(&user).admits_case(&current) => {
+            return Err(CaseError::NotFound(id).into());
+        }
+        Err(CaseError::Conflict(current)) => {
+            return Err(CaseError::Conflict(Box::new(current.redacted_for(&user))).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let mut response = json_response(
+        StatusCode::OK,
+        &json!({ "case": case_json_for(&case, &user) }),
+    );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
         response.headers_mut().insert(header::ETAG, etag);
     }
@@ -922,7 +945,7 @@ fn case_query(
 
 pub async fn list_cases(
     State(state): State<AppState>,
-    Actor(_): Actor,
+    Actor(user): Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
@@ -934,7 +957,8 @@ pub async fn list_cases(
         ],
     )?;
     let now = state.cases.now();
-    let (query, geojson) = case_query(&pairs, now)?;
+    let (mut query, geojson) = case_query(&pairs, now)?;
+    query.scope = Some(ReadScope::of(&user));
     let (cases, matched) = state
         .cases
         .store()
@@ -952,7 +976,7 @@ pub async fn list_cases(
         json!({
             "number_matched": matched,
             "number_returned": cases.len(),
-            "cases": cases.iter().map(case_json).collect::<Vec<_>>(),
+            "cases": cases.iter().map(|c| case_json_for(c, &user)).collect::<Vec<_>>(),
         })
     };
     let mut response = json_response(StatusCode::OK, &body);
@@ -968,7 +992,7 @@ pub async fn list_cases(
 /// `GET /cases/overdue`: open cases past their deadline, earliest first.
 pub async fn overdue_cases(
     State(state): State<AppState>,
-    Actor(_): Actor,
+    Actor(user): Actor,
 ) -> Result<Response, ApiError> {
     let now = state.cases.now();
     let (cases, matched) = state
@@ -976,6 +1000,7 @@ pub async fn overdue_cases(
         .store()
         .cases(&CaseQuery {
             overdue_at: Some(now),
+            scope: Some(ReadScope::of(&user)),
             order: CaseOrder::Deadline,
             ..CaseQuery::default()
         })
@@ -984,7 +1009,7 @@ pub async fn overdue_cases(
     let rows: Vec<Value> = cases
         .iter()
         .map(|c| {
-            let mut v = case_json(c);
+            let mut v = case_json_for(c, &user);
             v["overdue_hours"] = json!(
                 c.due_at
                     .map(|d| ((now - d).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0)
@@ -1010,7 +1035,7 @@ pub async fn my_tasks(
             "user": user.username.as_str(),
             "role": user.role,
             "tasks": tasks.iter().map(|c| {
-                let mut v = case_json(c);
+                let mut v = case_json_for(c, &user);
                 v["allowed_actions"] = json!(crate::model::case::allowed_actions(&user, &c.scope()));
                 v
             }).collect::<Vec<_>>(),
@@ -1021,7 +1046,7 @@ pub async fn my_tasks(
 /// `GET /cases/hazards?days=90&min_cases=2`: the hazard register (隐患清单).
 pub async fn hazard_register(
     State(state): State<AppState>,
-    Actor(_): Actor,
+    Actor(user): Actor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
@@ -1055,6 +1080,7 @@ pub async fn hazard_register(
         .store()
         .cases(&CaseQuery {
             reported_from: Some(since),
+            scope: Some(ReadScope::of(&user)),
             ..CaseQuery::default()
         })
         .await
@@ -1122,6 +1148,7 @@ pub async fn case_metrics(
         .cases(&CaseQuery {
             reported_from: Some(from - chrono::Duration::days(366)),
             reported_to: to_param,
+            scope: Some(ReadScope::of(&user)),
             ..CaseQuery::default()
         })
         .await
@@ -1288,44 +1315,4 @@ pub async fn working_calendar(
             "make_up_working_days": workdays,
         }),
     ))
-}
-
-/// `GET /cases/events`: a server-sent event stream of case changes (`event: case`).
-/// Browsers' `EventSource` cannot send headers, so the token may also come as
-/// `?access_token=` (RFC 6750 §2.3) on this route only.
-pub async fn case_events(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["access_token"])?;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-        .or_else(|| param(&pairs, "access_token").map(str::to_owned));
-    let token = token.ok_or_else(|| {
-        ApiError::Unauthorized(
-            "a bearer token is needed (Authorization header or access_token)".into(),
-        )
-    })?;
-    state
-        .auth
-        .authenticate(&token)
-        .await
-        .map_err(ApiError::from)?;
-    let stream = BroadcastStream::new(state.cases.subscribe()).filter_map(|event| {
-        // A lagging client skips what it missed; it reloads on the `lagged` event.
-        Some(Ok(match event {
-            Ok(event) => Event::default()
-                .event("case")
-                .id(format!("{}-{}", event.id, event.version))
-                .json_data(&event)
-                .unwrap_or_else(|_| Event::default().comment("unserialisable event")),
-            Err(_) => Event::default().event("lagged").data("reload"),
-        }))
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

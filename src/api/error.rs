@@ -400,6 +400,9 @@ impl From<AuthError> for ApiError {
             AuthError::UnknownUser(name) => {
                 Self::NotFound(format!("user {name:?} does not exist"))
             }
+            AuthError::Busy => Self::TooManyRequests {
+                retry_after: std::time::Duration::from_secs(1),
+            },
             AuthError::Hashing(detail) => Self::Internal(detail),
             AuthError::Store(error) => Self::Internal(error.to_string()),
         }

@@ -7,7 +7,11 @@
 //!   `end_date`, and the extension `bbox=west,south,east,north`), `GET requests/{id}.json`.
 //!
 //! Deviations, all on the side of privacy: reading requests also needs an `api_key` (cases are
-//! never readable anonymously here), `media_url` is not published (photos need a login), and
+//! never readable anonymously here); a key reads every request's public fields (service,
+//! status, place, times, unit) but the `description` and `address_string` a person typed only
+//! of the requests its own app made (others carry none: free text may name the reporter, and
+//! no reporter's identity is ever published); `media_url` is not published (photos need a
+//! login), and
 //! only the JSON format is served. Errors use GeoReport's own shape, `[{"code", "description"}]`,
 //! as its clients expect, with the matching HTTP status. Positions are WGS84 unless the extension
 //! parameter `crs=gcj02|bd09` says otherwise. The fine workflow states collapse to
@@ -332,21 +336,26 @@ fn w3c(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn request_json(case: &Case, state: &AppState) -> Value {
+/// A request as the app `app` may read it: the description and address only of its own.
+fn request_json(case: &Case, state: &AppState, app: &str) -> Value {
     let category = state.cases.categories().get(&case.category);
+    let own = case
+        .reporter
+        .strip_prefix("open311:")
+        .is_some_and(|name| name == app);
     json!({
         "service_request_id": case.id.to_string(),
         "status": if case.state.is_open() { "open" } else { "closed" },
         "status_notes": status_notes(case),
         "service_name": category.map(|c| c.name_zh.clone()),
         "service_code": case.category,
-        "description": case.description,
+        "description": if own { Some(&case.description) } else { None },
         "agency_responsible": case.assigned_unit.clone().or_else(|| case.responsible_unit.clone()),
         "service_notice": Value::Null,
         "requested_datetime": w3c(case.reported_at),
         "updated_datetime": w3c(case.updated_at),
         "expected_datetime": case.due_at.map(w3c),
-        "address": case.address,
+        "address": if own { case.address.as_ref() } else { None },
         "address_id": Value::Null,
         "zipcode": Value::Null,
         "lat": case.lat,
@@ -393,7 +402,7 @@ async fn list_requests(
             KNOWN.join(", ")
         )));
     }
-    app_name(&state, &pairs).await?;
+    let app = app_name(&state, &pairs).await?;
     if let Some(ids) = param(&pairs, "service_request_id") {
         let mut found = Vec::new();
         for raw in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -407,7 +416,7 @@ async fn list_requests(
                 .await
                 .map_err(|e| GeoReportError::from(CaseError::from(e)))?
             {
-                found.push(request_json(&case, &state));
+                found.push(request_json(&case, &state, &app));
             }
         }
         return Ok(json_ok(&Value::Array(found)));
@@ -469,7 +478,10 @@ async fn list_requests(
         .await
         .map_err(|e| GeoReportError::from(CaseError::from(e)))?;
     Ok(json_ok(&Value::Array(
-        cases.iter().map(|c| request_json(c, &state)).collect(),
+        cases
+            .iter()
+            .map(|c| request_json(c, &state, &app))
+            .collect(),
     )))
 }
 
@@ -480,7 +492,7 @@ async fn get_request(
     RawQuery(query): RawQuery,
 ) -> Result<Response, GeoReportError> {
     let pairs = pairs(query.as_deref())?;
-    app_name(&state, &pairs).await?;
+    let app = app_name(&state, &pairs).await?;
     let id = json_path(&raw)?;
     let id: i64 = id
         .parse()
@@ -492,5 +504,5 @@ async fn get_request(
         .await
         .map_err(|e| GeoReportError::from(CaseError::from(e)))?
         .ok_or_else(|| GeoReportError::new(StatusCode::NOT_FOUND, format!("no request {id}")))?;
-    Ok(json_ok(&json!([request_json(&case, &state)])))
+    Ok(json_ok(&json!([request_json(&case, &state, &app)])))
 }

@@ -650,6 +650,7 @@ fn case_paths() -> Map<String, Value> {
     }));
     paths.insert("/cases/{id}".into(), json!({ "get": {
         "summary": "The case page: case, log, deadlines and the caller's possible actions", "operationId": "getCase", "tags": ["Cases"], "security": bearer,
+        "description": "Only within the caller's read scope (workers: their cells; handlers: cases dispatched to their unit; everyone: what they reported; other roles: all); `reporter` and the reporter's log entries read `withheld` except for admins, dispatchers, supervisors and the reporter.",
         "parameters": [id],
         "responses": { "200": json_ok("The case"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound") }
     } }));
@@ -726,9 +727,9 @@ fn case_paths() -> Map<String, Value> {
         { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "csv"] } }
     ])));
     paths.insert("/cases/events".into(), json!({ "get": {
-        "summary": "Server-sent events of every case change", "operationId": "getCaseEvents", "tags": ["Cases"], "security": bearer,
+        "summary": "Server-sent events of changes to the cases the caller may read, until the session ends", "operationId": "getCaseEvents", "tags": ["Cases"], "security": bearer,
         "parameters": [query("access_token", "The bearer token, for clients that cannot send headers (EventSource)")],
-        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor, state, unit, cell, position and deadline; the stream ends when the server shuts down", "content": { "text/event-stream": {} } }, "400": r("BadRequest"), "401": r("Unauthorized") }
+        "responses": { "200": { "description": "`event: case` with the case's id, version, action, actor (`withheld` for the reporter unless the caller may see them), state, unit, cell, position and deadline, for the cases in the caller's read scope; `event: session_ended` and the end of the stream once the session ends (logout, password change, disabled user, expiry; checked before each event and every few seconds), or the server shuts down", "content": { "text/event-stream": {} } }, "400": r("BadRequest"), "401": r("Unauthorized") }
     } }));
     paths.insert("/cases/categories".into(), json!({ "get": {
         "summary": "Case categories (部件/事件) with conditions, responsible unit kind and time limits", "operationId": "getCaseCategories", "tags": ["Cases"], "security": [],

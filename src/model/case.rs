@@ -527,6 +527,114 @@ pub fn allowed_actions(actor: &User, case: &CaseScope<'_>) -> Vec<Action> {
         .collect()
 }
 
+/// Which cases a user may read: scoped like the actions they may take.
+///
+/// | role | reads |
+/// | --- | --- |
+/// | admin, dispatcher, supervisor, analyst, viewer | every case |
+/// | worker | cases in their cells (or below), and the cases they reported |
+/// | handler | cases dispatched to their unit, and the cases they reported |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Every case.
+    All,
+    /// Cases in these cells or below them, and those reported by `reporter`.
+    Cells {
+        /// Cell codes; a code covers every cell below it.
+        cells: Vec<String>,
+        /// The user's reporter name.
+        reporter: String,
+    },
+    /// Cases dispatched to this unit, and those reported by `reporter`.
+    Unit {
+        /// The unit; a handler without one reads only what they reported.
+        unit: Option<String>,
+        /// The user's reporter name.
+        reporter: String,
+    },
+}
+
+impl ReadScope {
+    /// The scope of `user`'s role.
+    pub fn of(user: &User) -> Self {
+        let reporter = user.username.to_string();
+        match user.role {
+            Role::Worker => Self::Cells {
+                cells: user.cells.clone(),
+                reporter,
+            },
+            Role::Handler => Self::Unit {
+                unit: user.unit.clone().filter(|u| !u.is_empty()),
+                reporter,
+            },
+            Role::Admin | Role::Dispatcher | Role::Supervisor | Role::Analyst | Role::Viewer => {
+                Self::All
+            }
+        }
+    }
+
+    /// Whether a case in `cell`, dispatched to `assigned_unit` and reported by `reporter` is
+    /// in the scope.
+    pub fn admits(&self, cell: Option<&str>, assigned_unit: Option<&str>, reporter: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Cells {
+                cells,
+                reporter: me,
+            } => {
+                me == reporter
+                    || cell.is_some_and(|code| cells.iter().any(|c| code.starts_with(c.as_str())))
+            }
+            Self::Unit { unit, reporter: me } => {
+                me == reporter || (unit.is_some() && unit.as_deref() == assigned_unit)
+            }
+        }
+    }
+
+    /// Whether `case` is in the scope.
+    pub fn admits_case(&self, case: &Case) -> bool {
+        self.admits(case.cell(), case.assigned_unit.as_deref(), &case.reporter)
+    }
+}
+
+/// Whether `user` may see who reported a case reported by `reporter`: the centres
+/// (dispatcher, supervisor), administrators, and the reporter themself. Everyone else reads
+/// the case without the reporter's identity (`reporter` and the log's entries by the reporter).
+pub fn sees_reporter(user: &User, reporter: &str) -> bool {
+    matches!(user.role, Role::Admin | Role::Dispatcher | Role::Supervisor)
+        || user.username.as_str() == reporter
+}
+
+/// The text that stands for a reporter hidden from the reader.
+pub const WITHHELD: &str = "withheld";
+
+impl Case {
+    /// The case as `user` may read it: the reporter withheld unless [`sees_reporter`].
+    #[must_use]
+    pub fn redacted_for(&self, user: &User) -> Self {
+        let mut case = self.clone();
+        if !sees_reporter(user, &self.reporter) {
+            WITHHELD.clone_into(&mut case.reporter);
+        }
+        case
+    }
+}
+
+/// A case's log as `user` may read it: the entries by the reporter name no actor unless
+/// [`sees_reporter`].
+pub fn redact_log(log: &[LogEntry], reporter: &str, user: &User) -> Vec<LogEntry> {
+    let hide = !sees_reporter(user, reporter);
+    log.iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if hide && entry.actor == reporter {
+                WITHHELD.clone_into(&mut entry.actor);
+            }
+            entry
+        })
+        .collect()
+}
+
 /// One level of the grid chain a case lies in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellRef {

@@ -17,6 +17,7 @@ pub mod geometry;
 pub mod ids;
 pub mod layers;
 pub mod properties;
+pub mod proxies;
 pub mod schema;
 pub mod temporal;
 pub mod unit;

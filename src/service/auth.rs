@@ -5,14 +5,18 @@
 //! lane, per OWASP), on the blocking thread pool and a few at a time, so logins never stall
 //! the async workers. A token is 32 bytes from a CSPRNG, handed out once as `cg_` followed by
 //! its unpadded base64url text, and stored only as its SHA-256; every request looks it up
-//! again, so a revoked token dies at once. Failed logins are throttled per user name and per
-//! client address ([`throttle`]); a login for a user that does not exist verifies a dummy hash,
-//! so that the answer and its timing do not tell which names exist.
+//! again, so a revoked token dies at once. Failed logins are throttled per user name and
+//! address pair, per address and per user name ([`throttle`]); each attempt is counted before
+//! its password is hashed, so parallel guesses get no more tries than sequential ones. A login
+//! for a user that does not exist verifies a dummy hash, so that the answer and its timing do
+//! not tell which names exist. When more hashing work waits than [`MAX_HASHING_QUEUE`] per
+//! lane, further work is refused at once ([`AuthError::Busy`]) rather than queued.
 
 pub mod throttle;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -27,9 +31,10 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{OnceCell, Semaphore};
 
+use crate::model::proxies::TrustedProxies;
 use crate::model::{AuditEntry, AuditQuery, AuditRecord, NewUser, User, Username};
 use crate::store::{StoreError, UserStore};
-use throttle::{Key, Throttle, ThrottlePolicy, Verdict};
+use throttle::{Attempt, Throttle, ThrottlePolicy, Verdict};
 
 /// The prefix of every token, so that a leaked one is recognisable (e.g. by secret scanners).
 pub const TOKEN_PREFIX: &str = "cg_";
@@ -37,6 +42,10 @@ pub const TOKEN_PREFIX: &str = "cg_";
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The longest password accepted, in bytes (bounds the hashing work a request can cause).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Hashing jobs that may wait for a lane, per lane, before further ones are refused.
+pub const MAX_HASHING_QUEUE: usize = 16;
+/// How often, by default, a long-lived stream checks that its session still holds.
+pub const DEFAULT_SESSION_CHECK: Duration = Duration::from_secs(5);
 /// The default lifetime of a token.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 
@@ -124,6 +133,12 @@ pub struct AuthSettings {
     pub token_ttl: Duration,
     /// Throttling of failed logins.
     pub throttle: ThrottlePolicy,
+    /// Reverse proxies whose forwarding headers give the client's address (for the throttle
+    /// and the audit trail).
+    pub trusted_proxies: TrustedProxies,
+    /// How often a long-lived stream (`/cases/events`) checks that its session still holds,
+    /// when no event makes it check sooner.
+    pub session_check: Duration,
 }
 
 impl Default for AuthSettings {
@@ -131,6 +146,8 @@ impl Default for AuthSettings {
         Self {
             token_ttl: DEFAULT_TOKEN_TTL,
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: TrustedProxies::default(),
+            session_check: DEFAULT_SESSION_CHECK,
         }
     }
 }
@@ -164,6 +181,9 @@ pub enum AuthError {
     /// No user has this name.
     #[error("user {0} does not exist")]
     UnknownUser(String),
+    /// Too many passwords are being hashed already; try again shortly.
+    #[error("too many logins are being checked at once; try again in a second")]
+    Busy,
     /// Hashing failed or the hashing task died.
     #[error("password hashing failed: {0}")]
     Hashing(String),
@@ -238,6 +258,9 @@ pub struct AuthService {
     throttle: Throttle,
     dummy_hash: OnceCell<String>,
     hash_permits: Semaphore,
+    hash_lanes: usize,
+    hash_waiting: AtomicUsize,
+    verifications: AtomicU64,
 }
 
 impl fmt::Debug for AuthService {
@@ -330,7 +353,10 @@ impl AuthService {
         settings: AuthSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let lanes = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        // Half the cores (at least one, at most four), so that a flood of logins leaves the
+        // other half to every other request.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let lanes = (cores / 2).clamp(1, 4);
         Self {
             throttle: Throttle::new(settings.throttle.clone()),
             users,
@@ -338,6 +364,9 @@ impl AuthService {
             clock,
             dummy_hash: OnceCell::new(),
             hash_permits: Semaphore::new(lanes),
+            hash_lanes: lanes,
+            hash_waiting: AtomicUsize::new(0),
+            verifications: AtomicU64::new(0),
         }
     }
 
@@ -351,17 +380,28 @@ impl AuthService {
         self.clock.now()
     }
 
-    /// Runs `work` on the blocking pool, at most one per core at a time (each Argon2 run holds
-    /// 19 MiB).
+    /// How many passwords logins have verified so far (refused attempts verify none).
+    pub fn password_verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Runs `work` on the blocking pool, on at most half the cores at a time (each Argon2 run
+    /// holds 19 MiB); [`AuthError::Busy`] when [`MAX_HASHING_QUEUE`] jobs per lane wait already.
     async fn hashing<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Hashing(e.to_string()))?;
+        let waiting = self.hash_waiting.fetch_add(1, Ordering::AcqRel);
+        let permit = if waiting >= MAX_HASHING_QUEUE * self.hash_lanes {
+            Err(AuthError::Busy)
+        } else {
+            self.hash_permits
+                .acquire()
+                .await
+                .map_err(|e| AuthError::Hashing(e.to_string()))
+        };
+        self.hash_waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| AuthError::Hashing(e.to_string()))
@@ -407,8 +447,10 @@ impl AuthService {
 
     /// Logs in with a user name and password from `remote` (the client's address, when known).
     ///
-    /// Refused with [`AuthError::LockedOut`] while the name or the address is locked, without
-    /// looking at the password; delayed after repeated failures; [`AuthError::InvalidCredentials`]
+    /// The attempt is counted first ([`Throttle::reserve`]): refused with
+    /// [`AuthError::LockedOut`] while the pair of name and address or the address is locked, or
+    /// while the name's delay runs, without looking at the password; delayed after repeated
+    /// failures; [`AuthError::InvalidCredentials`]
     /// alike for an unknown name, a wrong password and a disabled user. Successes and failures
     /// are audited (`auth.login`, `auth.login_failed`).
     pub async fn login(
@@ -418,13 +460,16 @@ impl AuthService {
         remote: Option<&str>,
     ) -> Result<Session, AuthError> {
         let name = Username::parse(username).ok();
-        let mut keys = vec![Key::user(name.as_ref().map_or(username, Username::as_str))];
-        keys.extend(remote.map(Key::address));
-        match self.throttle.check(&keys, self.clock.now()) {
+        let attempt = Attempt::new(name.as_ref().map_or(username, Username::as_str), remote);
+        let locks = match self.throttle.reserve(&attempt, self.clock.now()) {
             Verdict::Refuse { retry_after } => return Err(AuthError::LockedOut { retry_after }),
-            Verdict::Go { delay } if !delay.is_zero() => self.clock.sleep(delay).await,
-            Verdict::Go { .. } => {}
-        }
+            Verdict::Go { delay, locks } => {
+                if !delay.is_zero() {
+                    self.clock.sleep(delay).await;
+                }
+                locks
+            }
+        };
         let found = match &name {
             Some(name) => self.users.user_by_name(name).await?,
             None => None,
@@ -437,9 +482,11 @@ impl AuthService {
                 None => (self.dummy_hash().await?, false),
             };
             let password = password.to_owned();
-            self.hashing(move || verify_password(&password, &stored))
-                .await?
-                && exists
+            let matches = self
+                .hashing(move || verify_password(&password, &stored))
+                .await?;
+            self.verifications.fetch_add(1, Ordering::Relaxed);
+            matches && exists
         };
         let target: String = username.chars().take(64).collect();
         let origin = Origin {
@@ -449,18 +496,18 @@ impl AuthService {
         let user = match found {
             Some((user, _)) if verified && !user.disabled => user,
             _ => {
-                let locked = self.throttle.failed(&keys, self.clock.now());
+                // Counted as a failure when it was reserved.
                 self.record(
                     &origin,
                     "auth.login_failed",
                     &target,
-                    json!({ "locked": locked }),
+                    json!({ "locked": locks }),
                 )
                 .await?;
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.throttle.succeeded(&keys);
+        self.throttle.succeeded(&attempt, self.clock.now());
         let now = self.clock.now();
         let expires_at =
             now + TimeDelta::from_std(self.settings.token_ttl).unwrap_or(TimeDelta::MAX);
@@ -826,7 +873,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn five_failures_slow_logins_down_and_ten_lock_them_out() {
+    async fn five_failures_slow_logins_down_and_ten_lock_that_address_out_of_the_name() {
         let (service, clock) = with_wang().await;
         for _ in 0..10 {
             assert!(matches!(
@@ -843,23 +890,23 @@ mod tests {
             "attempts 6 to 10 waited, longer each time"
         );
         let Err(AuthError::LockedOut { retry_after }) =
-            service.login("wang", PASSWORD, Some("10.0.0.2")).await
+            service.login("wang", PASSWORD, Some("10.0.0.1")).await
         else {
-            panic!("the right password is refused while locked");
+            panic!("the right password is refused from the locked address");
         };
-        assert_eq!(retry_after, Duration::from_secs(15 * 60));
-        clock.advance(Duration::from_secs(15 * 60));
+        assert_eq!(retry_after, Duration::from_secs(15 * 60 - 16));
+        assert_eq!(service.password_verifications(), 10);
         assert!(
             service
                 .login("wang", PASSWORD, Some("10.0.0.2"))
                 .await
                 .is_ok(),
-            "accepted once the lockout is over"
+            "another address is not locked out"
         );
         assert_eq!(
             clock.slept().last(),
             Some(&Duration::from_secs(30)),
-            "after the lockout, still delayed (capped) until a success"
+            "but slowed by the name's failures (capped) until a success"
         );
         assert!(
             service
@@ -868,6 +915,46 @@ mod tests {
                 .is_err()
         );
         assert_eq!(clock.slept().len(), 6, "the success reset the count");
+    }
+
+    #[tokio::test]
+    async fn hashing_beyond_the_lanes_and_the_queue_is_refused_at_once() {
+        let (service, _) = service().await;
+        let service = Arc::new(service);
+        let lanes = service.hash_lanes;
+        // Occupy every lane until told to stop.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let mut running = Vec::new();
+        for _ in 0..lanes {
+            let (service, gate) = (Arc::clone(&service), Arc::clone(&gate));
+            running.push(tokio::spawn(async move {
+                service
+                    .hashing(move || {
+                        let _ = gate.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    })
+                    .await
+            }));
+        }
+        while service.hash_permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // Fill the queue.
+        for _ in 0..MAX_HASHING_QUEUE * lanes {
+            let service = Arc::clone(&service);
+            running.push(tokio::spawn(async move { service.hashing(|| ()).await }));
+        }
+        while service.hash_waiting.load(Ordering::Acquire) < MAX_HASHING_QUEUE * lanes {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(service.hashing(|| ()).await, Err(AuthError::Busy)));
+        for _ in 0..lanes {
+            release.send(()).unwrap();
+        }
+        for task in running {
+            assert!(task.await.unwrap().is_ok(), "the queued work ran");
+        }
+        assert!(service.hashing(|| ()).await.is_ok());
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use super::units::UnitStore;
 use super::users::append_audit_tx;
 use super::{SqliteStore, StoreError};
 use crate::model::audit::AuditEntry;
-use crate::model::case::{Action, AssetRef, Case, CaseState, CellRef, LogEntry};
+use crate::model::case::{Action, AssetRef, Case, CaseState, CellRef, LogEntry, ReadScope};
 
 /// Which cases to list.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +42,8 @@ pub struct CaseQuery {
     pub merged_into: Option<i64>,
     /// Only open cases whose current deadline is before this instant.
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Only cases a reader with this scope may read (all when None).
+    pub scope: Option<ReadScope>,
     /// Order of the result.
     pub order: CaseOrder,
     /// At most this many (all when None).
@@ -854,12 +856,47 @@ fn push_filters(builder: &mut QueryBuilder<'_, Sqlite>, query: &CaseQuery) {
         and(builder);
         builder.push("merged_into = ").push_bind(id);
     }
+    if let Some(scope) = &query.scope {
+        push_scope(builder, scope, &mut and);
+    }
     if let Some(at) = query.overdue_at {
         and(builder);
         builder
             .push("state NOT IN ('closed', 'voided') AND due_at < ")
             .push_bind(text(at));
     }
+}
+
+/// The condition of a reader's scope (the same as [`ReadScope::admits`]).
+fn push_scope(
+    builder: &mut QueryBuilder<'_, Sqlite>,
+    scope: &ReadScope,
+    and: &mut impl FnMut(&mut QueryBuilder<'_, Sqlite>),
+) {
+    let reporter = match scope {
+        ReadScope::All => return,
+        ReadScope::Cells { reporter, .. } | ReadScope::Unit { reporter, .. } => reporter,
+    };
+    and(builder);
+    builder.push("(reporter = ").push_bind(reporter.clone());
+    match scope {
+        ReadScope::Cells { cells, .. } => {
+            for cell in cells {
+                builder
+                    .push(" OR substr(cell_code, 1, length(")
+                    .push_bind(cell.clone())
+                    .push(")) = ")
+                    .push_bind(cell.clone());
+            }
+        }
+        ReadScope::Unit {
+            unit: Some(unit), ..
+        } => {
+            builder.push(" OR assigned_unit = ").push_bind(unit.clone());
+        }
+        ReadScope::Unit { unit: None, .. } | ReadScope::All => {}
+    }
+    builder.push(")");
 }
 
 #[cfg(test)]

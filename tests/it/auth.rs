@@ -13,8 +13,10 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use chrono::{DateTime, Utc};
 use citygrid::api::{AppState, router};
+use citygrid::model::proxies::TrustedProxies;
 use citygrid::model::{NewUser, Role, Username};
 use citygrid::service::Catalog;
+use citygrid::service::auth::throttle::ThrottlePolicy;
 use citygrid::service::auth::{AuthService, AuthSettings, ManualClock, Origin};
 use citygrid::store::{SqliteStore, Store};
 use serde_json::{Value, json};
@@ -27,6 +29,7 @@ struct Fixture {
     runtime: tokio::runtime::Runtime,
     router: Router,
     clock: Arc<ManualClock>,
+    auth: Arc<AuthService>,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -38,12 +41,24 @@ fn t0() -> DateTime<Utc> {
 /// An empty district with an administrator `chen` and a grid worker `wang`, a hand-moved clock,
 /// and the base layers public or not.
 fn fixture(public_layers: bool) -> Fixture {
+    fixture_with(
+        public_layers,
+        AuthSettings {
+            // Streams notice an ended session quickly.
+            session_check: Duration::from_millis(20),
+            ..AuthSettings::default()
+        },
+    )
+}
+
+/// [`fixture`] with these settings.
+fn fixture_with(public_layers: bool, settings: AuthSettings) -> Fixture {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let clock = Arc::new(ManualClock::new(t0()));
-    let router = runtime.block_on(async {
+    let (router, auth) = runtime.block_on(async {
         let store = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
         let catalog = Arc::new(
             Catalog::load(Arc::clone(&store) as Arc<dyn Store>)
@@ -52,7 +67,7 @@ fn fixture(public_layers: bool) -> Fixture {
         );
         let auth = Arc::new(AuthService::with_clock(
             store,
-            AuthSettings::default(),
+            settings,
             Arc::clone(&clock) as _,
         ));
         for (name, role, cells) in [
@@ -70,16 +85,18 @@ fn fixture(public_layers: bool) -> Fixture {
                 .await
                 .unwrap();
         }
-        router(
+        let router = router(
             AppState::new(catalog, BASE)
-                .with_auth(auth)
+                .with_auth(Arc::clone(&auth))
                 .with_public_layers(public_layers),
-        )
+        );
+        (router, auth)
     });
     Fixture {
         runtime,
         router,
         clock,
+        auth,
     }
 }
 
@@ -193,7 +210,7 @@ fn a_malformed_login_is_a_400_naming_the_field_without_echoing_the_password() {
 }
 
 #[test]
-fn ten_failed_logins_lock_the_user_out_with_429_and_retry_after() {
+fn ten_failed_logins_from_one_address_lock_it_out_of_the_user_with_429_and_retry_after() {
     let f = fixture(true);
     for _ in 0..10 {
         assert_eq!(f.login("wang", "not the password").status, 401);
@@ -206,8 +223,9 @@ fn ten_failed_logins_lock_the_user_out_with_429_and_retry_after() {
     );
     let locked = f.login("wang", PASSWORD);
     assert_problem(&locked, 429, None);
-    assert_eq!(locked.headers["retry-after"], "900");
-    assert_eq!(locked.json()["retryAfter"], 900);
+    // Locked for 15 minutes from the tenth failure, which then waited 16 s before answering.
+    assert_eq!(locked.headers["retry-after"], "884");
+    assert_eq!(locked.json()["retryAfter"], 884);
     assert_eq!(
         f.login("chen", PASSWORD).status,
         200,
@@ -620,4 +638,256 @@ fn users_added_on_the_command_line_log_in_to_a_running_server() {
         wang.contains("410104001002 ") && !wang.contains("410104001001001"),
         "{wang}"
     );
+}
+
+/// A login request from `peer` (a connection's address) with extra headers.
+fn login_from(
+    peer: [u8; 4],
+    headers: &[(&str, &str)],
+    username: &str,
+    password: &str,
+) -> Request<Body> {
+    let mut request = Request::post("/auth/login").header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
+        .body(Body::from(
+            json!({ "username": username, "password": password }).to_string(),
+        ))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((peer, 40_000))));
+    request
+}
+
+#[test]
+fn three_hundred_wrong_passwords_at_once_verify_no_more_than_the_throttle_allows() {
+    use tower::ServiceExt as _;
+    let f = fixture_with(
+        true,
+        AuthSettings {
+            // No delays before the lock: every admitted attempt goes straight to hashing.
+            throttle: ThrottlePolicy {
+                delay_after: 10,
+                ..ThrottlePolicy::default()
+            },
+            ..AuthSettings::default()
+        },
+    );
+    let statuses: Vec<u16> = f
+        .runtime
+        .block_on(futures_util::future::join_all((0..300).map(|_| {
+            let request = Request::post("/auth/login")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({ "username": "wang", "password": "not the password" }).to_string(),
+                ))
+                .unwrap();
+            let router = f.router.clone();
+            async move { router.oneshot(request).await.unwrap().status().as_u16() }
+        })));
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(checked + refused, 300, "{statuses:?}");
+    assert_eq!(
+        checked, 10,
+        "only the allowed ten were answered after a check"
+    );
+    assert_eq!(
+        f.auth.password_verifications(),
+        10,
+        "and only ten were hashed"
+    );
+    let locked = f.login("wang", PASSWORD);
+    assert_problem(&locked, 429, None);
+    assert!(locked.headers.contains_key("retry-after"));
+}
+
+#[test]
+fn an_attacker_failing_at_one_address_cannot_lock_the_user_out_at_another() {
+    let f = fixture(true);
+    let attacker = [203, 0, 113, 9];
+    for _ in 0..10 {
+        let reply = f.send(login_from(attacker, &[], "chen", "guess"));
+        assert_eq!(reply.status, 401);
+    }
+    assert_problem(
+        &f.send(login_from(attacker, &[], "chen", PASSWORD)),
+        429,
+        None,
+    );
+    let reply = f.send(login_from([198, 51, 100, 4], &[], "chen", PASSWORD));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[test]
+fn strangers_guessing_a_name_do_not_slow_the_users_own_address() {
+    let f = fixture(true);
+    let home = [198, 51, 100, 4];
+    assert_eq!(f.send(login_from(home, &[], "chen", PASSWORD)).status, 200);
+    for i in 0..30u8 {
+        let reply = f.send(login_from([203, 0, 113, i], &[], "chen", "guess"));
+        assert!(
+            matches!(reply.status.as_u16(), 401 | 429),
+            "{}",
+            reply.text()
+        );
+    }
+    let slept = f.clock.slept().len();
+    assert_eq!(f.send(login_from(home, &[], "chen", PASSWORD)).status, 200);
+    assert_eq!(
+        f.clock.slept().len(),
+        slept,
+        "the user's own address waits for nothing"
+    );
+}
+
+/// The address the audit trail recorded for the latest failed login.
+fn audited_address(f: &Fixture, admin: &str) -> Value {
+    let reply = f.get("/audit?action=auth.login_failed&limit=1", Some(admin));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["records"][0]["remote"].clone()
+}
+
+#[test]
+fn forwarding_headers_are_ignored_from_untrusted_peers_and_honoured_from_trusted_proxies() {
+    let f = fixture_with(
+        true,
+        AuthSettings {
+            trusted_proxies: TrustedProxies::parse("10.0.0.0/8").unwrap(),
+            ..AuthSettings::default()
+        },
+    );
+    let admin = f.token("chen");
+    let forged = [("x-forwarded-for", "203.0.113.77")];
+    f.send(login_from([192, 0, 2, 50], &forged, "nobody", "x"));
+    assert_eq!(audited_address(&f, &admin), "192.0.2.50");
+    f.send(login_from(
+        [10, 0, 0, 1],
+        &[("x-forwarded-for", "1.2.3.4, 203.0.113.77, 10.0.0.2")],
+        "nobody",
+        "x",
+    ));
+    assert_eq!(
+        audited_address(&f, &admin),
+        "203.0.113.77",
+        "the rightmost address that is not a proxy"
+    );
+    f.send(login_from(
+        [10, 0, 0, 1],
+        &[("forwarded", "for=\"[2001:db8::7]:4711\";proto=https")],
+        "nobody",
+        "x",
+    ));
+    assert_eq!(audited_address(&f, &admin), "2001:db8::7");
+    // The throttle counts the forwarded client, not the proxy everyone shares.
+    for _ in 0..10 {
+        f.send(login_from([10, 0, 0, 1], &forged, "wang", "guess"));
+    }
+    assert_problem(
+        &f.send(login_from([10, 0, 0, 1], &forged, "wang", PASSWORD)),
+        429,
+        None,
+    );
+    let other = [("x-forwarded-for", "198.51.100.20")];
+    assert_eq!(
+        f.send(login_from([10, 0, 0, 1], &other, "wang", PASSWORD))
+            .status,
+        200
+    );
+}
+
+/// Opens `/cases/events` as `wang`, ends the session with `end`, and returns what the stream
+/// sent until it closed.
+fn stream_after(f: &Fixture, end: impl AsyncFnOnce(&Fixture, &str)) -> String {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let token = f.token("wang");
+    f.runtime.block_on(async {
+        let response = f
+            .router
+            .clone()
+            .oneshot(
+                Request::get("/cases/events")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        end(f, &token).await;
+        // A bound against hanging forever, not a timing assertion: the stream closes on the
+        // next session check, every 20 ms here.
+        let body = tokio::time::timeout(Duration::from_secs(60), response.into_body().collect())
+            .await
+            .expect("the stream closes once the session has ended")
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    })
+}
+
+fn assert_ended(sent: &str) {
+    assert!(sent.contains("event: session_ended"), "{sent}");
+}
+
+#[test]
+fn an_event_stream_closes_when_its_session_logs_out() {
+    use tower::ServiceExt as _;
+    let f = fixture(true);
+    assert_ended(&stream_after(&f, async |f, token| {
+        let reply = f
+            .router
+            .clone()
+            .oneshot(
+                Request::post("/auth/logout")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 204);
+    }));
+}
+
+#[test]
+fn an_event_stream_closes_when_the_users_password_changes() {
+    let f = fixture(true);
+    assert_ended(&stream_after(&f, async |f, _| {
+        f.auth
+            .set_password(
+                &Origin::command_line(),
+                &Username::parse("wang").unwrap(),
+                "a brand new secret",
+            )
+            .await
+            .unwrap();
+    }));
+}
+
+#[test]
+fn an_event_stream_closes_when_the_user_is_disabled() {
+    let f = fixture(true);
+    assert_ended(&stream_after(&f, async |f, _| {
+        f.auth
+            .set_disabled(
+                &Origin::command_line(),
+                &Username::parse("wang").unwrap(),
+                true,
+            )
+            .await
+            .unwrap();
+    }));
+}
+
+#[test]
+fn an_event_stream_closes_when_its_token_expires() {
+    let f = fixture(true);
+    assert_ended(&stream_after(&f, async |f, _| {
+        f.clock.advance(Duration::from_secs(12 * 3600));
+    }));
 }

@@ -310,7 +310,7 @@ fn a_case_goes_from_a_tablet_report_to_a_verified_closure_role_by_role() {
     assert_eq!(closed["on_time"], true);
     assert!(closed["closed_at"].is_string());
 
-    let page = call("GET", &format!("/cases/{id}"), Some("fenxi"), None);
+    let page = call("GET", &format!("/cases/{id}"), Some("jiandu"), None);
     assert_eq!(page.status, 200, "{}", page.text());
     let page = page.json();
     let steps: Vec<(&str, &str)> = page["log"]
@@ -2196,4 +2196,218 @@ fn user_add_refuses_an_unknown_unit_listing_near_matches_and_unit_add_registers_
         .map(str::to_owned)
         .unwrap();
     assert!(line.starts_with('1'), "one active handler: {line}");
+}
+
+/// Whether `who` can read case `id`: on its page, in the listing (JSON and GeoJSON) and among
+/// the hazards' and overdue lists' sources; the page and the listing must agree.
+fn reads(who: &str, id: i64) -> bool {
+    let page = call("GET", &format!("/cases/{id}"), Some(who), None);
+    assert!(matches!(page.status.as_u16(), 200 | 404), "{}", page.text());
+    let listed = call("GET", "/cases?limit=1000", Some(who), None).json()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == id);
+    let mapped = call("GET", "/cases?limit=1000&f=geojson", Some(who), None).json()["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == id);
+    assert_eq!(
+        page.status == 200,
+        listed,
+        "{who}: page and listing disagree"
+    );
+    assert_eq!(listed, mapped, "{who}: JSON and GeoJSON disagree");
+    listed
+}
+
+/// The reporter `who` sees on case `id`'s page, and the actor of its first log entry.
+fn reporter_seen(who: &str, id: i64) -> (Value, Value) {
+    let page = call("GET", &format!("/cases/{id}"), Some(who), None).json();
+    (
+        page["case"]["reporter"].clone(),
+        page["log"][0]["actor"].clone(),
+    )
+}
+
+#[test]
+fn each_role_reads_only_the_cases_in_its_scope() {
+    let id = new_case("wang");
+    assert!(reads("wang", id), "the reporter");
+    assert!(reads("zhou", id), "a worker of the same grid");
+    assert!(!reads("li", id), "a worker of another grid");
+    for who in ["zhihui", "jiandu", "admin", "fenxi"] {
+        assert!(reads(who, id), "{who} reads every case");
+    }
+    assert!(!reads("shuiwu", id), "not dispatched to the water unit yet");
+    assert!(!reads("ranqi", id));
+    ok_state(&act("zhihui", id, "file", json!({})), "filed");
+    ok_state(
+        &act("zhihui", id, "dispatch", json!({ "unit": fx().water_unit })),
+        "dispatched",
+    );
+    assert!(reads("shuiwu", id), "dispatched to the water unit");
+    assert!(!reads("ranqi", id), "the gas company's handler does not");
+    let tasks = call("GET", "/tasks", Some("shuiwu"), None).json();
+    let task = tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .expect("the water unit's task");
+    assert_eq!(task["reporter"], "withheld");
+    // A conditional action with a stale version must not show an unreadable case either.
+    let stale = act("ranqi", id, "start", json!({ "version": 1 }));
+    assert_problem(&stale, 404, None);
+    assert!(!stale.text().contains("case-wang"), "{}", stale.text());
+}
+
+#[test]
+fn the_hazard_register_holds_only_the_cases_the_reader_may_read() {
+    let manhole = fx().manhole.clone();
+    let reply = report(
+        "wang",
+        "0101",
+        fx().here,
+        json!({ "asset": { "collection": "manholes", "id": manhole } }),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let id = reply.json()["case"]["id"].as_i64().unwrap();
+    let holds = |who: &str| {
+        let register = call("GET", "/cases/hazards?min_cases=1", Some(who), None);
+        assert_eq!(register.status, 200, "{}", register.text());
+        register.json()["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["case_ids"].as_array().unwrap().contains(&json!(id)))
+    };
+    assert!(holds("jiandu"));
+    assert!(holds("zhou"), "a worker of the grid");
+    assert!(!holds("li"), "a worker of another grid");
+    assert!(!holds("ranqi"), "a handler the case was not dispatched to");
+}
+
+#[test]
+fn the_reporters_identity_is_shown_only_to_the_centres_admins_and_the_reporter() {
+    let id = new_case("wang");
+    for who in ["wang", "zhihui", "jiandu", "admin"] {
+        let (reporter, actor) = reporter_seen(who, id);
+        assert_eq!(reporter, "case-wang", "{who}");
+        assert_eq!(actor, "case-wang", "{who}");
+    }
+    for who in ["zhou", "fenxi"] {
+        let (reporter, actor) = reporter_seen(who, id);
+        assert_eq!(reporter, "withheld", "{who}");
+        assert_eq!(actor, "withheld", "{who}");
+        let listed = call("GET", "/cases?limit=1000", Some(who), None);
+        assert!(
+            !listed.text().contains("case-wang"),
+            "{who}: {}",
+            listed.text()
+        );
+    }
+}
+
+#[test]
+fn open311_keys_read_the_public_fields_and_the_text_only_of_their_own_requests() {
+    let id = new_case("wang");
+    let key = API_KEY.as_str();
+    let request = open311(
+        "GET",
+        &format!("/open311/v2/requests/{id}.json?api_key={key}"),
+        None,
+    );
+    assert_eq!(request.status, 200, "{}", request.text());
+    let request = &request.json()[0];
+    assert_eq!(request["service_code"], "0101");
+    assert!(request["description"].is_null(), "{request}");
+    assert!(!request.to_string().contains("case-wang"));
+    let listed = open311(
+        "GET",
+        &format!("/open311/v2/requests.json?api_key={key}&service_request_id={id}"),
+        None,
+    );
+    assert!(listed.json()[0]["description"].is_null());
+}
+
+/// Reads the event stream until it holds `until`; returns what it held.
+async fn events_until(body: &mut Body, until: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(until) {
+        let frame = tokio::time::timeout(Duration::from_secs(30), body.frame())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    seen
+}
+
+#[test]
+fn live_clients_receive_only_the_changes_of_cases_they_may_read() {
+    let fx = fx();
+    let router = fx.router.clone();
+    demo().runtime.block_on(async move {
+        let mut streams = HashMap::new();
+        for who in ["li", "ranqi", "fenxi"] {
+            let token = fx.tokens[who].clone();
+            let response = router
+                .clone()
+                .oneshot(
+                    Request::get(format!("/cases/events?access_token={token}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            streams.insert(who, response.into_body());
+        }
+        // Out of li's and ranqi's scope: wang's grid, not dispatched.
+        let hidden = tokio::task::spawn_blocking(|| new_case("wang"))
+            .await
+            .unwrap();
+        // Then one each may read, in this order: li's own report elsewhere, dispatched to
+        // ranqi's unit.
+        let shown = tokio::task::spawn_blocking(|| {
+            let reply = report("li", "0101", fx.elsewhere, json!({}));
+            assert_eq!(reply.status, 201, "{}", reply.text());
+            let id = reply.json()["case"]["id"].as_i64().unwrap();
+            ok_state(&act("zhihui", id, "file", json!({})), "filed");
+            ok_state(
+                &act(
+                    "zhihui",
+                    id,
+                    "dispatch",
+                    json!({ "unit": "郑州华润燃气管城分公司" }),
+                ),
+                "dispatched",
+            );
+            id
+        })
+        .await
+        .unwrap();
+        let hidden = format!("\"id\":{hidden},");
+        let shown_dispatch = format!("\"id\":{shown},\"version\":3,");
+        for who in ["li", "ranqi"] {
+            let body = streams.get_mut(who).unwrap();
+            let seen = events_until(body, &shown_dispatch).await;
+            assert!(
+                !seen.contains(&hidden),
+                "{who} received case {hidden}: {seen}"
+            );
+        }
+        let seen = events_until(streams.get_mut("fenxi").unwrap(), &shown_dispatch).await;
+        assert!(seen.contains(&hidden), "the analyst reads every case");
+        assert!(
+            !seen.contains("case-wang") && !seen.contains("case-li"),
+            "{seen}"
+        );
+        assert!(seen.contains("\"actor\":\"withheld\""), "{seen}");
+    });
 }

@@ -456,3 +456,64 @@ fn a_failed_verification_restarts_handling_and_on_time_needs_every_stage() {
     late[5].at = cst(2026, 11, 20, 20, 0);
     assert_eq!(schedule(&late, &category, &calendar).on_time, Some(false));
 }
+
+#[test]
+fn workers_read_their_cells_and_what_they_reported_handlers_their_units_the_centres_all() {
+    let worker = ReadScope::of(&user(Role::Worker, None, &["410104001005"]));
+    assert!(worker.admits(Some("410104001005006"), None, "li"));
+    assert!(!worker.admits(Some("410104001006001"), None, "li"));
+    assert!(
+        worker.admits(Some("410104001006001"), None, "tester"),
+        "reported it"
+    );
+    assert!(!worker.admits(None, None, "li"));
+    let handler = ReadScope::of(&user(Role::Handler, Some("水务局"), &[]));
+    assert!(handler.admits(Some("410104001006001"), Some("水务局"), "li"));
+    assert!(!handler.admits(Some("410104001006001"), Some("燃气公司"), "li"));
+    assert!(!handler.admits(Some("410104001006001"), None, "li"));
+    let unitless = ReadScope::of(&user(Role::Handler, None, &[]));
+    assert!(
+        !unitless.admits(None, None, "li"),
+        "no unit matches no unit"
+    );
+    for role in [
+        Role::Admin,
+        Role::Dispatcher,
+        Role::Supervisor,
+        Role::Analyst,
+        Role::Viewer,
+    ] {
+        assert_eq!(ReadScope::of(&user(role, None, &[])), ReadScope::All);
+    }
+}
+
+#[test]
+fn only_the_centres_admins_and_the_reporter_see_who_reported() {
+    for (role, sees) in [
+        (Role::Admin, true),
+        (Role::Dispatcher, true),
+        (Role::Supervisor, true),
+        (Role::Handler, false),
+        (Role::Worker, false),
+        (Role::Analyst, false),
+        (Role::Viewer, false),
+    ] {
+        assert_eq!(sees_reporter(&user(role, None, &[]), "li"), sees, "{role}");
+    }
+    assert!(sees_reporter(&user(Role::Worker, None, &[]), "tester"));
+    let log = [LogEntry {
+        seq: 1,
+        at: Utc::now(),
+        actor: "li".into(),
+        action: Action::Report,
+        from: None,
+        to: CaseState::Reported,
+        note: None,
+        photos: Vec::new(),
+        detail: json!({}),
+    }];
+    let redacted = redact_log(&log, "li", &user(Role::Handler, Some("水务局"), &[]));
+    assert_eq!(redacted[0].actor, WITHHELD);
+    let kept = redact_log(&log, "li", &user(Role::Dispatcher, None, &[]));
+    assert_eq!(kept[0].actor, "li");
+}

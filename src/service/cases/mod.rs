@@ -245,6 +245,9 @@ pub struct CaseEvent {
     pub lat: f64,
     /// The current deadline.
     pub due_at: Option<DateTime<Utc>>,
+    /// Who reported the case: not sent, but needed to decide who may receive the event.
+    #[serde(skip)]
+    pub reporter: String,
 }
 
 /// Why a case operation failed.
@@ -921,6 +924,7 @@ impl CaseService {
             lon: case.lon,
             lat: case.lat,
             due_at: case.due_at,
+            reporter: case.reporter.clone(),
         });
     }
 
