@@ -430,7 +430,7 @@ pub async fn report_case(
     } else {
         let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BYTES)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
+            .map_err(|e| super::error::body_error(&e, MAX_JSON_BYTES))?;
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
         let mut report = report_from_json(&body, &headers)?;
@@ -544,7 +544,7 @@ pub async fn upload_photo(
     } else {
         axum::body::to_bytes(request.into_body(), MAX_PHOTO_BYTES)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge(MAX_PHOTO_BYTES))?
+            .map_err(|e| super::error::body_error(&e, MAX_PHOTO_BYTES))?
     };
     let photo = state.cases.upload_photo(&user, data, remote).await?;
     let url = state.url(&format!("/photos/{}", photo.sha256));
@@ -688,7 +688,7 @@ pub async fn act_on_case(
     let id = case_id(&id)?;
     let bytes = axum::body::to_bytes(body, MAX_JSON_BYTES)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(MAX_JSON_BYTES))?;
+        .map_err(|e| super::error::body_error(&e, MAX_JSON_BYTES))?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
     let body = object(&body)?;

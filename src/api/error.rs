@@ -111,7 +111,7 @@ impl ApiError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::InvalidParameter { .. } | Self::UnknownParameter { .. } => {
                 StatusCode::BAD_REQUEST

@@ -219,10 +219,12 @@ async fn create_request(
 ) -> Result<Response, GeoReportError> {
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| {
+        .map_err(|e| {
+            // The same distinction as everywhere: too long is 413, not read whole is 400.
+            let problem = super::error::body_error(&e, MAX_FORM_BYTES);
             GeoReportError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the form must not exceed {MAX_FORM_BYTES} bytes"),
+                problem.status(),
+                format!("the form must be read whole and not exceed {MAX_FORM_BYTES} bytes: {e}"),
             )
         })?;
     let mut fields = pairs(std::str::from_utf8(&bytes).ok())?;
