@@ -107,7 +107,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_cases(Arc::new(cases))
         .with_basemap(config.basemap_url.as_deref())
         .with_auth(Arc::new(auth))
-        .with_public_layers(config.public_layers);
+        .with_public_layers(config.public_layers)
+        .with_analysis(Arc::new(crate::service::analysis::AnalysisPool::new(
+            config.analysis,
+        )));
     let router = api::router(state);
     tracing::info!(%address, %base_url, public_layers = config.public_layers, "listening");
     // The peer address reaches the handlers for login throttling and the audit trail.

@@ -19,10 +19,13 @@ use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::filter::{Filter, FilterLang};
 use crate::index::measure::Region;
 use crate::index::predicate::Predicate;
+use crate::index::validity::{self, ValidityError};
+use crate::model::complexity::{self, MAX_QUERY_PARTS, MAX_QUERY_RINGS, MAX_QUERY_VERTICES};
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{self, GeometryFamily};
 use crate::model::temporal::today_in_china;
 use crate::model::{Feature, PropertyValue};
+use crate::service::analysis::{Budget, Interrupted};
 use crate::service::grid::{CellStats, Level, Measures};
 use crate::service::items::MAX_LIMIT;
 use crate::service::spatial::{self, Search, Target};
@@ -30,8 +33,6 @@ use crate::service::{Collection, StatsRequest};
 
 /// Largest request body accepted by the POST endpoints, bytes.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// Largest number of vertices in a query geometry.
-pub const MAX_VERTICES: usize = 20_000;
 /// Largest number of points in one `POST /grid/locate`.
 pub const MAX_LOCATE_POINTS: usize = 10_000;
 /// Largest `k` of `nearest`.
@@ -316,46 +317,61 @@ pub async fn locate_points(
     ))
 }
 
-fn vertex_count(g: &Geometry<f64>) -> usize {
-    use geo::CoordsIter;
-    g.coords_count()
+/// A GeoJSON geometry member of a request body, counted (vertices, parts, rings) before anything
+/// else: refused in microseconds however large it is.
+fn counted_geometry<'v>(value: Option<&'v Value>, name: &str) -> Result<&'v Value, ApiError> {
+    let value =
+        value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
+    complexity::check_geojson(value).map_err(|e| {
+        ApiError::invalid(
+            name,
+            "",
+            format!(
+                "a GeoJSON geometry of at most {MAX_QUERY_VERTICES} vertices, {MAX_QUERY_PARTS} parts and {MAX_QUERY_RINGS} rings"
+            ),
+            format!("too large: {e}"),
+        )
+    })?;
+    Ok(value)
 }
 
-/// Parses a GeoJSON geometry member of a request body.
+/// Parses and checks a counted query geometry; run on the analysis pool, since checking the
+/// validity of a large polygon takes time (it stops when `budget` says so).
 fn query_geometry(
-    value: Option<&Value>,
+    value: &Value,
     name: &str,
     crs: InputCrs,
     family: GeometryFamily,
-) -> Result<Geometry<f64>, ApiError> {
-    let value =
-        value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
-    let parsed = geojson::Geometry::from_json_value(value.clone()).map_err(|e| {
-        ApiError::invalid(
-            name,
-            &value.to_string(),
-            "a GeoJSON geometry",
-            e.to_string(),
-        )
-    })?;
-    let geometry = geometry::parse(Some(parsed.value), family, crs).map_err(|e| {
+    budget: &Budget,
+) -> Result<Result<Geometry<f64>, ApiError>, Interrupted> {
+    let invalid = |detail: String| {
         ApiError::invalid(
             name,
             "",
             "a valid GeoJSON geometry in WGS84 (or the crs given)",
-            e.to_string(),
+            detail,
         )
-    })?;
-    let vertices = vertex_count(&geometry);
-    if vertices > MAX_VERTICES {
-        return Err(ApiError::invalid(
-            name,
-            &format!("{vertices} vertices"),
-            format!("at most {MAX_VERTICES} vertices"),
-            "too many vertices",
-        ));
+    };
+    let parsed = match geojson::Geometry::from_json_value(value.clone()) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return Ok(Err(ApiError::invalid(
+                name,
+                "",
+                "a GeoJSON geometry",
+                e.to_string(),
+            )));
+        }
+    };
+    let geometry = match geometry::parse_without_validity(Some(parsed.value), family, crs) {
+        Ok(geometry) => geometry,
+        Err(e) => return Ok(Err(invalid(e.to_string()))),
+    };
+    match validity::check(&geometry, &|| budget.spent()) {
+        Ok(()) => Ok(Ok(geometry)),
+        Err(ValidityError::Invalid(detail)) => Ok(Err(invalid(detail))),
+        Err(ValidityError::Stopped) => Err(budget.check().err().unwrap_or(Interrupted::Deadline)),
     }
-    Ok(geometry)
 }
 
 pub(crate) fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiError> {
@@ -500,18 +516,49 @@ fn collection_text(head: &Value, features: &[String]) -> String {
     out
 }
 
+/// A `/search` body validated but for its geometry's validity (checked on the analysis pool).
+struct SearchRequest {
+    geometry: Value,
+    crs: InputCrs,
+    targets: Vec<Target>,
+    predicate: Predicate,
+    within_distance_m: Option<f64>,
+    offset: usize,
+    limit: usize,
+}
+
+impl SearchRequest {
+    /// Parses the geometry and runs the search within `budget`.
+    fn run(self, budget: &Budget) -> Result<Result<spatial::SearchPage, ApiError>, Interrupted> {
+        let geometry = match query_geometry(
+            &self.geometry,
+            "intersects",
+            self.crs,
+            GeometryFamily::Any,
+            budget,
+        )? {
+            Ok(geometry) => geometry,
+            Err(e) => return Ok(Err(e)),
+        };
+        let search = Search {
+            targets: self.targets,
+            geometry,
+            predicate: self.predicate,
+            within_distance_m: self.within_distance_m,
+            offset: self.offset,
+            limit: self.limit,
+        };
+        spatial::search(&search, budget).map(Ok)
+    }
+}
+
 /// Validates the members of a `/search` body: the search, and the properties to return.
 fn parse_search(
     state: &AppState,
     members: &Map<String, Value>,
-) -> Result<(Search, Vec<String>), ApiError> {
+) -> Result<(SearchRequest, Vec<String>), ApiError> {
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(
-        members.get("intersects"),
-        "intersects",
-        crs,
-        GeometryFamily::Any,
-    )?;
+    let geometry = counted_geometry(members.get("intersects"), "intersects")?.clone();
     let predicate = match members.get("predicate") {
         None | Some(Value::Null) => Predicate::Intersects,
         Some(v) => v.as_str().and_then(Predicate::parse).ok_or_else(|| {
@@ -539,9 +586,10 @@ fn parse_search(
         ),
     };
     let properties = string_list(members.get("properties"), "properties")?;
-    let search = Search {
+    let search = SearchRequest {
         targets: targets(state, members)?,
         geometry,
+        crs,
         predicate,
         within_distance_m,
         offset: usize_member(members, "offset", 0, usize::MAX)?,
@@ -601,7 +649,11 @@ pub async fn search_features(
         ],
     )?;
     let (search, properties) = parse_search(&state, members)?;
-    let page = spatial::search(&search);
+    let (offset, limit) = (search.offset, search.limit);
+    let page = state
+        .analysis
+        .run(move |budget| search.run(budget))
+        .await??;
     if csv {
         return Ok(with_type(
             search_csv(&page.hits, &properties),
@@ -622,14 +674,14 @@ pub async fn search_features(
     let mut links = vec![
         json!({ "href": state.url("/search"), "rel": "self", "type": media::GEOJSON, "method": "POST", "body": body }),
     ];
-    if search.offset + page.hits.len() < page.number_matched {
+    if offset + page.hits.len() < page.number_matched {
         let mut next = body.clone();
-        next["offset"] = json!(search.offset + search.limit);
+        next["offset"] = json!(offset + limit);
         links.push(json!({ "href": state.url("/search"), "rel": "next", "type": media::GEOJSON, "method": "POST", "body": next }));
     }
-    if search.offset > 0 {
+    if offset > 0 {
         let mut prev = body.clone();
-        prev["offset"] = json!(search.offset.saturating_sub(search.limit));
+        prev["offset"] = json!(offset.saturating_sub(limit));
         links.push(json!({ "href": state.url("/search"), "rel": "prev", "type": media::GEOJSON, "method": "POST", "body": prev }));
     }
     let head = json!({
@@ -778,20 +830,31 @@ pub async fn summarize(State(state): State<AppState>, body: Body) -> Result<Resp
         &["collections", "intersects", "group_by", "filter", "crs"],
     )?;
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(
-        members.get("intersects"),
-        "intersects",
-        crs,
-        GeometryFamily::Polygon,
-    )?;
-    let area_m2 = crate::index::measure::geodesic_area_m2(&geometry);
-    let region = region_of(geometry);
+    let geometry = counted_geometry(members.get("intersects"), "intersects")?.clone();
     let mut targets_with_groups = Vec::new();
     for target in targets(&state, members)? {
         let group_by = group_by_for(members, &target.collection)?;
         targets_with_groups.push((target, group_by));
     }
-    let summaries = spatial::summarize(&targets_with_groups, &region);
+    let (area_m2, summaries) = state
+        .analysis
+        .run(move |budget| {
+            let geometry = match query_geometry(
+                &geometry,
+                "intersects",
+                crs,
+                GeometryFamily::Polygon,
+                budget,
+            )? {
+                Ok(geometry) => geometry,
+                Err(e) => return Ok(Err(e)),
+            };
+            let area_m2 = crate::index::measure::geodesic_area_m2(&geometry);
+            let region = region_of(geometry);
+            let summaries = spatial::summarize(&targets_with_groups, &region, budget)?;
+            Ok(Ok((area_m2, summaries)))
+        })
+        .await??;
     let collections: Vec<Value> = summaries
         .iter()
         .map(|s| {
