@@ -198,7 +198,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 },
                 "filter": {
                     "name": "filter", "in": "query", "required": false, "style": "form", "explode": false,
-                    "description": "A CQL2 expression over the collection's queryables (/collections/{collectionId}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, arithmetic, CASEI/ACCENTI, S_* spatial and T_* temporal functions. Property names are case-sensitive.",
+                    "description": "A CQL2 expression over the collection's queryables (/collections/{collectionId}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, arithmetic, CASEI/ACCENTI, S_* spatial and T_* temporal functions. Property names are case-sensitive. Limits (400 beyond them): 1 MiB, 32 levels of parentheses and brackets (64 levels of JSON in cql2-json), 256 operators (NOT, comparisons, LIKE, IN, BETWEEN, arithmetic, unary minus), 1,024 AND/OR; geometry literals at most 20,000 vertices, 500 parts, 1,000 rings.",
                     "schema": { "type": "string" }
                 },
                 "filter-lang": {

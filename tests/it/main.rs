@@ -15,6 +15,7 @@ mod collections;
 mod cql2;
 mod district;
 mod gdal;
+mod hardening;
 mod import;
 mod items;
 mod landing;
