@@ -395,7 +395,15 @@ pub(crate) fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<Strin
     }
 }
 
-fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>, ApiError> {
+/// A filter's text and language, checked for size and depth, not yet compiled.
+type FilterText = (String, FilterLang);
+
+/// The collections of a body (each once) and its filter, the filter's size and depth checked
+/// (compiling it per collection is left to the analysis pool: a filter may be 1 MiB).
+fn target_collections(
+    state: &AppState,
+    members: &Map<String, Value>,
+) -> Result<(Vec<Arc<Collection>>, Option<FilterText>), ApiError> {
     let ids = string_list(members.get("collections"), "collections")?;
     if ids.is_empty() {
         return Err(ApiError::invalid(
@@ -405,40 +413,70 @@ fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>
             "missing",
         ));
     }
-    let filter = members.get("filter");
-    ids.iter()
-        .map(|id| {
-            let collection = state.catalog.collection(id).map_err(|_| {
-                ApiError::invalid(
-                    "collections",
-                    id,
-                    "ids listed by /collections",
-                    "unknown collection",
-                )
-            })?;
-            let filter = match filter {
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) => {
-                    Some(Filter::parse(text, FilterLang::Cql2Text, &collection.def))
+    let mut collections: Vec<Arc<Collection>> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let collection = state.catalog.collection(id).map_err(|_| {
+            ApiError::invalid(
+                "collections",
+                id,
+                "ids listed by /collections",
+                "unknown collection",
+            )
+        })?;
+        if collections.iter().any(|c| c.def.id == collection.def.id) {
+            return Err(ApiError::invalid(
+                "collections",
+                id,
+                "each collection at most once",
+                "repeated collection",
+            ));
+        }
+        collections.push(collection);
+    }
+    let filter = match members.get("filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some((text.clone(), FilterLang::Cql2Text)),
+        Some(json) => Some((json.to_string(), FilterLang::Cql2Json)),
+    };
+    if let Some((text, lang)) = &filter {
+        crate::filter::limits::check(text, *lang).map_err(|e| filter_error(&e.to_string()))?;
+    }
+    Ok((collections, filter))
+}
+
+fn filter_error(detail: &str) -> ApiError {
+    ApiError::invalid(
+        "filter",
+        "",
+        "a CQL2 expression (JSON, or text) over the collection's queryables",
+        detail,
+    )
+}
+
+/// Compiles the filter for each collection; run on the analysis pool.
+fn compile_targets(
+    collections: Vec<Arc<Collection>>,
+    filter: Option<&FilterText>,
+    budget: &Budget,
+) -> Result<Result<Vec<Target>, ApiError>, Interrupted> {
+    let mut targets = Vec::with_capacity(collections.len());
+    for collection in collections {
+        budget.check()?;
+        let compiled = match filter {
+            None => None,
+            Some((text, lang)) => match Filter::parse(text, *lang, &collection.def) {
+                Ok(compiled) => Some(compiled),
+                Err(e) => {
+                    return Ok(Err(filter_error(&format!("{}: {e}", collection.def.id))));
                 }
-                Some(json) => Some(Filter::parse(
-                    &json.to_string(),
-                    FilterLang::Cql2Json,
-                    &collection.def,
-                )),
-            }
-            .transpose()
-            .map_err(|e| {
-                ApiError::invalid(
-                    "filter",
-                    "",
-                    "a CQL2 expression (JSON, or text) over the collection's queryables",
-                    format!("{id}: {e}"),
-                )
-            })?;
-            Ok(Target { collection, filter })
-        })
-        .collect()
+            },
+        };
+        targets.push(Target {
+            collection,
+            filter: compiled,
+        });
+    }
+    Ok(Ok(targets))
 }
 
 fn usize_member(
@@ -520,7 +558,8 @@ fn collection_text(head: &Value, features: &[String]) -> String {
 struct SearchRequest {
     geometry: Value,
     crs: InputCrs,
-    targets: Vec<Target>,
+    collections: Vec<Arc<Collection>>,
+    filter: Option<FilterText>,
     predicate: Predicate,
     within_distance_m: Option<f64>,
     offset: usize,
@@ -530,6 +569,10 @@ struct SearchRequest {
 impl SearchRequest {
     /// Parses the geometry and runs the search within `budget`.
     fn run(self, budget: &Budget) -> Result<Result<spatial::SearchPage, ApiError>, Interrupted> {
+        let targets = match compile_targets(self.collections, self.filter.as_ref(), budget)? {
+            Ok(targets) => targets,
+            Err(e) => return Ok(Err(e)),
+        };
         let geometry = match query_geometry(
             &self.geometry,
             "intersects",
@@ -541,7 +584,7 @@ impl SearchRequest {
             Err(e) => return Ok(Err(e)),
         };
         let search = Search {
-            targets: self.targets,
+            targets,
             geometry,
             predicate: self.predicate,
             within_distance_m: self.within_distance_m,
@@ -586,8 +629,10 @@ fn parse_search(
         ),
     };
     let properties = string_list(members.get("properties"), "properties")?;
+    let (collections, filter) = target_collections(state, members)?;
     let search = SearchRequest {
-        targets: targets(state, members)?,
+        collections,
+        filter,
         geometry,
         crs,
         predicate,
@@ -597,9 +642,9 @@ fn parse_search(
     };
     for name in &properties {
         if !search
-            .targets
+            .collections
             .iter()
-            .any(|t| t.collection.def.schema.property(name).is_some())
+            .any(|c| c.def.schema.property(name).is_some())
         {
             return Err(ApiError::invalid(
                 "properties",
@@ -831,14 +876,20 @@ pub async fn summarize(State(state): State<AppState>, body: Body) -> Result<Resp
     )?;
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
     let geometry = counted_geometry(members.get("intersects"), "intersects")?.clone();
-    let mut targets_with_groups = Vec::new();
-    for target in targets(&state, members)? {
-        let group_by = group_by_for(members, &target.collection)?;
-        targets_with_groups.push((target, group_by));
-    }
+    let (collections, filter) = target_collections(&state, members)?;
+    let group_bys = collections
+        .iter()
+        .map(|c| group_by_for(members, c))
+        .collect::<Result<Vec<_>, _>>()?;
     let (area_m2, summaries) = state
         .analysis
         .run(move |budget| {
+            let targets = match compile_targets(collections, filter.as_ref(), budget)? {
+                Ok(targets) => targets,
+                Err(e) => return Ok(Err(e)),
+            };
+            let targets_with_groups: Vec<(Target, Vec<String>)> =
+                targets.into_iter().zip(group_bys).collect();
             let geometry = match query_geometry(
                 &geometry,
                 "intersects",

@@ -446,3 +446,18 @@ fn under_a_flood_of_expensive_requests_health_and_a_cheap_read_keep_answering_wi
         "the server stops cleanly after the flood"
     );
 }
+
+#[test]
+fn a_collection_named_twice_is_refused_so_a_large_filter_is_not_compiled_over_and_over() {
+    let reply = post(
+        "/search",
+        &json!({"collections": vec!["manholes"; 1000], "intersects": circle(8), "filter": "diameter_mm > 600"}),
+    );
+    assert_problem(&reply, 400, Some("collections"));
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most once")
+    );
+}
