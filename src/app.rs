@@ -116,7 +116,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_cases(cases)
         .with_basemap(config.basemap_url.as_deref())
         .with_auth(Arc::new(auth))
-        .with_public_layers(config.public_layers);
+        .with_public_layers(config.public_layers)
+        .with_analysis(Arc::new(crate::service::analysis::AnalysisPool::new(
+            config.analysis,
+        )));
     let router = api::router(state);
     let limits = connection_limits(config.limits);
     tracing::info!(%address, %base_url, map = %format!("{base_url}/map/"), public_layers = config.public_layers, max_connections = limits.max_connections, "listening");

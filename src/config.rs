@@ -230,6 +230,18 @@ pub struct ServeArgs {
     /// How long an uploaded photo that no case refers to is kept before it is removed, hours.
     #[arg(long, env = "CITYGRID_PHOTO_ORPHAN_HOURS", default_value_t = 24)]
     pub photo_orphan_hours: u64,
+    /// Heavy analyses (`/search`, `/analysis/summary`) running at once. Default: the number of
+    /// cores.
+    #[arg(long, env = "CITYGRID_ANALYSIS_WORKERS")]
+    pub analysis_workers: Option<u64>,
+    /// Heavy analyses waiting for a worker before further ones are refused with 503. Default:
+    /// four per worker.
+    #[arg(long, env = "CITYGRID_ANALYSIS_QUEUE")]
+    pub analysis_queue: Option<u64>,
+    /// The time budget of one heavy analysis, milliseconds (waiting included); beyond it the
+    /// work stops and the answer is 504.
+    #[arg(long, env = "CITYGRID_ANALYSIS_TIMEOUT_MS", default_value_t = 5000)]
+    pub analysis_timeout_ms: u64,
 }
 
 /// Options of `apikey`.
@@ -347,6 +359,21 @@ pub enum ConfigError {
         "CITYGRID_BASEMAP_URL / --basemap-url: {0:?} is not an http:// or https:// tile URL with {{z}}, {{x}} and {{y}}"
     )]
     BasemapUrl(String),
+    /// `CITYGRID_ANALYSIS_WORKERS` / `--analysis-workers` is out of range.
+    #[error(
+        "CITYGRID_ANALYSIS_WORKERS / --analysis-workers: {0} is out of range; use 1 to {MAX_ANALYSIS_WORKERS}"
+    )]
+    AnalysisWorkers(u64),
+    /// `CITYGRID_ANALYSIS_QUEUE` / `--analysis-queue` is out of range.
+    #[error(
+        "CITYGRID_ANALYSIS_QUEUE / --analysis-queue: {0} is out of range; use 0 to {MAX_ANALYSIS_QUEUE}"
+    )]
+    AnalysisQueue(u64),
+    /// `CITYGRID_ANALYSIS_TIMEOUT_MS` / `--analysis-timeout-ms` is out of range.
+    #[error(
+        "CITYGRID_ANALYSIS_TIMEOUT_MS / --analysis-timeout-ms: {0} is out of range; use {MIN_ANALYSIS_TIMEOUT_MS} to {MAX_ANALYSIS_TIMEOUT_MS} milliseconds"
+    )]
+    AnalysisTimeout(u64),
     /// `CITYGRID_TOKEN_TTL_HOURS` / `--token-ttl-hours` is out of range.
     #[error(
         "CITYGRID_TOKEN_TTL_HOURS / --token-ttl-hours: {0} is out of range; use 1 to {MAX_TOKEN_TTL_HOURS} hours"
@@ -437,6 +464,8 @@ pub struct Config {
     pub limits: ServerLimits,
     /// The `/grid/stats` cache budget, bytes (0: no cache).
     pub stats_cache_bytes: usize,
+    /// The heavy-analysis pool's limits.
+    pub analysis: crate::service::analysis::PoolSettings,
 }
 
 /// How many connections the HTTP server holds and how long it waits for them.
@@ -500,6 +529,45 @@ fn timeout(variable: &'static str, value: u64) -> Result<std::time::Duration, Co
     } else {
         Err(ConfigError::Timeout { variable, value })
     }
+}
+
+/// The most analysis workers accepted.
+pub const MAX_ANALYSIS_WORKERS: u64 = 256;
+/// The longest analysis queue accepted.
+pub const MAX_ANALYSIS_QUEUE: u64 = 100_000;
+/// The shortest analysis budget accepted, milliseconds.
+pub const MIN_ANALYSIS_TIMEOUT_MS: u64 = 100;
+/// The longest analysis budget accepted, milliseconds (10 minutes).
+pub const MAX_ANALYSIS_TIMEOUT_MS: u64 = 600_000;
+
+/// The analysis pool's settings from the `serve` options (defaults from the machine).
+fn analysis_settings(
+    args: &ServeArgs,
+) -> Result<crate::service::analysis::PoolSettings, ConfigError> {
+    let defaults = crate::service::analysis::PoolSettings::default();
+    let workers = match args.analysis_workers {
+        None => defaults.workers,
+        Some(n) => Some(n)
+            .filter(|n| (1..=MAX_ANALYSIS_WORKERS).contains(n))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ConfigError::AnalysisWorkers(n))?,
+    };
+    let queue = match args.analysis_queue {
+        None => 4 * workers,
+        Some(n) => Some(n)
+            .filter(|n| *n <= MAX_ANALYSIS_QUEUE)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ConfigError::AnalysisQueue(n))?,
+    };
+    let ms = args.analysis_timeout_ms;
+    if !(MIN_ANALYSIS_TIMEOUT_MS..=MAX_ANALYSIS_TIMEOUT_MS).contains(&ms) {
+        return Err(ConfigError::AnalysisTimeout(ms));
+    }
+    Ok(crate::service::analysis::PoolSettings {
+        workers,
+        queue,
+        timeout: std::time::Duration::from_millis(ms),
+    })
 }
 
 /// The longest token lifetime accepted, hours (30 days).
@@ -577,12 +645,14 @@ impl Config {
         if !(1..=8760).contains(&args.photo_orphan_hours) {
             return Err(ConfigError::PhotoOrphanHours(args.photo_orphan_hours));
         }
+        let analysis = analysis_settings(args)?;
         Ok(Self {
             limits,
             stats_cache_bytes,
             photo_quota_count: args.photo_quota_count,
             photo_quota_bytes: args.photo_quota_mb << 20,
             photo_orphan_grace: std::time::Duration::from_secs(args.photo_orphan_hours * 3600),
+            analysis,
             photo_dir,
             working_hours,
             holidays: args.holidays.clone(),
@@ -671,6 +741,33 @@ mod tests {
             text.contains("CITYGRID_TRUSTED_PROXIES") && text.contains("proxy.lan"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_analysis_pool_is_sized_from_its_variables_and_refuses_nonsense_naming_them() {
+        let config = Config::from_args(&serve(&[
+            "--analysis-workers",
+            "3",
+            "--analysis-queue",
+            "0",
+            "--analysis-timeout-ms",
+            "2500",
+        ]))
+        .unwrap();
+        assert_eq!(config.analysis.workers, 3);
+        assert_eq!(config.analysis.queue, 0);
+        assert_eq!(config.analysis.timeout.as_millis(), 2500);
+        let default = Config::from_args(&serve(&[])).unwrap();
+        assert_eq!(default.analysis.queue, 4 * default.analysis.workers);
+        assert_eq!(default.analysis.timeout.as_millis(), 5000);
+        for (flag, value, variable) in [
+            ("--analysis-workers", "0", "CITYGRID_ANALYSIS_WORKERS"),
+            ("--analysis-queue", "1000000", "CITYGRID_ANALYSIS_QUEUE"),
+            ("--analysis-timeout-ms", "5", "CITYGRID_ANALYSIS_TIMEOUT_MS"),
+        ] {
+            let err = Config::from_args(&serve(&[flag, value])).unwrap_err();
+            assert!(err.to_string().contains(variable), "{err}");
+        }
     }
 
     #[test]

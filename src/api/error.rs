@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::service::ServiceError;
+use crate::service::analysis::AnalysisError;
 use crate::service::auth::{AuthError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::store::StoreError;
 
@@ -87,6 +88,17 @@ pub enum ApiError {
     /// The body's content is of a type not accepted here (checked by content).
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// Every analysis worker is busy and the queue is full; answered with `Retry-After`.
+    #[error("busy: {detail}")]
+    Busy {
+        /// What is busy, in words.
+        detail: String,
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
+    /// An analysis ran out of its time budget and was stopped.
+    #[error("timed out: {0}")]
+    TimedOut(String),
     /// The store cannot be reached (readiness).
     #[error("not ready: {0}")]
     Unavailable(String),
@@ -128,7 +140,8 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -237,6 +250,7 @@ impl ApiError {
                 "Method not allowed",
                 "this resource does not support that method".into(),
             ),
+            Self::Busy { .. } | Self::TimedOut(_) => analysis_problem(self),
             Self::Unavailable(_) => base(
                 "unavailable",
                 "Service unavailable",
@@ -251,10 +265,38 @@ impl ApiError {
     }
 }
 
+/// The problem of a busy analysis pool or a spent analysis budget.
+fn analysis_problem(error: &ApiError) -> Value {
+    let status = error.status().as_u16();
+    match error {
+        ApiError::Busy { detail, .. } => {
+            let seconds = retry_after_secs(error);
+            json!({
+                "type": "urn:citygrid:problem:busy",
+                "title": "Busy",
+                "status": status,
+                "detail": format!("{detail}; try again in {seconds} s"),
+                "retryAfter": seconds,
+            })
+        }
+        other => json!({
+            "type": "urn:citygrid:problem:analysis-timeout",
+            "title": "Analysis timed out",
+            "status": status,
+            "detail": format!(
+                "{}; ask for a smaller area, fewer collections or a narrower filter",
+                other.to_string().trim_start_matches("timed out: ")
+            ),
+        }),
+    }
+}
+
 /// The whole seconds to wait (rounded up) of a [`ApiError::TooManyRequests`].
 fn retry_after_secs(error: &ApiError) -> u64 {
     match error {
-        ApiError::TooManyRequests { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
+        ApiError::TooManyRequests { retry_after }
+        | ApiError::QuotaExceeded { retry_after, .. }
+        | ApiError::Busy { retry_after, .. } => {
             retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
         }
         _ => 0,
@@ -283,7 +325,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(r#"Bearer realm="citygrid""#),
                 );
             }
-            Self::TooManyRequests { .. } | Self::QuotaExceeded { .. } => {
+            Self::TooManyRequests { .. } | Self::QuotaExceeded { .. } | Self::Busy { .. } => {
                 headers.insert(header::RETRY_AFTER, retry_after_secs(&self).into());
             }
             _ => {}
@@ -405,6 +447,19 @@ impl From<AuthError> for ApiError {
             },
             AuthError::Hashing(detail) => Self::Internal(detail),
             AuthError::Store(error) => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<AnalysisError> for ApiError {
+    fn from(error: AnalysisError) -> Self {
+        match error {
+            AnalysisError::Busy { retry_after, .. } => Self::Busy {
+                detail: error.to_string(),
+                retry_after,
+            },
+            AnalysisError::TimedOut(_) => Self::TimedOut(error.to_string()),
+            AnalysisError::Failed(detail) => Self::Internal(detail),
         }
     }
 }
@@ -582,6 +637,23 @@ mod tests {
         let problem = body_error(&error, 10_000).problem();
         assert_eq!(problem["status"], 400);
         assert_eq!(problem["parameter"], "body");
+    }
+
+    #[test]
+    fn a_busy_pool_answers_503_with_retry_after_and_a_spent_budget_504() {
+        let busy = ApiError::from(AnalysisError::Busy {
+            workers: 2,
+            queue: 8,
+            retry_after: std::time::Duration::from_secs(5),
+        });
+        assert_eq!(busy.problem()["retryAfter"], 5);
+        let response = busy.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let spent = ApiError::from(AnalysisError::TimedOut(std::time::Duration::from_secs(5)));
+        let detail = spent.problem()["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("budget of 5000 ms"), "{detail}");
+        assert_eq!(spent.into_response().status(), StatusCode::GATEWAY_TIMEOUT);
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct AppState {
     pub cases: Arc<CaseService>,
     /// Whether the base layers are readable without a token (`CITYGRID_PUBLIC_LAYERS`).
     pub public_layers: bool,
+    /// The bounded pool heavy analyses run on (`/search`, `/analysis/summary`).
+    pub analysis: Arc<crate::service::analysis::AnalysisPool>,
 }
 
 impl AppState {
@@ -85,7 +87,15 @@ impl AppState {
             auth: Arc::new(AuthService::new(users, AuthSettings::default())),
             cases,
             public_layers: true,
+            analysis: Arc::default(),
         }
+    }
+
+    /// The same state with another analysis pool (`CITYGRID_ANALYSIS_*`).
+    #[must_use]
+    pub fn with_analysis(mut self, analysis: Arc<crate::service::analysis::AnalysisPool>) -> Self {
+        self.analysis = analysis;
+        self
     }
 
     /// The same state with another case service (the configured photo directory, calendar).

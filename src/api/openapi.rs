@@ -200,7 +200,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 },
                 "filter": {
                     "name": "filter", "in": "query", "required": false, "style": "form", "explode": false,
-                    "description": "A CQL2 expression over the collection's queryables (/collections/{collectionId}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, arithmetic, CASEI/ACCENTI, S_* spatial and T_* temporal functions. Property names are case-sensitive.",
+                    "description": "A CQL2 expression over the collection's queryables (/collections/{collectionId}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, arithmetic, CASEI/ACCENTI, S_* spatial and T_* temporal functions. Property names are case-sensitive. Limits (400 beyond them): 1 MiB, 32 levels of parentheses and brackets (64 levels of JSON in cql2-json), 256 operators (NOT, comparisons, LIKE, IN, BETWEEN, arithmetic, unary minus), 1,024 AND/OR; geometry literals at most 20,000 vertices, 500 parts, 1,000 rings.",
                     "schema": { "type": "string" }
                 },
                 "filter-lang": {
@@ -239,6 +239,8 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 "PayloadTooLarge": problem("The request body is larger than allowed"),
                 "UnsupportedMediaType": problem("The request body is not of a media type accepted here"),
                 "Unavailable": problem("The store is not reachable"),
+                "AnalysisBusy": problem("Every analysis worker is busy and the queue is full (CITYGRID_ANALYSIS_WORKERS, CITYGRID_ANALYSIS_QUEUE); retry after the Retry-After header's seconds"),
+                "AnalysisTimedOut": problem("The analysis used up its time budget (CITYGRID_ANALYSIS_TIMEOUT_MS) and was stopped; narrow the region, the collections or the filter"),
                 "Unauthorized": problem("No valid bearer token (missing, unknown, expired or revoked), or wrong credentials"),
                 "Forbidden": problem("The user's role does not allow this; the problem names the roles that do"),
                 "Conflict": problem("The case's state does not allow the action, or someone changed it first (`current` holds the case as it is now)"),
@@ -391,7 +393,12 @@ fn spatial_paths() -> Map<String, Value> {
         responses
     };
     let body = |description: &str, schema: Value| json!({ "required": true, "description": description, "content": { "application/json": { "schema": schema } } });
-    let geometry = json!({ "type": "object", "description": format!("A GeoJSON geometry (at most {} vertices)", super::spatial::MAX_VERTICES), "required": ["type", "coordinates"] });
+    let geometry = json!({ "type": "object", "description": format!(
+        "A GeoJSON geometry (at most {} vertices, {} parts and {} rings)",
+        crate::model::complexity::MAX_QUERY_VERTICES,
+        crate::model::complexity::MAX_QUERY_PARTS,
+        crate::model::complexity::MAX_QUERY_RINGS
+    ), "required": ["type", "coordinates"] });
     let body_errors = [
         ("413", r("PayloadTooLarge")),
         ("415", r("UnsupportedMediaType")),
@@ -461,7 +468,8 @@ fn spatial_paths() -> Map<String, Value> {
         } })),
         "responses": {
             "200": { "description": "The matching features", "content": { "application/geo+json": { "schema": { "$ref": "#/components/schemas/featureCollectionGeoJSON" } }, "text/csv": { "schema": { "type": "string" } } } },
-            "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "413": r("PayloadTooLarge"), "415": r("UnsupportedMediaType"), "500": r("ServerError")
+            "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "413": r("PayloadTooLarge"), "415": r("UnsupportedMediaType"), "500": r("ServerError"),
+            "503": r("AnalysisBusy"), "504": r("AnalysisTimedOut")
         }
     } }));
     paths.insert("/analysis/summary".into(), json!({ "post": {
@@ -478,6 +486,8 @@ fn spatial_paths() -> Map<String, Value> {
             ("404", r("NotFound")),
             body_errors[0].clone(),
             body_errors[1].clone(),
+            ("503", r("AnalysisBusy")),
+            ("504", r("AnalysisTimedOut")),
         ])
     } }));
     paths

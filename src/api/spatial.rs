@@ -19,10 +19,13 @@ use super::{ApiError, AppState, media, param, query_pairs, with_type};
 use crate::filter::{Filter, FilterLang};
 use crate::index::measure::Region;
 use crate::index::predicate::Predicate;
+use crate::index::validity::{self, ValidityError};
+use crate::model::complexity::{self, MAX_QUERY_PARTS, MAX_QUERY_RINGS, MAX_QUERY_VERTICES};
 use crate::model::crs::InputCrs;
 use crate::model::geometry::{self, GeometryFamily};
 use crate::model::temporal::today_in_china;
 use crate::model::{Feature, PropertyValue};
+use crate::service::analysis::{Budget, Interrupted};
 use crate::service::grid::{CellStats, Level, Measures};
 use crate::service::items::MAX_LIMIT;
 use crate::service::spatial::{self, Search, Target};
@@ -30,8 +33,6 @@ use crate::service::{Collection, StatsRequest};
 
 /// Largest request body accepted by the POST endpoints, bytes.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// Largest number of vertices in a query geometry.
-pub const MAX_VERTICES: usize = 20_000;
 /// Largest number of points in one `POST /grid/locate`.
 pub const MAX_LOCATE_POINTS: usize = 10_000;
 /// Largest `k` of `nearest`.
@@ -316,46 +317,61 @@ pub async fn locate_points(
     ))
 }
 
-fn vertex_count(g: &Geometry<f64>) -> usize {
-    use geo::CoordsIter;
-    g.coords_count()
+/// A GeoJSON geometry member of a request body, counted (vertices, parts, rings) before anything
+/// else: refused in microseconds however large it is.
+fn counted_geometry<'v>(value: Option<&'v Value>, name: &str) -> Result<&'v Value, ApiError> {
+    let value =
+        value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
+    complexity::check_geojson(value).map_err(|e| {
+        ApiError::invalid(
+            name,
+            "",
+            format!(
+                "a GeoJSON geometry of at most {MAX_QUERY_VERTICES} vertices, {MAX_QUERY_PARTS} parts and {MAX_QUERY_RINGS} rings"
+            ),
+            format!("too large: {e}"),
+        )
+    })?;
+    Ok(value)
 }
 
-/// Parses a GeoJSON geometry member of a request body.
+/// Parses and checks a counted query geometry; run on the analysis pool, since checking the
+/// validity of a large polygon takes time (it stops when `budget` says so).
 fn query_geometry(
-    value: Option<&Value>,
+    value: &Value,
     name: &str,
     crs: InputCrs,
     family: GeometryFamily,
-) -> Result<Geometry<f64>, ApiError> {
-    let value =
-        value.ok_or_else(|| ApiError::invalid(name, "", "a GeoJSON geometry", "missing"))?;
-    let parsed = geojson::Geometry::from_json_value(value.clone()).map_err(|e| {
-        ApiError::invalid(
-            name,
-            &value.to_string(),
-            "a GeoJSON geometry",
-            e.to_string(),
-        )
-    })?;
-    let geometry = geometry::parse(Some(parsed.value), family, crs).map_err(|e| {
+    budget: &Budget,
+) -> Result<Result<Geometry<f64>, ApiError>, Interrupted> {
+    let invalid = |detail: String| {
         ApiError::invalid(
             name,
             "",
             "a valid GeoJSON geometry in WGS84 (or the crs given)",
-            e.to_string(),
+            detail,
         )
-    })?;
-    let vertices = vertex_count(&geometry);
-    if vertices > MAX_VERTICES {
-        return Err(ApiError::invalid(
-            name,
-            &format!("{vertices} vertices"),
-            format!("at most {MAX_VERTICES} vertices"),
-            "too many vertices",
-        ));
+    };
+    let parsed = match geojson::Geometry::from_json_value(value.clone()) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return Ok(Err(ApiError::invalid(
+                name,
+                "",
+                "a GeoJSON geometry",
+                e.to_string(),
+            )));
+        }
+    };
+    let geometry = match geometry::parse_without_validity(Some(parsed.value), family, crs) {
+        Ok(geometry) => geometry,
+        Err(e) => return Ok(Err(invalid(e.to_string()))),
+    };
+    match validity::check(&geometry, &|| budget.spent()) {
+        Ok(()) => Ok(Ok(geometry)),
+        Err(ValidityError::Invalid(detail)) => Ok(Err(invalid(detail))),
+        Err(ValidityError::Stopped) => Err(budget.check().err().unwrap_or(Interrupted::Deadline)),
     }
-    Ok(geometry)
 }
 
 pub(crate) fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, ApiError> {
@@ -379,7 +395,15 @@ pub(crate) fn string_list(value: Option<&Value>, name: &str) -> Result<Vec<Strin
     }
 }
 
-fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>, ApiError> {
+/// A filter's text and language, checked for size and depth, not yet compiled.
+type FilterText = (String, FilterLang);
+
+/// The collections of a body (each once) and its filter, the filter's size and depth checked
+/// (compiling it per collection is left to the analysis pool: a filter may be 1 MiB).
+fn target_collections(
+    state: &AppState,
+    members: &Map<String, Value>,
+) -> Result<(Vec<Arc<Collection>>, Option<FilterText>), ApiError> {
     let ids = string_list(members.get("collections"), "collections")?;
     if ids.is_empty() {
         return Err(ApiError::invalid(
@@ -389,40 +413,70 @@ fn targets(state: &AppState, members: &Map<String, Value>) -> Result<Vec<Target>
             "missing",
         ));
     }
-    let filter = members.get("filter");
-    ids.iter()
-        .map(|id| {
-            let collection = state.catalog.collection(id).map_err(|_| {
-                ApiError::invalid(
-                    "collections",
-                    id,
-                    "ids listed by /collections",
-                    "unknown collection",
-                )
-            })?;
-            let filter = match filter {
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) => {
-                    Some(Filter::parse(text, FilterLang::Cql2Text, &collection.def))
+    let mut collections: Vec<Arc<Collection>> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let collection = state.catalog.collection(id).map_err(|_| {
+            ApiError::invalid(
+                "collections",
+                id,
+                "ids listed by /collections",
+                "unknown collection",
+            )
+        })?;
+        if collections.iter().any(|c| c.def.id == collection.def.id) {
+            return Err(ApiError::invalid(
+                "collections",
+                id,
+                "each collection at most once",
+                "repeated collection",
+            ));
+        }
+        collections.push(collection);
+    }
+    let filter = match members.get("filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some((text.clone(), FilterLang::Cql2Text)),
+        Some(json) => Some((json.to_string(), FilterLang::Cql2Json)),
+    };
+    if let Some((text, lang)) = &filter {
+        crate::filter::limits::check(text, *lang).map_err(|e| filter_error(&e.to_string()))?;
+    }
+    Ok((collections, filter))
+}
+
+fn filter_error(detail: &str) -> ApiError {
+    ApiError::invalid(
+        "filter",
+        "",
+        "a CQL2 expression (JSON, or text) over the collection's queryables",
+        detail,
+    )
+}
+
+/// Compiles the filter for each collection; run on the analysis pool.
+fn compile_targets(
+    collections: Vec<Arc<Collection>>,
+    filter: Option<&FilterText>,
+    budget: &Budget,
+) -> Result<Result<Vec<Target>, ApiError>, Interrupted> {
+    let mut targets = Vec::with_capacity(collections.len());
+    for collection in collections {
+        budget.check()?;
+        let compiled = match filter {
+            None => None,
+            Some((text, lang)) => match Filter::parse(text, *lang, &collection.def) {
+                Ok(compiled) => Some(compiled),
+                Err(e) => {
+                    return Ok(Err(filter_error(&format!("{}: {e}", collection.def.id))));
                 }
-                Some(json) => Some(Filter::parse(
-                    &json.to_string(),
-                    FilterLang::Cql2Json,
-                    &collection.def,
-                )),
-            }
-            .transpose()
-            .map_err(|e| {
-                ApiError::invalid(
-                    "filter",
-                    "",
-                    "a CQL2 expression (JSON, or text) over the collection's queryables",
-                    format!("{id}: {e}"),
-                )
-            })?;
-            Ok(Target { collection, filter })
-        })
-        .collect()
+            },
+        };
+        targets.push(Target {
+            collection,
+            filter: compiled,
+        });
+    }
+    Ok(Ok(targets))
 }
 
 fn usize_member(
@@ -532,18 +586,54 @@ fn collection_text(head: &Value, features: &[String]) -> String {
     out
 }
 
+/// A `/search` body validated but for its geometry's validity (checked on the analysis pool).
+struct SearchRequest {
+    geometry: Value,
+    crs: InputCrs,
+    collections: Vec<Arc<Collection>>,
+    filter: Option<FilterText>,
+    predicate: Predicate,
+    within_distance_m: Option<f64>,
+    offset: usize,
+    limit: usize,
+}
+
+impl SearchRequest {
+    /// Parses the geometry and runs the search within `budget`.
+    fn run(self, budget: &Budget) -> Result<Result<spatial::SearchPage, ApiError>, Interrupted> {
+        let targets = match compile_targets(self.collections, self.filter.as_ref(), budget)? {
+            Ok(targets) => targets,
+            Err(e) => return Ok(Err(e)),
+        };
+        let geometry = match query_geometry(
+            &self.geometry,
+            "intersects",
+            self.crs,
+            GeometryFamily::Any,
+            budget,
+        )? {
+            Ok(geometry) => geometry,
+            Err(e) => return Ok(Err(e)),
+        };
+        let search = Search {
+            targets,
+            geometry,
+            predicate: self.predicate,
+            within_distance_m: self.within_distance_m,
+            offset: self.offset,
+            limit: self.limit,
+        };
+        spatial::search(&search, budget).map(Ok)
+    }
+}
+
 /// Validates the members of a `/search` body: the search, and the properties to return.
 fn parse_search(
     state: &AppState,
     members: &Map<String, Value>,
-) -> Result<(Search, Vec<String>), ApiError> {
+) -> Result<(SearchRequest, Vec<String>), ApiError> {
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(
-        members.get("intersects"),
-        "intersects",
-        crs,
-        GeometryFamily::Any,
-    )?;
+    let geometry = counted_geometry(members.get("intersects"), "intersects")?.clone();
     let predicate = match members.get("predicate") {
         None | Some(Value::Null) => Predicate::Intersects,
         Some(v) => v.as_str().and_then(Predicate::parse).ok_or_else(|| {
@@ -571,9 +661,12 @@ fn parse_search(
         ),
     };
     let properties = string_list(members.get("properties"), "properties")?;
-    let search = Search {
-        targets: targets(state, members)?,
+    let (collections, filter) = target_collections(state, members)?;
+    let search = SearchRequest {
+        collections,
+        filter,
         geometry,
+        crs,
         predicate,
         within_distance_m,
         offset: usize_member(members, "offset", 0, usize::MAX)?,
@@ -581,9 +674,9 @@ fn parse_search(
     };
     for name in &properties {
         if !search
-            .targets
+            .collections
             .iter()
-            .any(|t| t.collection.def.schema.property(name).is_some())
+            .any(|c| c.def.schema.property(name).is_some())
         {
             return Err(ApiError::invalid(
                 "properties",
@@ -633,7 +726,11 @@ pub async fn search_features(
         ],
     )?;
     let (search, properties) = parse_search(&state, members)?;
-    let page = spatial::search(&search);
+    let (offset, limit) = (search.offset, search.limit);
+    let page = state
+        .analysis
+        .run(move |budget| search.run(budget))
+        .await??;
     if csv {
         return Ok(with_type(
             search_csv(&page.hits, &properties),
@@ -654,14 +751,14 @@ pub async fn search_features(
     let mut links = vec![
         json!({ "href": state.url("/search"), "rel": "self", "type": media::GEOJSON, "method": "POST", "body": body }),
     ];
-    if search.offset + page.hits.len() < page.number_matched {
+    if offset + page.hits.len() < page.number_matched {
         let mut next = body.clone();
-        next["offset"] = json!(search.offset + search.limit);
+        next["offset"] = json!(offset + limit);
         links.push(json!({ "href": state.url("/search"), "rel": "next", "type": media::GEOJSON, "method": "POST", "body": next }));
     }
-    if search.offset > 0 {
+    if offset > 0 {
         let mut prev = body.clone();
-        prev["offset"] = json!(search.offset.saturating_sub(search.limit));
+        prev["offset"] = json!(offset.saturating_sub(limit));
         links.push(json!({ "href": state.url("/search"), "rel": "prev", "type": media::GEOJSON, "method": "POST", "body": prev }));
     }
     let head = json!({
@@ -796,20 +893,37 @@ pub async fn summarize(State(state): State<AppState>, body: Body) -> Result<Resp
         &["collections", "intersects", "group_by", "filter", "crs"],
     )?;
     let crs = crs_param(members.get("crs").and_then(Value::as_str))?;
-    let geometry = query_geometry(
-        members.get("intersects"),
-        "intersects",
-        crs,
-        GeometryFamily::Polygon,
-    )?;
-    let area_m2 = crate::index::measure::geodesic_area_m2(&geometry);
-    let region = region_of(geometry);
-    let mut targets_with_groups = Vec::new();
-    for target in targets(&state, members)? {
-        let group_by = group_by_for(members, &target.collection)?;
-        targets_with_groups.push((target, group_by));
-    }
-    let summaries = spatial::summarize(&targets_with_groups, &region);
+    let geometry = counted_geometry(members.get("intersects"), "intersects")?.clone();
+    let (collections, filter) = target_collections(&state, members)?;
+    let group_bys = collections
+        .iter()
+        .map(|c| group_by_for(members, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (area_m2, summaries) = state
+        .analysis
+        .run(move |budget| {
+            let targets = match compile_targets(collections, filter.as_ref(), budget)? {
+                Ok(targets) => targets,
+                Err(e) => return Ok(Err(e)),
+            };
+            let targets_with_groups: Vec<(Target, Vec<String>)> =
+                targets.into_iter().zip(group_bys).collect();
+            let geometry = match query_geometry(
+                &geometry,
+                "intersects",
+                crs,
+                GeometryFamily::Polygon,
+                budget,
+            )? {
+                Ok(geometry) => geometry,
+                Err(e) => return Ok(Err(e)),
+            };
+            let area_m2 = crate::index::measure::geodesic_area_m2(&geometry);
+            let region = region_of(geometry);
+            let summaries = spatial::summarize(&targets_with_groups, &region, budget)?;
+            Ok(Ok((area_m2, summaries)))
+        })
+        .await??;
     let collections: Vec<Value> = summaries
         .iter()
         .map(|s| {

@@ -10,6 +10,7 @@ use geo::BoundingRect;
 use super::FilterError;
 use super::eval::{ArithOp, CmpOp, GeomOperand, Kind, Node, Scalar, TimeBound, TimeOperand, Val};
 use super::like::Pattern;
+use super::limits::DepthGauge;
 use super::spatial::{SpatialOp, bbox_geometry};
 use super::temporal::{Span, TemporalOp, parse_date, parse_timestamp};
 use crate::model::Bbox;
@@ -19,6 +20,7 @@ use crate::model::schema::PropertyType;
 /// Compiles expressions for one collection.
 pub(crate) struct Compiler<'a> {
     def: &'a CollectionDef,
+    depth: DepthGauge,
 }
 
 fn type_error(operator: &str, problem: impl Into<String>) -> FilterError {
@@ -87,7 +89,10 @@ fn literal_text<'e>(expr: &'e Expr, kind: &'static str) -> Result<&'e str, Filte
 
 impl<'a> Compiler<'a> {
     pub(crate) fn new(def: &'a CollectionDef) -> Self {
-        Self { def }
+        Self {
+            def,
+            depth: DepthGauge::default(),
+        }
     }
 
     fn unknown_property(&self, name: &str) -> FilterError {
@@ -129,6 +134,7 @@ impl<'a> Compiler<'a> {
 
     /// A predicate.
     pub(crate) fn predicate(&self, expr: &Expr) -> Result<Node, FilterError> {
+        let _level = self.depth.enter()?;
         match expr {
             Expr::Bool(b) => Ok(Node::Const(Some(*b))),
             Expr::Null => Ok(Node::Const(None)),
@@ -259,6 +265,7 @@ impl<'a> Compiler<'a> {
 
     /// A value expression and its kind.
     fn scalar(&self, expr: &Expr) -> Result<(Scalar, Kind), FilterError> {
+        let _level = self.depth.enter()?;
         Ok(match expr {
             Expr::Property { property } => {
                 let kind = self.property_kind(property)?;
@@ -391,6 +398,10 @@ impl<'a> Compiler<'a> {
             }
             Expr::Geometry(_) => {
                 let geometry = geo::Geometry::<f64>::try_from(expr.clone())
+                    .map_err(|e| literal_error("geometry", &shown(expr), e.to_string()))?;
+                // The same bounds as a query geometry in a request body: every candidate
+                // feature is tested against this literal.
+                crate::model::complexity::check_geometry(&geometry)
                     .map_err(|e| literal_error("geometry", &shown(expr), e.to_string()))?;
                 if geo::CoordsIter::coords_iter(&geometry)
                     .any(|c| !c.x.is_finite() || !c.y.is_finite())

@@ -15,6 +15,7 @@
 mod compile;
 mod eval;
 pub mod like;
+pub mod limits;
 pub mod spatial;
 pub mod temporal;
 
@@ -92,6 +93,13 @@ pub enum FilterError {
         "operator or function `{0}` is not supported (supported: comparisons, LIKE, BETWEEN, IN, IS NULL, AND, OR, NOT, arithmetic, CASEI, ACCENTI, S_* spatial and T_* temporal functions)"
     )]
     Unsupported(String),
+    /// A filter larger or deeper than this service parses (see [`limits`]); `limit` names the
+    /// limit exceeded.
+    #[error("too large or too deeply nested: {limit}")]
+    TooComplex {
+        /// The limit exceeded, in words.
+        limit: String,
+    },
     /// A literal that does not read as its type.
     #[error("invalid {kind} {text}: {reason}")]
     Literal {
@@ -138,6 +146,8 @@ impl Filter {
     /// assert!(Filter::parse("colour = 'red'", FilterLang::Cql2Text, &manholes).is_err());
     /// ```
     pub fn parse(text: &str, lang: FilterLang, def: &CollectionDef) -> Result<Self, FilterError> {
+        // Before any parser: the cql2 crate recurses per level of nesting (see `limits`).
+        limits::check(text, lang)?;
         let expr = match lang {
             FilterLang::Cql2Text => cql2::parse_text(text).map_err(|e| e.to_string()),
             FilterLang::Cql2Json => cql2::parse_json(text).map_err(|e| e.to_string()),

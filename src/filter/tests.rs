@@ -388,3 +388,30 @@ fn the_filter_of_a_property_map_reads_values_in_place() {
     let f = feature(wkt! { POINT(0. 0.) }.into(), &Value::Object(odd));
     assert!(selects("name IS NULL", &f));
 }
+
+#[test]
+fn a_filter_at_the_depth_and_operator_limits_selects_what_it_says_on_a_worker_sized_stack() {
+    use super::limits::{MAX_FILTER_DEPTH, MAX_FILTER_OPERATORS};
+    // An even number of NOT: the same as the comparison alone. 254 NOT, `=` and a unary minus.
+    let text = format!(
+        "{}{}pop = -5{}",
+        "(".repeat(MAX_FILTER_DEPTH),
+        "NOT ".repeat(MAX_FILTER_OPERATORS - 2),
+        ")".repeat(MAX_FILTER_DEPTH)
+    );
+    let selected = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let filter = Filter::parse(&text, FilterLang::Cql2Text, &places()).unwrap();
+            [-5, 5].map(|pop| {
+                filter.matches(&feature(
+                    point!(x: 0.0, y: 0.0).into(),
+                    &json!({ "pop": pop }),
+                ))
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(selected, [true, false]);
+}

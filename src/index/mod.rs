@@ -23,6 +23,7 @@ pub mod locate;
 pub mod measure;
 pub mod nearest;
 pub mod predicate;
+pub mod validity;
 
 /// A tree entry: a feature's envelope and its position in [`CollectionIndex::slots`].
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;

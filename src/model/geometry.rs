@@ -284,6 +284,28 @@ pub fn parse(
     Ok(orient(geometry))
 }
 
+/// As [`parse`] but without the polygon validity check, which is quadratic in `geo`: for a query
+/// geometry, counted first and checked by [`crate::index::validity`] under a time budget.
+pub fn parse_without_validity(
+    value: Option<Gj>,
+    family: GeometryFamily,
+    crs: InputCrs,
+) -> Result<Geometry<f64>, GeometryError> {
+    let mut value = value.ok_or(GeometryError::Missing)?;
+    let found = type_name(&value);
+    if !family.type_names().contains(&found) {
+        return Err(GeometryError::WrongType {
+            found: found.to_owned(),
+            allowed: family.type_names().to_vec(),
+        });
+    }
+    check_value(&value)?;
+    convert_positions(&mut value, crs);
+    let geometry =
+        Geometry::<f64>::try_from(value).map_err(|e| GeometryError::Invalid(e.to_string()))?;
+    Ok(orient(geometry))
+}
+
 /// Orients polygon rings as RFC 7946 asks (exterior counter-clockwise, holes clockwise); the
 /// geodesic area of a clockwise exterior would be that of the rest of the globe.
 fn orient(geometry: Geometry<f64>) -> Geometry<f64> {

@@ -11,6 +11,7 @@ pub mod bbox;
 pub mod calendar;
 pub mod case;
 pub mod category;
+pub mod complexity;
 pub mod crs;
 pub mod feature;
 pub mod geometry;

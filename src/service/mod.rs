@@ -6,6 +6,7 @@
 //! transaction), then a new snapshot replaces the old one in a single swap, so a reader sees a
 //! write whole or not at all. Writers are serialised by one async mutex.
 
+pub mod analysis;
 pub mod auth;
 pub mod cases;
 pub mod grid;

@@ -2,6 +2,9 @@
 //! geodesic distance), totals clipped to a polygon, and the k nearest features.
 //!
 //! CRS: WGS84 lon/lat. Units: metres and m², geodesic on WGS84.
+//!
+//! Both run on the analysis pool ([`super::analysis`]) and ask their [`Budget`] once per
+//! candidate feature, so a spent budget or a client gone stops them within one feature's work.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use std::sync::Arc;
 use geo::{BoundingRect, Geometry, Intersects};
 
 use super::Collection;
+use super::analysis::{Budget, Interrupted};
 use super::grid::{Measures, group_key};
 use crate::filter::Filter;
 use crate::index::measure::Region;
@@ -59,40 +63,63 @@ pub struct SearchPage {
     pub hits: Vec<Hit>,
 }
 
-fn matches_in<'a>(target: &'a Target, search: &Search) -> Vec<&'a Arc<Feature>> {
+fn matches_in<'a>(
+    target: &'a Target,
+    search: &Search,
+    budget: &Budget,
+) -> Result<Vec<&'a Arc<Feature>>, Interrupted> {
     let index = &target.collection.index;
-    let mut found: Vec<&Arc<Feature>> = if let Some(distance) = search.within_distance_m {
+    let candidates: Vec<&Arc<Feature>> = if let Some(distance) = search.within_distance_m {
         index.within_distance(&search.geometry, distance)
     } else {
         match search.predicate {
-            Predicate::Disjoint => index
-                .iter()
-                .filter(|f| !f.geometry.intersects(&search.geometry))
-                .collect(),
+            Predicate::Disjoint => {
+                let mut found = Vec::new();
+                for f in index.iter() {
+                    budget.check()?;
+                    if !f.geometry.intersects(&search.geometry) {
+                        found.push(f);
+                    }
+                }
+                found
+            }
             predicate => {
                 let Some(rect) = search.geometry.bounding_rect() else {
-                    return Vec::new();
+                    return Ok(Vec::new());
                 };
-                index
-                    .intersecting(&[rect])
-                    .into_iter()
-                    .filter(|f| holds(predicate, &f.geometry, &search.geometry))
-                    .collect()
+                let mut found = Vec::new();
+                for f in index.intersecting(&[rect]) {
+                    budget.check()?;
+                    if holds(predicate, &f.geometry, &search.geometry) {
+                        found.push(f);
+                    }
+                }
+                found
             }
         }
     };
-    if let Some(filter) = &target.filter {
-        found.retain(|f| filter.matches(f));
+    let Some(filter) = &target.filter else {
+        return Ok(candidates);
+    };
+    let mut found = Vec::with_capacity(candidates.len());
+    for f in candidates {
+        budget.check()?;
+        if filter.matches(f) {
+            found.push(f);
+        }
     }
-    found
+    Ok(found)
 }
 
 /// Runs a search; results are ordered by collection (as asked), then by key.
-pub fn search(search: &Search) -> SearchPage {
+///
+/// # Errors
+/// When `budget` says stop.
+pub fn search(search: &Search, budget: &Budget) -> Result<SearchPage, Interrupted> {
     let mut number_matched = 0;
     let mut hits = Vec::new();
     for target in &search.targets {
-        for feature in matches_in(target, search) {
+        for feature in matches_in(target, search, budget)? {
             if number_matched >= search.offset && hits.len() < search.limit {
                 hits.push(Hit {
                     collection: Arc::clone(&target.collection),
@@ -102,10 +129,10 @@ pub fn search(search: &Search) -> SearchPage {
             number_matched += 1;
         }
     }
-    SearchPage {
+    Ok(SearchPage {
         number_matched,
         hits,
-    }
+    })
 }
 
 /// Totals of one collection inside a region.
@@ -122,21 +149,21 @@ pub struct Summary {
 }
 
 /// Count, clipped length and clipped area of each target's features inside `region`.
-pub fn summarize(targets: &[(Target, Vec<String>)], region: &Region) -> Vec<Summary> {
-    targets
-        .iter()
-        .map(|(target, group_by)| {
-            let mut total = Measures::default();
-            let mut groups: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
-            let Some(bbox) = region.bbox() else {
-                return Summary {
-                    collection: Arc::clone(&target.collection),
-                    group_by: group_by.clone(),
-                    total,
-                    groups,
-                };
-            };
+///
+/// # Errors
+/// When `budget` says stop.
+pub fn summarize(
+    targets: &[(Target, Vec<String>)],
+    region: &Region,
+    budget: &Budget,
+) -> Result<Vec<Summary>, Interrupted> {
+    let mut summaries = Vec::with_capacity(targets.len());
+    for (target, group_by) in targets {
+        let mut total = Measures::default();
+        let mut groups: BTreeMap<Vec<String>, Measures> = BTreeMap::new();
+        if let Some(bbox) = region.bbox() {
             for feature in target.collection.index.intersecting(&[bbox]) {
+                budget.check()?;
                 if target.filter.as_ref().is_some_and(|f| !f.matches(feature)) {
                     continue;
                 }
@@ -149,12 +176,13 @@ pub fn summarize(targets: &[(Target, Vec<String>)], region: &Region) -> Vec<Summ
                         .add(clipped.length_m, clipped.area_m2);
                 }
             }
-            Summary {
-                collection: Arc::clone(&target.collection),
-                group_by: group_by.clone(),
-                total,
-                groups,
-            }
-        })
-        .collect()
+        }
+        summaries.push(Summary {
+            collection: Arc::clone(&target.collection),
+            group_by: group_by.clone(),
+            total,
+            groups,
+        });
+    }
+    Ok(summaries)
 }

@@ -17,6 +17,7 @@ mod crash;
 mod district;
 mod exports;
 mod gdal;
+mod hardening;
 mod import;
 mod items;
 mod landing;
