@@ -268,20 +268,10 @@ pub fn parse(
     family: GeometryFamily,
     crs: InputCrs,
 ) -> Result<Geometry<f64>, GeometryError> {
-    let mut value = value.ok_or(GeometryError::Missing)?;
-    let found = type_name(&value);
-    if !family.type_names().contains(&found) {
-        return Err(GeometryError::WrongType {
-            found: found.to_owned(),
-            allowed: family.type_names().to_vec(),
-        });
-    }
-    check_value(&value)?;
-    convert_positions(&mut value, crs);
-    let geometry =
-        Geometry::<f64>::try_from(value).map_err(|e| GeometryError::Invalid(e.to_string()))?;
+    let geometry = parse_without_validity(value, family, crs)?;
+    // Orientation (done by the parse) changes no ring's shape, so validity is the same.
     check_validity(&geometry)?;
-    Ok(orient(geometry))
+    Ok(geometry)
 }
 
 /// As [`parse`] but without the polygon validity check, which is quadratic in `geo`: for a query

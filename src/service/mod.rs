@@ -604,6 +604,28 @@ mod tests {
         def.prepare(f, InputCrs::Wgs84).unwrap()
     }
 
+    /// A district, one street, one community and its first grid cell (113.6–113.7° E).
+    fn district_to_grid() -> Vec<Change> {
+        vec![
+            Change::Insert(cell("410104", "district", None, 113.6, 113.8)),
+            Change::Insert(cell("410104001", "street", Some("410104"), 113.6, 113.8)),
+            Change::Insert(cell(
+                "410104001001",
+                "community",
+                Some("410104001"),
+                113.6,
+                113.8,
+            )),
+            Change::Insert(cell(
+                "410104001001001",
+                "grid",
+                Some("410104001001"),
+                113.6,
+                113.7,
+            )),
+        ]
+    }
+
     #[tokio::test]
     async fn grid_statistics_follow_every_write() {
         let catalog = catalog().await;
@@ -612,31 +634,16 @@ mod tests {
             .write(
                 &cells,
                 false,
-                vec![
-                    Change::Insert(cell("410104", "district", None, 113.6, 113.8)),
-                    Change::Insert(cell("410104001", "street", Some("410104"), 113.6, 113.8)),
-                    Change::Insert(cell(
-                        "410104001001",
-                        "community",
-                        Some("410104001"),
-                        113.6,
-                        113.8,
-                    )),
-                    Change::Insert(cell(
-                        "410104001001001",
-                        "grid",
-                        Some("410104001001"),
-                        113.6,
-                        113.7,
-                    )),
-                    Change::Insert(cell(
+                district_to_grid()
+                    .into_iter()
+                    .chain([Change::Insert(cell(
                         "410104001001002",
                         "grid",
                         Some("410104001001"),
                         113.7,
                         113.8,
-                    )),
-                ],
+                    ))])
+                    .collect(),
             )
             .await
             .unwrap();
@@ -698,28 +705,7 @@ mod tests {
         let catalog = catalog().await.with_stats_cache_bytes(BUDGET);
         let cells = (*catalog.collection("grid_cells").unwrap().def).clone();
         catalog
-            .write(
-                &cells,
-                false,
-                vec![
-                    Change::Insert(cell("410104", "district", None, 113.6, 113.8)),
-                    Change::Insert(cell("410104001", "street", Some("410104"), 113.6, 113.8)),
-                    Change::Insert(cell(
-                        "410104001001",
-                        "community",
-                        Some("410104001"),
-                        113.6,
-                        113.8,
-                    )),
-                    Change::Insert(cell(
-                        "410104001001001",
-                        "grid",
-                        Some("410104001001"),
-                        113.6,
-                        113.7,
-                    )),
-                ],
-            )
+            .write(&cells, false, district_to_grid())
             .await
             .unwrap();
         let def = manholes_def(&catalog);
