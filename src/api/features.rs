@@ -15,7 +15,7 @@ use crate::filter::{Filter, FilterLang};
 use crate::model::feature::feature_json;
 use crate::model::{Bbox, DateInterval, Feature, Schema};
 use crate::service::Collection;
-use crate::service::items::{ItemsQuery, MAX_LIMIT, SortKey, query_items};
+use crate::service::items::{ItemsQuery, MAX_LIMIT, SortKey, query_items, query_items_within};
 
 /// CRS84: the only CRS of OGC API – Features Part 1.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -391,8 +391,18 @@ pub async fn list_items(
     let pairs = query_pairs(query.as_deref())?;
     let format = negotiate(param(&pairs, "f"), &headers)?;
     let collection = state.catalog.collection(&collection_id)?;
-    let items = parse_items_query(&collection, &pairs)?;
-    let page = query_items(&collection, &items);
+    let items = Arc::new(parse_items_query(&collection, &pairs)?);
+    // A filter may test a large geometry literal against every feature: that runs on the
+    // analysis pool within its budget; plain paging stays on the request thread.
+    let page = if items.filter.is_some() {
+        let (collection, items) = (Arc::clone(&collection), Arc::clone(&items));
+        state
+            .analysis
+            .run(move |budget| query_items_within(&collection, &items, budget))
+            .await?
+    } else {
+        query_items(&collection, &items)
+    };
     let path = state.url(&format!("/collections/{}/items", collection.def.id));
     let (self_type, other_type, other_f) = match format {
         Format::Json => (media::GEOJSON, media::HTML, "html"),

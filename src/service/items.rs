@@ -2,12 +2,14 @@
 //! sorted by properties when asked (stably, before paging), paged by offset and limit, otherwise
 //! in the store's key order.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::Collection;
+use super::analysis::{Budget, Interrupted};
 use crate::filter::Filter;
 use crate::filter::temporal::parse_timestamp;
 use crate::model::schema::PropertyType;
@@ -121,8 +123,52 @@ fn values_equal(a: &PropertyValue, b: &Value) -> bool {
     }
 }
 
+/// How many features are tested between two looks at the budget.
+const BUDGET_STRIDE: u32 = 256;
+
 /// Runs `query` on one collection snapshot.
 pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
+    query_items_within(collection, query, &Budget::unlimited())
+        .expect("an unlimited budget is never spent")
+}
+
+/// Runs `query` on one collection snapshot within `budget`, which is looked at every
+/// [`BUDGET_STRIDE`] features tested: a filter (a large geometry literal against every feature)
+/// stops when the budget is spent or the request is gone.
+pub fn query_items_within(
+    collection: &Collection,
+    query: &ItemsQuery,
+    budget: &Budget,
+) -> Result<ItemsPage, Interrupted> {
+    let stopped: Cell<Option<Interrupted>> = Cell::new(None);
+    let tested = Cell::new(0_u32);
+    let page = query_items_checked(collection, query, &|| {
+        if stopped.get().is_some() {
+            return false;
+        }
+        let n = tested.get().wrapping_add(1);
+        tested.set(n);
+        if n.is_multiple_of(BUDGET_STRIDE)
+            && let Err(why) = budget.check()
+        {
+            stopped.set(Some(why));
+            return false;
+        }
+        true
+    });
+    match stopped.get() {
+        Some(why) => Err(why),
+        None => Ok(page),
+    }
+}
+
+/// [`query_items`] with `go` asked before each feature is tested; a feature it refuses is left
+/// out (once it refuses, the caller discards the page).
+fn query_items_checked(
+    collection: &Collection,
+    query: &ItemsQuery,
+    go: &dyn Fn() -> bool,
+) -> ItemsPage {
     let temporal = query
         .datetime
         .as_ref()
@@ -147,7 +193,7 @@ pub fn query_items(collection: &Collection, query: &ItemsQuery) -> ItemsPage {
             DateInterval::of_feature(start, end, t.end.is_some())
                 .is_some_and(|own| own.intersects(interval))
         });
-        equal && in_time && query.filter.as_ref().is_none_or(|f| f.matches(feature))
+        go() && equal && in_time && query.filter.as_ref().is_none_or(|f| f.matches(feature))
     };
     let unfiltered = query.equals.is_empty() && temporal.is_none() && query.filter.is_none();
     // The R-tree narrows the candidates to the bbox, or else to what the filter must intersect.

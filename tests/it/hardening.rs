@@ -461,3 +461,42 @@ fn a_collection_named_twice_is_refused_so_a_large_filter_is_not_compiled_over_an
             .contains("at most once")
     );
 }
+
+#[test]
+fn a_filtered_items_query_runs_on_the_analysis_pool_within_its_budget() {
+    use citygrid::api::{AppState, router};
+    use citygrid::service::analysis::{AnalysisPool, PoolSettings};
+
+    // A pool whose budget is spent before any work starts: every filtered page answers 504,
+    // while plain paging (no filter) never goes through the pool.
+    let spent = router(
+        AppState::new(
+            Arc::clone(&crate::support::demo().catalog),
+            crate::support::BASE,
+        )
+        .with_analysis(Arc::new(AnalysisPool::new(PoolSettings {
+            workers: 1,
+            queue: 0,
+            timeout: Duration::ZERO,
+        }))),
+    );
+    let on_spent = |uri: &str| {
+        crate::support::send_to(
+            &crate::support::demo().runtime,
+            &spent,
+            Request::get(uri).body(Body::empty()).unwrap(),
+        )
+    };
+    let filtered = format!(
+        "/collections/manholes/items?limit=5&{}",
+        encoded(
+            "S_INTERSECTS(geometry, POLYGON((113.6 34.6, 113.9 34.6, 113.9 34.9, 113.6 34.9, 113.6 34.6)))"
+        )
+    );
+    assert_problem(&on_spent(&filtered), 504, None);
+    assert_eq!(on_spent("/collections/manholes/items?limit=5").status, 200);
+    // With the default pool the same filter answers its page.
+    let reply = get(&filtered);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["features"].as_array().unwrap().len(), 5);
+}
