@@ -235,7 +235,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CITYGRID_ANALYSIS_WORKERS")]
     pub analysis_workers: Option<u64>,
     /// Heavy analyses waiting for a worker before further ones are refused with 503. Default:
-    /// four per worker.
+    /// 64 per worker.
     #[arg(long, env = "CITYGRID_ANALYSIS_QUEUE")]
     pub analysis_queue: Option<u64>,
     /// The time budget of one heavy analysis, milliseconds (waiting included); beyond it the
@@ -553,7 +553,7 @@ fn analysis_settings(
             .ok_or(ConfigError::AnalysisWorkers(n))?,
     };
     let queue = match args.analysis_queue {
-        None => 4 * workers,
+        None => crate::service::analysis::QUEUE_PER_WORKER * workers,
         Some(n) => Some(n)
             .filter(|n| *n <= MAX_ANALYSIS_QUEUE)
             .and_then(|n| usize::try_from(n).ok())
@@ -758,7 +758,10 @@ mod tests {
         assert_eq!(config.analysis.queue, 0);
         assert_eq!(config.analysis.timeout.as_millis(), 2500);
         let default = Config::from_args(&serve(&[])).unwrap();
-        assert_eq!(default.analysis.queue, 4 * default.analysis.workers);
+        assert_eq!(
+            default.analysis.queue,
+            crate::service::analysis::QUEUE_PER_WORKER * default.analysis.workers
+        );
         assert_eq!(default.analysis.timeout.as_millis(), 5000);
         for (flag, value, variable) in [
             ("--analysis-workers", "0", "CITYGRID_ANALYSIS_WORKERS"),

@@ -28,13 +28,18 @@ pub struct PoolSettings {
     pub timeout: Duration,
 }
 
+/// Analyses waiting per worker by default. Most analyses are cheap (a search in a small box
+/// answers in well under a millisecond), so many clients at once must wait their turn rather
+/// than be refused; the time budget, not the queue, bounds how long the expensive ones hold it.
+pub const QUEUE_PER_WORKER: usize = 64;
+
 impl Default for PoolSettings {
-    /// As many workers as cores, a queue of four per worker, 5 s each.
+    /// As many workers as cores, a queue of [`QUEUE_PER_WORKER`] per worker, 5 s each.
     fn default() -> Self {
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             workers,
-            queue: 4 * workers,
+            queue: QUEUE_PER_WORKER * workers,
             timeout: Duration::from_secs(5),
         }
     }
