@@ -175,6 +175,11 @@ const refreshTasks = coalesced(async () => {
   }
 });
 
+/** A user name as shown; the server withholds the reporter from roles that may not see them. */
+function person(name) {
+  return name === 'withheld' ? t('withheld') : name;
+}
+
 function dueBadge(c) {
   const left = remaining(c.due_at);
   if (!left) return `<span class="due muted">${t('reported_at')} ${esc(formatTime(c.reported_at))}</span>`;
@@ -244,7 +249,7 @@ function factRows(detail) {
     ['cells', t('grid_chain'), c.cells.map((x) => x.name).join(' › ')],
     ['responsible_unit', t('responsible_unit'), c.responsible_unit],
     ['assigned_unit', t('assigned_unit'), c.assigned_unit],
-    ['reporter', t('reporter'), `${c.reporter} · ${t(`channel_${c.channel}`)}`],
+    ['reporter', t('reporter'), `${person(c.reporter)} · ${t(`channel_${c.channel}`)}`],
     ['reported_at', t('reported_at'), formatTime(c.reported_at)],
     ['handle_due_at', t('handle_due'), c.handle_due_at ? formatTime(c.handle_due_at) : null],
     ['limits', t('time_limits'), cat ? [['handle', cat.limits.handle], ['verify', cat.limits.verify], ['close', cat.limits.close]]
@@ -295,7 +300,7 @@ function renderCase() {
   const log = detail.log.map((e) => {
     const extra = detailText(e);
     return `<li data-seq="${e.seq}" data-action="${esc(e.action)}">` +
-      `<div class="log-head"><b>${esc(zh ? e.action_zh : e.action_en)}</b> <span class="muted">${esc(formatTime(e.at))} · ${esc(e.actor)}</span></div>` +
+      `<div class="log-head"><b>${esc(zh ? e.action_zh : e.action_en)}</b> <span class="muted">${esc(formatTime(e.at))} · ${esc(person(e.actor))}</span></div>` +
       `<div class="log-states">${e.from ? `${esc(stateLabel(e.from))} → ` : ''}${esc(stateLabel(e.to))}</div>` +
       `${e.note ? `<div class="note">${esc(e.note)}</div>` : ''}` +
       // The report's photos are shown with the facts above.
