@@ -883,24 +883,7 @@ mod tests {
 
     /// Reads `text` as a file; returns the features, or the error's message.
     fn read(text: &str) -> Result<Vec<geojson::Feature>, String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.geojson");
-        std::fs::write(&path, text).unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let outcome = run(&path, MAX_FEATURE_BYTES, |_| {}, 2, &|f| f, &|done| {
-            tx.send(done).is_ok()
-        });
-        drop(tx);
-        let mut order = InOrder::new();
-        for done in rx {
-            order.push(done);
-        }
-        let mut features = Vec::new();
-        while let Some(batch) = order.pop() {
-            features.extend(batch.map_err(|e| e.to_string())?.1);
-        }
-        outcome.map_err(|e| e.to_string())?;
-        Ok(features)
+        read_bytes(text.as_bytes(), MAX_FEATURE_BYTES)
     }
 
     fn point(id: usize) -> String {
