@@ -285,25 +285,44 @@ impl CollectionIndex {
 
     /// Features whose geodesic distance to `query` is at most `distance_m` metres, in key order.
     pub fn within_distance(&self, query: &Geometry<f64>, distance_m: f64) -> Vec<&Arc<Feature>> {
+        self.within_distance_until(query, distance_m, &|| false)
+            .expect("never asked to stop")
+    }
+
+    /// As [`CollectionIndex::within_distance`], asking `stop` before measuring each candidate
+    /// (a large query geometry against many features is the most expensive distance work there
+    /// is); `None` when it said stop.
+    pub fn within_distance_until(
+        &self,
+        query: &Geometry<f64>,
+        distance_m: f64,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<&Arc<Feature>>> {
         let Some(bbox) = query.bounding_rect() else {
-            return Vec::new();
+            return Some(Vec::new());
         };
-        let mut hits: Vec<u32> = search_boxes(search_rect(bbox, distance_m))
-            .iter()
-            .flat_map(|envelope| self.tree.locate_in_envelope_intersecting(envelope))
-            .filter(|entry| {
-                self.slots[entry.data as usize]
+        let mut hits: Vec<u32> = Vec::new();
+        for envelope in search_boxes(search_rect(bbox, distance_m)) {
+            for entry in self.tree.locate_in_envelope_intersecting(&envelope) {
+                if stop() {
+                    return None;
+                }
+                if self.slots[entry.data as usize]
                     .as_ref()
                     .is_some_and(|f| geodesic_distance_m(&f.geometry, query) <= distance_m)
-            })
-            .map(|entry| entry.data)
-            .collect();
+                {
+                    hits.push(entry.data);
+                }
+            }
+        }
         // A feature whose envelope meets both pieces of a split box is found twice.
         hits.sort_unstable();
         hits.dedup();
-        hits.into_iter()
-            .filter_map(|i| self.slots[i as usize].as_ref())
-            .collect()
+        Some(
+            hits.into_iter()
+                .filter_map(|i| self.slots[i as usize].as_ref())
+                .collect(),
+        )
     }
 }
 
@@ -571,6 +590,36 @@ mod tests {
             .len(),
             2
         );
+    }
+
+    #[test]
+    fn within_distance_stops_when_asked_and_answers_in_full_otherwise() {
+        let index = CollectionIndex::build(
+            (1..=10)
+                .map(|fid| feature(fid, point!(x: LON0 + 0.0001 * fid as f64, y: LAT0).into()))
+                .collect(),
+        );
+        let query: Geometry<f64> = point!(x: LON0, y: LAT0).into();
+        let asked = std::cell::Cell::new(0);
+        let stop_at_third = || {
+            asked.set(asked.get() + 1);
+            asked.get() >= 3
+        };
+        assert!(
+            index
+                .within_distance_until(&query, 1_000.0, &stop_at_third)
+                .is_none()
+        );
+        assert_eq!(
+            asked.get(),
+            3,
+            "it stops at once, without measuring the rest"
+        );
+        let all = index
+            .within_distance_until(&query, 1_000.0, &|| false)
+            .unwrap();
+        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), index.within_distance(&query, 1_000.0).len());
     }
 
     #[test]

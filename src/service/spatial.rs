@@ -70,7 +70,9 @@ fn matches_in<'a>(
 ) -> Result<Vec<&'a Arc<Feature>>, Interrupted> {
     let index = &target.collection.index;
     let candidates: Vec<&Arc<Feature>> = if let Some(distance) = search.within_distance_m {
-        index.within_distance(&search.geometry, distance)
+        index
+            .within_distance_until(&search.geometry, distance, &|| budget.spent())
+            .ok_or_else(|| budget.check().expect_err("the budget said stop"))?
     } else {
         match search.predicate {
             Predicate::Disjoint => {
