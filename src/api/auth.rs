@@ -8,9 +8,9 @@
 //! problem naming the roles that are.
 
 use std::net::SocketAddr;
+use utoipa_axum::router::OpenApiRouter;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
@@ -30,8 +30,8 @@ use crate::model::{AuditQuery, Role, User};
 pub const MAX_LOGIN_BYTES: usize = 16 * 1024;
 
 /// The routes of this module.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route(
             "/auth/login",
             post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BYTES)),

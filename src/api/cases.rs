@@ -5,7 +5,6 @@
 //! Every route here needs a bearer token (cases and photos are never readable anonymously),
 //! except the category list and the calendar, which are reference data.
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
@@ -13,6 +12,7 @@ use axum::handler::Handler as _;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, TimeZone as _, Utc};
 use serde_json::{Map, Value, json};
@@ -30,7 +30,6 @@ use crate::model::user::User;
 use crate::service::cases::metrics::{self, GroupBy};
 use crate::service::cases::{ActionRequest, CaseError, NewReport, Reported, Reporter};
 use crate::service::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_CASE};
-use crate::service::units::UnitError;
 use crate::store::cases::{CaseOrder, CaseQuery};
 
 mod events;
@@ -45,8 +44,8 @@ const MAX_FORM_BYTES: usize = MAX_PHOTOS_PER_CASE * MAX_PHOTO_BYTES + 64 * 1024;
 const MAX_LIMIT: u32 = 1_000;
 
 /// The case routes; each handler asks for the token it needs.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route(
             "/cases",
             get(list_cases).post(report_case.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))),
@@ -66,105 +65,6 @@ pub fn routes() -> Router<AppState> {
             post(upload_photo.layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024))),
         )
         .route("/photos/{id}", get(photo))
-}
-
-impl From<CaseError> for ApiError {
-    fn from(error: CaseError) -> Self {
-        use crate::service::photos::PhotoError;
-        match error {
-            CaseError::UnknownCategory(code) => ApiError::invalid(
-                "category",
-                &code,
-                "a category code from GET /cases/categories",
-                "unknown category",
-            ),
-            CaseError::OutsideDistrict { lon, lat } => ApiError::Unprocessable {
-                parameter: "location".into(),
-                detail: format!(
-                    "the location {lon:.6}, {lat:.6} (WGS84) lies outside the district's grid; \
-                     cases can only be reported inside the district (check the coordinate system: crs=gcj02 for 高德/腾讯 maps)"
-                ),
-            },
-            CaseError::Invalid { field, reason } => {
-                ApiError::invalid(field, "", reason.clone(), reason)
-            }
-            CaseError::UnknownAsset { collection, id } => ApiError::Unprocessable {
-                parameter: "asset".into(),
-                detail: format!("asset {collection}/{id} does not exist"),
-            },
-            CaseError::UnknownPhoto(id) => ApiError::Unprocessable {
-                parameter: "photos".into(),
-                detail: format!("photo {id} was not uploaded; POST /photos first"),
-            },
-            CaseError::UploadForbidden(_) => ApiError::Forbidden(error.to_string()),
-            CaseError::PhotoQuota {
-                detail,
-                retry_after,
-            } => ApiError::QuotaExceeded {
-                detail,
-                retry_after,
-            },
-            CaseError::Photo(PhotoError::TooManyPixels { .. }) => ApiError::Unprocessable {
-                parameter: "photo".into(),
-                detail: error.to_string(),
-            },
-            CaseError::NotFound(id) => ApiError::NotFound(format!("case {id} does not exist")),
-            CaseError::Refused(refusal) if refusal.is_conflict() => ApiError::Conflict {
-                detail: refusal.to_string(),
-                current: None,
-            },
-            CaseError::Refused(refusal) => ApiError::Forbidden(refusal.to_string()),
-            CaseError::Conflict(case) => ApiError::Conflict {
-                detail: format!(
-                    "case {} was changed by someone else first (now version {}, {}); nothing was applied",
-                    case.id, case.version, case.state
-                ),
-                current: Some(case_json(&case)),
-            },
-            CaseError::Photo(PhotoError::TooLarge { limit, .. }) => {
-                ApiError::PayloadTooLarge(limit)
-            }
-            CaseError::Photo(PhotoError::Unsupported { detected }) => {
-                ApiError::UnsupportedMediaType(format!(
-                    "photos must be JPEG, PNG or WebP (checked by content); this one is {}",
-                    detected.unwrap_or_else(|| "not an image we recognise".into())
-                ))
-            }
-            CaseError::Photo(PhotoError::Corrupt { reason }) => ApiError::Unprocessable {
-                parameter: "photo".into(),
-                detail: format!("the photo's content does not parse: {reason}"),
-            },
-            CaseError::Photo(PhotoError::BadId(id)) => ApiError::invalid(
-                "photo",
-                &id,
-                "a SHA-256 id of 64 lowercase hex digits",
-                "not a photo id",
-            ),
-            CaseError::Photo(PhotoError::Io(e)) => ApiError::Internal(e.to_string()),
-            CaseError::MergeConflict { reason, current } => ApiError::Conflict {
-                detail: reason,
-                current: Some(case_json(&current)),
-            },
-            CaseError::Unit(UnitError::Invalid(reason)) => ApiError::invalid(
-                "unit",
-                "",
-                "a unit's name, 1 to 100 characters; GET /units lists them",
-                reason,
-            ),
-            CaseError::Unit(e @ UnitError::Unknown { .. }) => ApiError::Unprocessable {
-                parameter: "unit".into(),
-                detail: e.to_string(),
-            },
-            e @ CaseError::UnstaffedUnit(_) => ApiError::Unprocessable {
-                parameter: "unit".into(),
-                detail: e.to_string(),
-            },
-            CaseError::NoGrid => ApiError::Unavailable("no grid cells are loaded".into()),
-            CaseError::Store(e) | CaseError::Unit(UnitError::Store(e)) => {
-                ApiError::Internal(e.to_string())
-            }
-        }
-    }
 }
 
 /// A case as JSON, with labels and the overdue flag as of now.

@@ -6,10 +6,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::model::case::Refusal;
 use crate::service::ServiceError;
 use crate::service::analysis::AnalysisError;
 use crate::service::auth::{AuthError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::service::cases::CaseError;
+use crate::service::photos::PhotoError;
+use crate::service::units::UnitError;
 use crate::store::StoreError;
+
+/// The cause of an internal failure, kept typed until the logging layer prints its chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An HTTP-facing failure.
 #[derive(Debug, thiserror::Error)]
@@ -99,12 +106,12 @@ pub enum ApiError {
     /// An analysis ran out of its time budget and was stopped.
     #[error("timed out: {0}")]
     TimedOut(String),
-    /// The store cannot be reached (readiness).
-    #[error("not ready: {0}")]
-    Unavailable(String),
-    /// Anything unexpected; the detail is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store cannot be reached (readiness), or a layer the service needs is missing.
+    #[error("not ready")]
+    Unavailable(#[source] Cause),
+    /// Anything unexpected; the cause is logged by the logging layer, never sent.
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl ApiError {
@@ -123,6 +130,12 @@ impl ApiError {
         }
     }
 
+    /// An internal failure caused by `cause` (an error, or a message).
+    pub fn internal(cause: impl Into<Cause>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    /// The HTTP status of this failure.
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::InvalidParameter { .. } | Self::UnknownParameter { .. } => {
@@ -305,12 +318,6 @@ fn retry_after_secs(error: &ApiError) -> u64 {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            Self::Internal(detail) | Self::Unavailable(detail) => {
-                tracing::error!(error = %detail, "request failed");
-            }
-            _ => tracing::debug!(error = %self, "request refused"),
-        }
         let body = self.problem().to_string();
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
@@ -331,7 +338,41 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+            .extensions_mut()
+            .insert(Failure(std::sync::Arc::new(self)));
+        response
     }
+}
+
+/// The failure a response was made from, kept in the response's extensions so that one layer
+/// ([`log_failures`]) logs it, with its chain of causes.
+#[derive(Debug, Clone)]
+pub struct Failure(pub std::sync::Arc<ApiError>);
+
+/// `error` and its causes, outermost first: `internal error: database error: disk full`.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+/// Logs the failure behind an error response once: server errors with their causes at
+/// `error`, refusals at `debug`.
+pub async fn log_failures(response: Response) -> Response {
+    if let Some(Failure(error)) = response.extensions().get::<Failure>() {
+        let status = response.status().as_u16();
+        if response.status().is_server_error() {
+            tracing::error!(status, error = %chain(error.as_ref()), "request failed");
+        } else {
+            tracing::debug!(status, error = %error, "request refused");
+        }
+    }
+    response
 }
 
 /// The largest body of a plain error response read to become a problem's detail, bytes.
@@ -406,8 +447,13 @@ pub fn body_error(error: &axum::Error, limit: usize) -> ApiError {
 
 /// The answer to a handler that panicked: a 500 problem that says nothing internal.
 pub fn panic_problem(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::Internal("handler panicked".into()).into_response()
+    ApiError::internal("handler panicked").into_response()
 }
+
+// The error table: every failure of the services, variant by variant, and the HTTP answer it
+// gets. No arm is a catch-all, so a new variant does not compile until it is placed here. The
+// Open311 endpoints answer the same statuses in GeoReport's body shape
+// (`super::open311::GeoReportError`).
 
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
@@ -445,8 +491,8 @@ impl From<AuthError> for ApiError {
             AuthError::Busy => Self::TooManyRequests {
                 retry_after: std::time::Duration::from_secs(1),
             },
-            AuthError::Hashing(detail) => Self::Internal(detail),
-            AuthError::Store(error) => Self::Internal(error.to_string()),
+            AuthError::Hashing(detail) => Self::internal(detail),
+            AuthError::Store(error) => Self::from(error),
         }
     }
 }
@@ -459,7 +505,7 @@ impl From<AnalysisError> for ApiError {
                 retry_after,
             },
             AnalysisError::TimedOut(_) => Self::TimedOut(error.to_string()),
-            AnalysisError::Failed(detail) => Self::Internal(detail),
+            AnalysisError::Failed(_) => Self::internal(error),
         }
     }
 }
@@ -479,8 +525,164 @@ impl From<ServiceError> for ApiError {
             ServiceError::NoGrid => {
                 Self::NotFound("no grid cells are loaded; import the grid_cells layer first".into())
             }
-            ServiceError::Store(StoreError::Database(e)) => Self::Internal(e.to_string()),
-            other => Self::Internal(other.to_string()),
+            ServiceError::InvalidFeature { index, id, error } => Self::Unprocessable {
+                parameter: id.map_or_else(
+                    || format!("features[{index}]"),
+                    |id| format!("features[{index}] (id {id})"),
+                ),
+                detail: error.to_string(),
+            },
+            ServiceError::Schema(error) => Self::Unprocessable {
+                parameter: "schema".into(),
+                detail: error.to_string(),
+            },
+            ServiceError::Loading(_) => Self::internal(error),
+            ServiceError::Store(error) => Self::from(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::DuplicateId { .. }
+            | StoreError::DuplicateUser(_)
+            | StoreError::DuplicateApiKey(_) => Self::Conflict {
+                detail: error.to_string(),
+                current: None,
+            },
+            StoreError::UnknownCollection(id) => Self::NotFound(format!(
+                "collection {id:?} does not exist; GET /collections lists them"
+            )),
+            StoreError::UnknownUser(name) => {
+                Self::NotFound(format!("user {name:?} does not exist"))
+            }
+            StoreError::Corrupt { .. }
+            | StoreError::FailedBulkWrite
+            | StoreError::UnsupportedUrl(_)
+            | StoreError::Database(_)
+            | StoreError::Migration(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<UnitError> for ApiError {
+    fn from(error: UnitError) -> Self {
+        match error {
+            UnitError::Invalid(reason) => Self::invalid(
+                "unit",
+                "",
+                "a unit's name, 1 to 100 characters; GET /units lists them",
+                reason,
+            ),
+            UnitError::Unknown { .. } => Self::Unprocessable {
+                parameter: "unit".into(),
+                detail: error.to_string(),
+            },
+            UnitError::Store(error) => Self::from(error),
+        }
+    }
+}
+
+impl From<PhotoError> for ApiError {
+    fn from(error: PhotoError) -> Self {
+        match error {
+            PhotoError::TooLarge { limit, .. } => Self::PayloadTooLarge(limit),
+            PhotoError::Unsupported { detected } => Self::UnsupportedMediaType(format!(
+                "photos must be JPEG, PNG or WebP (checked by content); this one is {}",
+                detected.unwrap_or_else(|| "not an image we recognise".into())
+            )),
+            PhotoError::Corrupt { reason } => Self::Unprocessable {
+                parameter: "photo".into(),
+                detail: format!("the photo's content does not parse: {reason}"),
+            },
+            PhotoError::TooManyPixels { .. } => Self::Unprocessable {
+                parameter: "photo".into(),
+                detail: error.to_string(),
+            },
+            PhotoError::BadId(id) => Self::invalid(
+                "photo",
+                &id,
+                "a SHA-256 id of 64 lowercase hex digits",
+                "not a photo id",
+            ),
+            PhotoError::Io(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            // The actor may not: 403.
+            Refusal::Role { .. } | Refusal::Cell { .. } | Refusal::Unit { .. } => {
+                Self::Forbidden(refusal.to_string())
+            }
+            // The case's state does not allow it: 409.
+            Refusal::State { .. } | Refusal::Staffed { .. } => Self::Conflict {
+                detail: refusal.to_string(),
+                current: None,
+            },
+        }
+    }
+}
+
+impl From<CaseError> for ApiError {
+    fn from(error: CaseError) -> Self {
+        match error {
+            CaseError::UnknownCategory(code) => Self::invalid(
+                "category",
+                &code,
+                "a category code from GET /cases/categories",
+                "unknown category",
+            ),
+            CaseError::OutsideDistrict { lon, lat } => Self::Unprocessable {
+                parameter: "location".into(),
+                detail: format!(
+                    "the location {lon:.6}, {lat:.6} (WGS84) lies outside the district's grid; \
+                     cases can only be reported inside the district (check the coordinate system: crs=gcj02 for 高德/腾讯 maps)"
+                ),
+            },
+            CaseError::Invalid { field, reason } => {
+                Self::invalid(field, "", reason.clone(), reason)
+            }
+            CaseError::UnknownAsset { collection, id } => Self::Unprocessable {
+                parameter: "asset".into(),
+                detail: format!("asset {collection}/{id} does not exist"),
+            },
+            CaseError::UnknownPhoto(id) => Self::Unprocessable {
+                parameter: "photos".into(),
+                detail: format!("photo {id} was not uploaded; POST /photos first"),
+            },
+            CaseError::UploadForbidden(_) => Self::Forbidden(error.to_string()),
+            CaseError::PhotoQuota {
+                detail,
+                retry_after,
+            } => Self::QuotaExceeded {
+                detail,
+                retry_after,
+            },
+            CaseError::NotFound(id) => Self::NotFound(format!("case {id} does not exist")),
+            CaseError::Refused(refusal) => Self::from(refusal),
+            CaseError::Conflict(case) => Self::Conflict {
+                detail: format!(
+                    "case {} was changed by someone else first (now version {}, {}); nothing was applied",
+                    case.id, case.version, case.state
+                ),
+                current: Some(super::cases::case_json(&case)),
+            },
+            CaseError::MergeConflict { reason, current } => Self::Conflict {
+                detail: reason,
+                current: Some(super::cases::case_json(&current)),
+            },
+            CaseError::Photo(error) => Self::from(error),
+            CaseError::Unit(error) => Self::from(error),
+            CaseError::UnstaffedUnit(_) => Self::Unprocessable {
+                parameter: "unit".into(),
+                detail: error.to_string(),
+            },
+            CaseError::NoGrid => Self::Unavailable(error.into()),
+            CaseError::Store(error) => Self::from(error),
         }
     }
 }
@@ -658,7 +860,7 @@ mod tests {
 
     #[test]
     fn an_internal_problem_reveals_nothing() {
-        let p = ApiError::Internal("disk /secret/path failed".into()).problem();
+        let p = ApiError::internal("disk /secret/path failed").problem();
         assert!(!p.to_string().contains("secret"));
         assert_eq!(p["status"], 500);
     }

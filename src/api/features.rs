@@ -3,8 +3,10 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     ApiError, AppState, Format, html, media, negotiate, param, query_pairs, vary_accept, with_type,
@@ -16,6 +18,26 @@ use crate::model::feature::feature_json;
 use crate::model::{Bbox, DateInterval, Feature, Schema};
 use crate::service::Collection;
 use crate::service::items::{ItemsQuery, MAX_LIMIT, SortKey, query_items, query_items_within};
+
+/// Collections, their metadata and their features.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/collections", get(list_collections))
+        .route("/collections/{collection_id}", get(describe_collection))
+        .route(
+            "/collections/{collection_id}/schema",
+            get(collection_schema),
+        )
+        .route(
+            "/collections/{collection_id}/queryables",
+            get(list_queryables),
+        )
+        .route("/collections/{collection_id}/items", get(list_items))
+        .route(
+            "/collections/{collection_id}/items/{feature_id}",
+            get(get_item),
+        )
+}
 
 /// CRS84: the only CRS of OGC API – Features Part 1.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -503,8 +525,7 @@ pub async fn get_item(
     let pairs = query_pairs(query.as_deref())?;
     let format = negotiate(param(&pairs, "f"), &headers)?;
     let feature = state.catalog.feature(&collection_id, &feature_id)?;
-    let etag =
-        HeaderValue::from_str(feature.etag()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag = HeaderValue::from_str(feature.etag()).map_err(ApiError::internal)?;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -1,16 +1,28 @@
 //! Landing page, conformance, the API document, health and readiness.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::model::CollectionDef;
 
-use super::{
-    ApiError, AppState, Format, html, media, negotiate, openapi, param, query_pairs, vary_accept,
-    with_type,
-};
+use super::extract::{FormatQuery, Query};
+use super::openapi::{BadRequest, NotAcceptable, Unavailable};
+use super::{ApiError, AppState, Format, html, media, negotiate, openapi, vary_accept, with_type};
+
+/// Landing page, conformance, the API document, health and readiness.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(landing_page))
+        .routes(routes!(conformance))
+        .routes(routes!(api_document))
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
 
 /// The conformance classes this service implements, and only those.
 /// Every CQL2 class listed is exercised by `tests/it/cql2.rs` (the standard's cases) or by the
@@ -64,9 +76,26 @@ pub fn attribution<'a>(defs: impl IntoIterator<Item = &'a CollectionDef>) -> Opt
     (!seen.is_empty()).then(|| seen.join("; "))
 }
 
-fn format_of(state_query: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
-    let pairs = query_pairs(state_query)?;
-    negotiate(param(&pairs, "f"), headers)
+/// The landing page (OGC API – Common `landingPage`).
+#[derive(ToSchema)]
+#[schema(as = landingPage)]
+#[expect(dead_code, reason = "documents the JSON the handler writes")]
+struct LandingPage {
+    title: String,
+    description: String,
+    /// The credits of the collections, when any names one.
+    attribution: Option<String>,
+    links: Vec<openapi::Link>,
+}
+
+/// The conformance classes (`confClasses`).
+#[derive(ToSchema)]
+#[schema(as = confClasses)]
+#[expect(dead_code, reason = "documents the JSON the handler writes")]
+struct ConfClasses {
+    #[schema(rename = "conformsTo")]
+    conforms_to: Vec<String>,
+    links: Vec<openapi::Link>,
 }
 
 fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
@@ -74,13 +103,19 @@ fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
     json!({ "href": href, "rel": rel, "type": kind, "title": title })
 }
 
-/// `GET /`: the landing page.
+/// The landing page: what this service offers, as links.
+#[utoipa::path(get, path = "/", operation_id = "getLandingPage", tag = "Capabilities",
+    params(FormatQuery), security(()),
+    responses(
+        (status = 200, description = "The landing page", content(
+            (LandingPage = "application/json"), (String = "text/html"))),
+        (status = 400, response = BadRequest), (status = 406, response = NotAcceptable)))]
 pub async fn landing_page(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<FormatQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = format_of(query.as_deref(), &headers)?;
+    let format = negotiate(query.f.as_deref(), &headers)?;
     let (self_type, alt_type, alt_f) = match format {
         Format::Json => (media::JSON, media::HTML, "html"),
         Format::Html => (media::HTML, media::JSON, "json"),
@@ -107,13 +142,19 @@ pub async fn landing_page(
     }))
 }
 
-/// `GET /conformance`.
+/// The conformance classes implemented.
+#[utoipa::path(get, path = "/conformance", operation_id = "getConformance", tag = "Capabilities",
+    params(FormatQuery), security(()),
+    responses(
+        (status = 200, description = "The conformance classes", content(
+            (ConfClasses = "application/json"), (String = "text/html"))),
+        (status = 400, response = BadRequest), (status = 406, response = NotAcceptable)))]
 pub async fn conformance(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<FormatQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = format_of(query.as_deref(), &headers)?;
+    let format = negotiate(query.f.as_deref(), &headers)?;
     let body = json!({
         "conformsTo": CONFORMANCE,
         "links": [link(state.url("/conformance"), "self", media::JSON, "this document")],
@@ -124,13 +165,19 @@ pub async fn conformance(
     }))
 }
 
-/// `GET /api`: the OpenAPI 3.0 document (or its HTML rendering).
+/// This API definition: the OpenAPI 3.0 document (or its HTML rendering).
+#[utoipa::path(get, path = "/api", operation_id = "getApi", tag = "Capabilities",
+    params(FormatQuery), security(()),
+    responses(
+        (status = 200, description = "The OpenAPI 3.0 document", content(
+            (Object = "application/vnd.oai.openapi+json;version=3.0"), (String = "text/html"))),
+        (status = 400, response = BadRequest), (status = 406, response = NotAcceptable)))]
 pub async fn api_document(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<FormatQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = format_of(query.as_deref(), &headers)?;
+    let format = negotiate(query.f.as_deref(), &headers)?;
     let mut document = openapi::document(&state.base_url, &state.catalog.collections());
     if !state.public_layers {
         openapi::require_bearer_by_default(&mut document);
@@ -141,19 +188,24 @@ pub async fn api_document(
     }))
 }
 
-/// `GET /health`: the process is alive.
+/// Liveness: the process is alive.
+#[utoipa::path(get, path = "/health", operation_id = "getHealth", tag = "Operations", security(()),
+    responses((status = 200, description = "alive", body = Object)))]
 pub async fn health() -> Response {
     with_type(json!({ "status": "ok" }).to_string(), media::JSON)
 }
 
-/// `GET /ready`: the store answers and the indexes are loaded.
+/// Readiness: the store answers and the indexes are loaded.
+#[utoipa::path(get, path = "/ready", operation_id = "getReady", tag = "Operations", security(()),
+    responses((status = 200, description = "ready", body = Object),
+        (status = 503, response = Unavailable)))]
 pub async fn ready(State(state): State<AppState>) -> Result<Response, ApiError> {
     state
         .catalog
         .store()
         .ping()
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
     let collections = state.catalog.collections();
     let features: usize = collections.iter().map(|c| c.index.len()).sum();
     let body = json!({ "status": "ready", "collections": collections.len(), "features": features });

@@ -6,6 +6,7 @@ pub mod auth;
 mod cases;
 pub mod csv;
 pub mod error;
+mod extract;
 mod features;
 mod html;
 mod landing;
@@ -23,11 +24,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::model::calendar::WorkCalendar;
 use crate::model::category::CategoryCatalog;
@@ -132,6 +134,35 @@ impl AppState {
     }
 }
 
+/// The routes open to everyone, whether or not the base layers are public: the service's
+/// description, health, the viewer's files, logins, cases, units and Open311.
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(landing::routes())
+        .merge(viewer::routes())
+        .merge(auth::routes())
+        .merge(cases::routes())
+        .merge(units::routes())
+        .merge(open311::routes())
+}
+
+/// The base layers: readable without a token only while they are public.
+fn layer_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(features::routes())
+        .merge(spatial::routes())
+        .merge(tiles::routes())
+}
+
+/// The OpenAPI document the routes declare (OpenAPI 3.0.3), before what the data adds.
+pub fn generated_document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (_, document) = open_routes().merge(layer_routes()).split_for_parts();
+        openapi::to_openapi_30(serde_json::to_value(document).unwrap_or_default())
+    })
+}
+
 /// The router of the whole service.
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
@@ -148,61 +179,12 @@ pub fn router(state: AppState) -> Router {
             header::RETRY_AFTER,
         ])
         .max_age(Duration::from_secs(3600));
-    // Always open: the service's description, health, the viewer's files and the login.
-    let open = Router::new()
-        .route("/", get(landing::landing_page))
-        .route("/conformance", get(landing::conformance))
-        .route("/api", get(landing::api_document))
-        .route("/health", get(landing::health))
-        .route("/ready", get(landing::ready))
-        .route("/map", get(viewer::map_redirect))
-        .route("/map/", get(viewer::map_page))
-        .route("/map/config.json", get(viewer::viewer_config))
-        .route("/map/{*path}", get(viewer::map_file))
-        .merge(auth::routes())
-        .merge(cases::routes())
-        .merge(units::routes())
-        .merge(open311::routes());
-    // The base layers: readable without a token only while they are public.
-    let layers = Router::new()
-        .route("/collections", get(features::list_collections))
-        .route(
-            "/collections/{collection_id}",
-            get(features::describe_collection),
-        )
-        .route(
-            "/collections/{collection_id}/schema",
-            get(features::collection_schema),
-        )
-        .route(
-            "/collections/{collection_id}/queryables",
-            get(features::list_queryables),
-        )
-        .route(
-            "/collections/{collection_id}/items",
-            get(features::list_items),
-        )
-        .route(
-            "/collections/{collection_id}/items/{feature_id}",
-            get(features::get_item),
-        )
-        .route(
-            "/collections/{collection_id}/nearest",
-            get(spatial::nearest_features),
-        )
-        .route(
-            "/grid/locate",
-            get(spatial::locate_point).post(spatial::locate_points),
-        )
-        .route("/grid/stats", get(spatial::grid_stats))
-        .route("/search", post(spatial::search_features))
-        .route("/analysis/summary", post(spatial::summarize))
-        .merge(tiles::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token_unless_public,
-        ));
-    open.merge(layers)
+    let layers = layer_routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token_unless_public,
+    ));
+    let (routes, _) = open_routes().merge(layers).split_for_parts();
+    routes
         .fallback(|| async {
             ApiError::NotFound("no such resource; GET / lists what is here".into())
         })
@@ -213,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(cors)
         .layer(CatchPanicLayer::custom(error::panic_problem))
+        .layer(axum::middleware::map_response(error::log_failures))
         // The span records the path but not the query: `access_token` (the event stream) and
         // API keys (Open311) must not reach the logs.
         .layer(

@@ -17,7 +17,6 @@
 //! parameter `crs=gcj02|bd09` says otherwise. The fine workflow states collapse to
 //! `open`/`closed`, with the detail in `status_notes`.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -25,14 +24,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::auth::Remote;
-use super::{AppState, media, with_type};
+use super::{ApiError, AppState, media, with_type};
 use crate::model::case::{Case, CaseState};
 use crate::model::category::Category;
 use crate::model::crs::InputCrs;
 use crate::service::cases::{CaseError, NewReport, Reporter};
-use crate::service::units::UnitError;
 use crate::store::cases::{CaseOrder, CaseQuery};
 
 /// Most requests one `GET requests.json` returns (GeoReport suggests 1000).
@@ -41,8 +40,8 @@ const MAX_REQUESTS: u32 = 1_000;
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The Open311 routes, to be nested under `/open311/v2`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/open311/v2/services.json", get(list_services))
         .route("/open311/v2/services/{code}", get(describe_service))
         .route(
@@ -53,10 +52,13 @@ pub fn routes() -> Router<AppState> {
         .route("/open311/v2/discovery.json", get(discovery))
 }
 
-/// A GeoReport error: `[{"code": status, "description": …}]` with that HTTP status.
+/// A GeoReport error: `[{"code": status, "description": …}]` with that HTTP status. A failure
+/// of the services gets the status of the one error table ([`ApiError`]); the cause of a
+/// server error is kept for the logging layer, and the description says nothing internal.
 struct GeoReportError {
     status: StatusCode,
     description: String,
+    cause: Option<ApiError>,
 }
 
 impl GeoReportError {
@@ -64,6 +66,7 @@ impl GeoReportError {
         Self {
             status,
             description: description.into(),
+            cause: None,
         }
     }
 
@@ -74,9 +77,6 @@ impl GeoReportError {
 
 impl IntoResponse for GeoReportError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(error = %self.description, "open311 request failed");
-        }
         let description = if self.status.is_server_error() {
             "internal error; it was logged".to_owned()
         } else {
@@ -87,33 +87,24 @@ impl IntoResponse for GeoReportError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(media::JSON));
+        if let Some(cause) = self.cause {
+            response
+                .extensions_mut()
+                .insert(super::error::Failure(std::sync::Arc::new(cause)));
+        }
         response
     }
 }
 
 impl From<CaseError> for GeoReportError {
     fn from(error: CaseError) -> Self {
-        let status = match &error {
-            CaseError::UnknownCategory(_) | CaseError::Invalid { .. } | CaseError::Photo(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            CaseError::OutsideDistrict { .. }
-            | CaseError::UnknownAsset { .. }
-            | CaseError::UnknownPhoto(_)
-            | CaseError::UnstaffedUnit(_)
-            | CaseError::Unit(UnitError::Invalid(_) | UnitError::Unknown { .. }) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            CaseError::NotFound(_) => StatusCode::NOT_FOUND,
-            CaseError::Refused(_) | CaseError::UploadForbidden(_) => StatusCode::FORBIDDEN,
-            CaseError::PhotoQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
-            CaseError::Conflict(_) | CaseError::MergeConflict { .. } => StatusCode::CONFLICT,
-            CaseError::NoGrid => StatusCode::SERVICE_UNAVAILABLE,
-            CaseError::Store(_) | CaseError::Unit(UnitError::Store(_)) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        Self::new(status, error.to_string())
+        let description = error.to_string();
+        let cause = ApiError::from(error);
+        Self {
+            status: cause.status(),
+            description,
+            cause: Some(cause),
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 //! Input coordinates are WGS84 unless `crs` says `gcj02` or `bd09` (converted at this edge);
 //! output is always WGS84. Lengths are metres, areas m², geodesic.
 
+use axum::routing::{get, post};
 use std::fmt::Write as _;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -30,6 +32,19 @@ use crate::service::grid::{CellStats, Level, Measures};
 use crate::service::items::MAX_LIMIT;
 use crate::service::spatial::{self, Search, Target};
 use crate::service::{Collection, StatsRequest};
+
+/// The spatial questions of grid management: nearest, locate, statistics, search, summary.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route(
+            "/collections/{collection_id}/nearest",
+            get(nearest_features),
+        )
+        .route("/grid/locate", get(locate_point).post(locate_points))
+        .route("/grid/stats", get(grid_stats))
+        .route("/search", post(search_features))
+        .route("/analysis/summary", post(summarize))
+}
 
 /// Largest request body accepted by the POST endpoints, bytes.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -255,7 +270,7 @@ pub async fn locate_point(
             chain: &chain,
         },
     })
-    .map_err(|e| ApiError::Internal(format!("serialising a located point: {e}")))?;
+    .map_err(|e| ApiError::internal(e))?;
     Ok(with_type(body, media::JSON))
 }
 

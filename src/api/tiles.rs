@@ -8,8 +8,8 @@
 //! cache.
 
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
 
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,9 +42,9 @@ const REL_TILING_SCHEME: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-s
 const CENTER_ZOOM: u8 = 12;
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> OpenApiRouter<AppState> {
     let tms = format!("/{TMS_ID}");
-    Router::new()
+    OpenApiRouter::new()
         .route("/tileMatrixSets", get(list_tile_matrix_sets))
         .route(
             &format!("/tileMatrixSets{tms}"),
@@ -623,7 +623,7 @@ fn tile_response(
     let h = response.headers_mut();
     h.insert(
         header::ETAG,
-        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?,
+        HeaderValue::from_str(&etag).map_err(ApiError::internal)?,
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

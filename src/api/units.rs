@@ -2,13 +2,13 @@
 //! dispatched to, from the grid cells and the registry, with their active handlers;
 //! `POST /units` (administrators) registers one.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::auth::{Actor, Remote};
 use super::spatial::{object, reject_unknown_members};
@@ -20,8 +20,8 @@ use crate::model::user::Role;
 const MAX_BODY_BYTES: usize = 4 * 1024;
 
 /// The unit routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/units", get(list_units).post(add_unit))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().route("/units", get(list_units).post(add_unit))
 }
 
 /// `GET /units` (signed in): every known unit by name, with the grid cells naming it, whether

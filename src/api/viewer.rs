@@ -12,7 +12,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use serde_json::json;
 
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+
 use super::{ApiError, AppState, media, with_type};
+
+/// The viewer: its page, configuration and static files.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/map", get(map_redirect))
+        .route("/map/", get(map_page))
+        .route("/map/config.json", get(viewer_config))
+        .route("/map/{*path}", get(map_file))
+}
 
 /// One embedded file: its path under `/map/`, its bytes and its media type.
 struct Asset {

@@ -146,7 +146,7 @@ pub fn document(base_url: &str, collections: &[Arc<Collection>]) -> Value {
                 Value::Array(parameters), ok_json("A page of features", "featureCollectionGeoJSON", "application/geo+json")) }),
         );
     }
-    paths.extend(super::tiles::openapi_paths());
+    paths.extend(super::super::tiles::openapi_paths());
     paths.extend(spatial_paths());
     paths.extend(viewer_paths());
     paths.extend(auth_paths());
@@ -416,9 +416,9 @@ fn spatial_paths() -> Map<String, Value> {
             "responses": { "200": json_ok("The point and its cells, district first", "application/json"), "400": r("BadRequest"), "401": r("Unauthorized"), "404": r("NotFound"), "500": r("ServerError") }
         },
         "post": {
-            "summary": format!("Locate up to {} points at once (a GPS track), answered in order", super::spatial::MAX_LOCATE_POINTS), "operationId": "locatePoints", "tags": ["Grid"],
+            "summary": format!("Locate up to {} points at once (a GPS track), answered in order", super::super::spatial::MAX_LOCATE_POINTS), "operationId": "locatePoints", "tags": ["Grid"],
             "requestBody": body("The points", json!({ "type": "object", "required": ["points"], "additionalProperties": false, "properties": {
-                "points": { "type": "array", "maxItems": super::spatial::MAX_LOCATE_POINTS, "items": { "type": "array", "minItems": 2, "maxItems": 2, "items": { "type": "number" } } },
+                "points": { "type": "array", "maxItems": super::super::spatial::MAX_LOCATE_POINTS, "items": { "type": "array", "minItems": 2, "maxItems": 2, "items": { "type": "number" } } },
                 "crs": { "type": "string", "enum": ["wgs84", "gcj02", "bd09"] },
                 "at": { "type": "string", "format": "date" }
             } })),
@@ -445,7 +445,7 @@ fn spatial_paths() -> Map<String, Value> {
             { "$ref": "#/components/parameters/collectionId" },
             number("lon", "Longitude, degrees", true, 113.68),
             number("lat", "Latitude, degrees", true, 34.75),
-            { "name": "k", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": super::spatial::MAX_K, "default": 5 } },
+            { "name": "k", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": super::super::spatial::MAX_K, "default": 5 } },
             { "name": "max_distance_m", "in": "query", "required": false, "description": "Only features within this many metres", "schema": { "type": "number", "minimum": 0 } },
             crs.clone(),
             { "name": "f", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "geojson"] } }
