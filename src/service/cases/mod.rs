@@ -933,6 +933,12 @@ impl CaseService {
         self.store.case(id).await?.ok_or(CaseError::NotFound(id))
     }
 
+    /// The cases `query` selects (its scope included), in its order and page, and how many
+    /// match in all.
+    pub async fn find(&self, query: &CaseQuery) -> Result<(Vec<Case>, u64), CaseError> {
+        Ok(self.store.cases(query).await?)
+    }
+
     /// A case with its log, schedule and what `viewer` may do.
     pub async fn detail(&self, id: i64, viewer: &User) -> Result<CaseDetail, CaseError> {
         let case = self.case(id).await?;
