@@ -1,9 +1,10 @@
-//! The OpenAPI document against the router. The router's routes are read from the one place
-//! they are declared (the `.route(…)` calls in `src/api/`), so a route added without
-//! documentation fails here; every documented operation must exist; and a schemathesis-style
-//! walk sends each documented GET operation valid and invalid values of its documented
-//! parameters and checks the answers against the document: no 5xx, only documented statuses,
-//! and 4xx JSON bodies that are problems (unless the operation documents another error shape).
+//! The OpenAPI document against the router. The router's routes are read from where they are
+//! declared in `src/api/` (the handlers' `#[utoipa::path]`, which `routes!` routes, and any plain
+//! `.route(…)` call), so a route without documentation fails here; every documented operation
+//! must exist; and a schemathesis-style walk sends each documented GET operation valid and
+//! invalid values of its documented parameters and checks the answers against the document:
+//! no 5xx, only documented statuses, 2xx JSON bodies valid against the documented schema, and
+//! 4xx JSON bodies that are problems (unless the operation documents another error shape).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -27,13 +28,20 @@ const FORMAT_VALUES: [(&str, &str); 2] =
 /// Methods a route can be declared with.
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
-/// The source of `src/api/*.rs` without test modules.
+/// The source of `src/api/**/*.rs` without test modules.
 fn api_sources() -> Vec<(String, String)> {
-    let mut files: Vec<_> = std::fs::read_dir(repo().join("src/api"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("src/api"), &mut files);
     files.sort();
     files
         .into_iter()
@@ -166,7 +174,37 @@ fn router_routes() -> BTreeSet<(String, String)> {
             rest = &call[skipped + used + end..];
         }
     }
+    routes.extend(annotated_routes());
     assert!(routes.len() > 30, "too few routes found: {routes:?}");
+    routes
+}
+
+/// Every (method, path) of a handler annotated `#[utoipa::path(method, path = "…")]` in
+/// `src/api/`: what `utoipa_axum::routes!` adds to the router.
+fn annotated_routes() -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (file, code) in api_sources() {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("#[utoipa::path(") {
+            let attribute = &rest[at + "#[utoipa::path(".len()..];
+            let method: String = attribute
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect();
+            assert!(
+                METHODS.contains(&method.as_str()),
+                "{file}: #[utoipa::path] without a method first: {}",
+                &attribute[..attribute.len().min(60)]
+            );
+            let path_at = attribute
+                .find("path = ")
+                .unwrap_or_else(|| panic!("{file}: #[utoipa::path] without path"));
+            let (path, _) = string_literal(&attribute[path_at + "path = ".len()..]);
+            routes.insert((method, path.replace("{*", "{")));
+            rest = attribute;
+        }
+    }
     routes
 }
 
@@ -253,7 +291,7 @@ fn every_route_of_the_router_is_documented_with_its_path_parameters() {
     }
     assert!(
         missing.is_empty(),
-        "routes missing from the OpenAPI document (src/api/openapi.rs): {missing:#?}"
+        "routes missing from the OpenAPI document: {missing:#?}"
     );
     let mut undeclared = Vec::new();
     for ((method, path), (item, operation)) in &operations {
@@ -489,6 +527,9 @@ fn check(document: &Value, operation: &Value, answer: &(u16, String, Vec<u8>)) -
             String::from_utf8_lossy(&body[..body.len().min(300)])
         ));
     }
+    if (200..300).contains(status) && content_type.contains("json") && !body.is_empty() {
+        return schema_mismatch(document, operation, &code, content_type, body);
+    }
     if (400..500).contains(status) && content_type.contains("json") {
         let media = content_type.split(';').next().unwrap_or("").trim();
         let response = operation["responses"]
@@ -502,6 +543,84 @@ fn check(document: &Value, operation: &Value, answer: &(u16, String, Vec<u8>)) -
         }
     }
     None
+}
+
+/// `schema` (OpenAPI 3.0) as JSON Schema 2020-12: `nullable: true` admits `null`.
+fn json_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Array(items) => Value::Array(items.iter().map(json_schema).collect()),
+        Value::Object(object) => {
+            let mut out: serde_json::Map<String, Value> = object
+                .iter()
+                .filter(|(k, _)| *k != "nullable" && *k != "example")
+                .map(|(k, v)| (k.clone(), json_schema(v)))
+                .collect();
+            if object.get("nullable") == Some(&Value::Bool(true)) {
+                return json!({ "anyOf": [{ "type": "null" }, Value::Object(out)] });
+            }
+            // `properties` maps names to schemas: a property called `nullable` or `example`
+            // is kept.
+            if let Some(Value::Object(properties)) = object.get("properties") {
+                out.insert(
+                    "properties".into(),
+                    Value::Object(
+                        properties
+                            .iter()
+                            .map(|(k, v)| (k.clone(), json_schema(v)))
+                            .collect(),
+                    ),
+                );
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Whether a 2xx JSON `body` fits the schema the operation documents for `status` and its
+/// media type; a description of the first disagreements when not.
+fn schema_mismatch(
+    document: &Value,
+    operation: &Value,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Option<String> {
+    let Some(response) = operation["responses"].get(status) else {
+        return Some(format!("no response {status} documented"));
+    };
+    let response = resolve(document, response);
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let content = &response["content"];
+    let Some(documented) = content
+        .as_object()
+        .and_then(|c| c.iter().find(|(m, _)| m.split(';').next() == Some(media)))
+    else {
+        return Some(format!(
+            "{media} is not among the documented media types {:?}",
+            content.as_object().map(|c| c.keys().collect::<Vec<_>>())
+        ));
+    };
+    let schema = &documented.1["schema"];
+    if schema.is_null() {
+        return Some(format!("{status} {media} documents no schema"));
+    }
+    let mut root = json_schema(schema);
+    if let Value::Object(root) = &mut root {
+        root.insert("components".into(), json_schema(&document["components"]));
+    }
+    let validator = jsonschema::draft202012::new(&root)
+        .unwrap_or_else(|e| panic!("the documented schema does not compile: {e}: {root}"));
+    let instance: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("the body is not JSON: {e}")),
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .take(3)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    (!errors.is_empty()).then(|| format!("the body disagrees with its schema: {errors:?}"))
 }
 
 #[test]

@@ -141,6 +141,113 @@ problem_responses! {
     TooManyRequests => "Too many attempts, or a quota used up; retry after the Retry-After header's seconds",
 }
 
+/// The document served at `/api` for `base_url` and `collections`: the generated document
+/// ([`super::generated_document`]) with the server's address, one items path per collection
+/// listing its filterable properties as query parameters (with their enumerations), and, when
+/// the base layers are not public, a bearer token required on the operations that are
+/// otherwise open to anonymous readers.
+pub fn served_document(
+    generated: &Value,
+    base_url: &str,
+    collections: &[std::sync::Arc<crate::service::Collection>],
+    public_layers: bool,
+) -> Value {
+    let mut document = generated.clone();
+    document["servers"] = serde_json::json!([{ "url": base_url }]);
+    let template = document
+        .pointer("/paths/~1collections~1{collectionId}~1items/get")
+        .cloned();
+    if let (Some(template), Some(paths)) = (
+        template,
+        document.get_mut("paths").and_then(Value::as_object_mut),
+    ) {
+        for c in collections {
+            paths.insert(
+                format!("/collections/{}/items", c.def.id.as_str()),
+                serde_json::json!({ "get": collection_items(&template, c) }),
+            );
+        }
+    }
+    if !public_layers {
+        require_bearer(&mut document);
+    }
+    document
+}
+
+/// The items operation of one collection: the generic one without `collectionId`, with the
+/// collection's simple properties as query parameters.
+fn collection_items(template: &Value, c: &crate::service::Collection) -> Value {
+    let id = c.def.id.as_str();
+    let mut operation = template.clone();
+    operation["summary"] = Value::from(format!("{} {}", c.def.title_zh, c.def.title_en));
+    operation["operationId"] = Value::from(format!("getFeatures_{id}"));
+    if let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    {
+        parameters.retain(|p| p["in"] != "path");
+        parameters.extend(
+            c.def
+                .schema
+                .properties
+                .iter()
+                .filter(|p| p.ty.is_simple())
+                .map(property_parameter),
+        );
+    }
+    operation
+}
+
+/// A property as a query parameter of its collection's items: features whose value equals it.
+fn property_parameter(p: &crate::model::schema::PropertySchema) -> Value {
+    use crate::model::schema::PropertyType;
+    let (ty, format) = match p.ty {
+        PropertyType::Integer => ("integer", None),
+        PropertyType::Number => ("number", None),
+        PropertyType::Boolean => ("boolean", None),
+        PropertyType::Date => ("string", Some("date")),
+        PropertyType::DateTime => ("string", Some("date-time")),
+        PropertyType::String | PropertyType::StringList => ("string", None),
+    };
+    let mut schema = serde_json::json!({ "type": ty });
+    if let Some(format) = format {
+        schema["format"] = Value::from(format);
+    }
+    if !p.enumeration.is_empty() {
+        schema["enum"] = p.enumeration.iter().map(|v| v.code.as_str()).collect();
+    }
+    serde_json::json!({
+        "name": p.name,
+        "in": "query",
+        "required": false,
+        "description": format!("{} {}: only features whose value equals this", p.title_zh, p.title_en),
+        "schema": schema,
+        "style": "form",
+        "explode": false
+    })
+}
+
+/// Operations open to anonymous readers while the base layers are public (security
+/// `[{}, {bearerAuth: []}]`) require the bearer token.
+fn require_bearer(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        if let Some(security) = operation
+            .get_mut("security")
+            .and_then(Value::as_array_mut)
+            && security.len() > 1
+        {
+            security.retain(|s| s.as_object().is_some_and(|o| !o.is_empty()));
+        }
+    }
+}
+
 /// Turns a document `utoipa` wrote (OpenAPI 3.1) into OpenAPI 3.0.3: `type: [T, "null"]` and
 /// `oneOf` with a `null` branch become `nullable: true`, `examples` in schemas becomes
 /// `example`, `const` becomes a one-value `enum`, and axum's `{*rest}` path templates become
