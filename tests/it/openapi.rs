@@ -390,43 +390,7 @@ fn every_documented_operation_exists_in_the_router() {
 }
 
 /// A router on the demo district, and an administrator's token.
-static ADMIN: LazyLock<(Router, String)> = LazyLock::new(|| {
-    let demo = demo();
-    let state = AppState::new(demo.catalog.clone(), BASE);
-    let router = router(state.clone());
-    let password = "openapi-admin-password";
-    demo.runtime.block_on(async {
-        state
-            .auth
-            .add_user(
-                &Origin::command_line(),
-                NewUser {
-                    username: Username::parse("openapi-admin").unwrap(),
-                    display_name: "OpenAPI".into(),
-                    role: Role::Admin,
-                    unit: None,
-                    cells: vec![],
-                },
-                password,
-                &|_| true,
-            )
-            .await
-            .unwrap();
-    });
-    let reply = send_to(
-        &demo.runtime,
-        &router,
-        Request::post("/auth/login")
-            .header("content-type", "application/json")
-            .body(Body::from(
-                json!({ "username": "openapi-admin", "password": password }).to_string(),
-            ))
-            .unwrap(),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let token = reply.json()["token"].as_str().unwrap().to_owned();
-    (router, token)
-});
+static ADMIN: LazyLock<(Router, String)> = LazyLock::new(|| own_admin("openapi-admin"));
 
 /// Valid values of a query parameter: example, enumeration, default, bounds.
 fn valid_values(parameter: &Value) -> Vec<String> {
@@ -685,4 +649,102 @@ fn generated_requests_from_the_documented_parameters_get_documented_answers() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A router on the demo district with its own administrator (so that a logout here does not
+/// end the session the other tests use), and the administrator's token.
+fn own_admin(name: &str) -> (Router, String) {
+    let demo = demo();
+    let state = AppState::new(demo.catalog.clone(), BASE);
+    let router = router(state.clone());
+    let password = "openapi-admin-password";
+    demo.runtime.block_on(async {
+        state
+            .auth
+            .add_user(
+                &Origin::command_line(),
+                NewUser {
+                    username: Username::parse(name).unwrap(),
+                    display_name: "OpenAPI".into(),
+                    role: Role::Admin,
+                    unit: None,
+                    cells: vec![],
+                },
+                password,
+                &|_| true,
+            )
+            .await
+            .unwrap();
+    });
+    let reply = send_to(
+        &demo.runtime,
+        &router,
+        Request::post("/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({ "username": name, "password": password }).to_string(),
+            ))
+            .unwrap(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let token = reply.json()["token"].as_str().unwrap().to_owned();
+    (router, token)
+}
+
+/// The example request body an operation documents, with its media type.
+fn request_example(document: &Value, operation: &Value) -> Option<(String, String)> {
+    let body = resolve(document, operation.get("requestBody")?);
+    let (media, content) = body["content"].as_object()?.iter().next()?;
+    let example = [&content["example"], &content["schema"]["example"]]
+        .into_iter()
+        .find(|v| !v.is_null())?;
+    let text = match example {
+        Value::String(s) if !media.contains("json") => s.clone(),
+        other => other.to_string(),
+    };
+    Some((media.clone(), text))
+}
+
+#[test]
+fn documented_request_examples_get_answers_valid_against_the_documented_schemas() {
+    let document = document();
+    let (router, token) = own_admin("openapi-writer");
+    let mut failures: Vec<String> = Vec::new();
+    let mut sent = Vec::new();
+    let mut operations: Vec<_> = operations(&document)
+        .into_iter()
+        .filter(|((method, _), _)| method != "get")
+        .collect();
+    // The logout ends the session: last.
+    operations.sort_by_key(|((_, path), _)| path.contains("logout"));
+    for ((method, path), (item, operation)) in operations {
+        let Some((media, body)) = request_example(&document, operation) else {
+            continue;
+        };
+        let declared = parameters(&document, item, operation);
+        let uri = fill(&path, &declared, None);
+        let request = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(&uri)
+            .header("content-type", media)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body))
+            .unwrap();
+        let reply = send_to(&demo().runtime, &router, request);
+        let content_type = reply.content_type().to_owned();
+        let answer = (reply.status.as_u16(), content_type, reply.body.clone());
+        sent.push(format!("{} {path}: {}", method.to_uppercase(), answer.0));
+        if !(200..300).contains(&answer.0) {
+            failures.push(format!(
+                "{} {uri}: the documented example was refused: {} {}",
+                method.to_uppercase(),
+                answer.0,
+                String::from_utf8_lossy(&answer.2)
+            ));
+        } else if let Some(problem) = check(&document, operation, &answer) {
+            failures.push(format!("{} {uri}: {problem}", method.to_uppercase()));
+        }
+    }
+    assert!(sent.len() >= 8, "too few documented examples: {sent:#?}");
+    assert!(failures.is_empty(), "{failures:#?}");
 }
