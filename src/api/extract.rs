@@ -5,6 +5,10 @@
 //! declare is a 400 naming the ones it does (OGC API – Features, Part 1, /req/core/query-param-unknown);
 //! a parameter given twice is a 400 too.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use utoipa::IntoParams;
@@ -99,21 +103,38 @@ pub(crate) fn query_names<T: IntoParams>() -> Vec<String> {
         .collect()
 }
 
+/// [`query_names`], worked out once per type: the extractor asks on every request.
+fn declared_names<T: IntoParams + 'static>() -> Arc<[String]> {
+    type Names = RwLock<HashMap<TypeId, Arc<[String]>>>;
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    let names = NAMES.get_or_init(Names::default);
+    let key = TypeId::of::<T>();
+    if let Some(known) = names.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Arc::clone(known);
+    }
+    let known: Arc<[String]> = query_names::<T>().into();
+    names
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, Arc::clone(&known));
+    known
+}
+
 /// The parsed query of a request: `Query(query): Query<ItemsParams>`.
 #[derive(Debug, Clone)]
 pub(crate) struct Query<T>(pub T);
 
-impl<S: Send + Sync, T: FromQuery + IntoParams> FromRequestParts<S> for Query<T> {
+impl<S: Send + Sync, T: FromQuery + IntoParams + 'static> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let mut query = QueryParams::from_raw(parts.uri.query())?;
         if !T::OPEN {
-            let known = query_names::<T>();
+            let known = declared_names::<T>();
             if let Some(name) = query.first_unknown(&known) {
                 return Err(ApiError::UnknownParameter {
                     parameter: name.to_owned(),
-                    allowed: known,
+                    allowed: known.to_vec(),
                 });
             }
         }
