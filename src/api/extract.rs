@@ -109,7 +109,11 @@ fn declared_names<T: IntoParams + 'static>() -> Arc<[String]> {
     static NAMES: OnceLock<Names> = OnceLock::new();
     let names = NAMES.get_or_init(Names::default);
     let key = TypeId::of::<T>();
-    if let Some(known) = names.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+    if let Some(known) = names
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
         return Arc::clone(known);
     }
     let known: Arc<[String]> = query_names::<T>().into();

@@ -238,9 +238,7 @@ fn require_bearer(document: &mut Value) {
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.values_mut())
     {
-        if let Some(security) = operation
-            .get_mut("security")
-            .and_then(Value::as_array_mut)
+        if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut)
             && security.len() > 1
         {
             security.retain(|s| s.as_object().is_some_and(|o| !o.is_empty()));
