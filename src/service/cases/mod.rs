@@ -603,7 +603,7 @@ impl CaseService {
         let cells: Vec<CellRef> = chain
             .iter()
             .map(|(level, cell)| CellRef {
-                level: level.name().to_owned(),
+                level: *level,
                 code: text(cell, "code"),
                 name: text(cell, "name"),
             })
