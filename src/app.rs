@@ -22,6 +22,7 @@ use crate::service::auth::{AuthService, AuthSettings, MIN_PASSWORD_CHARS, Origin
 use crate::service::cases::{CaseService, PhotoPolicy, issue_api_key};
 use crate::service::import::{self, ImportError, ImportOptions, SchemaSource};
 use crate::service::photos::PhotoStore;
+use crate::service::tiles::TileService;
 use crate::service::{Catalog, grid, units};
 use crate::store::{self, CaseStore, Store, StoreError, UserStore};
 
@@ -126,6 +127,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     api::server::serve(listener, router, limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The services a handler reaches through [`AppState`], built for one catalogue.
+#[derive(Debug)]
+pub struct Services {
+    /// Cases, their photos and events.
+    pub cases: Arc<CaseService>,
+    /// Logins, sessions and users.
+    pub auth: Arc<AuthService>,
+    /// Vector tiles and their cache.
+    pub tiles: Arc<TileService>,
+}
+
+/// The default services of `catalog`: cases with the built-in categories and calendar and a
+/// temporary photo directory, users and sessions in the catalogue's store with the default
+/// settings, and a tile cache of `tile_cache_bytes` (0: no cache). `serve` replaces the case
+/// and authentication services with configured ones.
+pub fn default_services(catalog: &Arc<Catalog>, tile_cache_bytes: usize) -> Services {
+    let users: Arc<dyn UserStore> = Arc::clone(catalog.store()) as Arc<dyn UserStore>;
+    Services {
+        cases: Arc::new(CaseService::new(
+            Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
+            Arc::clone(catalog),
+            Arc::new(CategoryCatalog::builtin()),
+            Arc::new(WorkCalendar::builtin()),
+            PhotoStore::temporary(),
+        )),
+        auth: Arc::new(AuthService::new(users, AuthSettings::default())),
+        tiles: Arc::new(TileService::new(Arc::clone(catalog), tile_cache_bytes)),
+    }
 }
 
 /// File handles kept for the database, photos and logs besides the connections.

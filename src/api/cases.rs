@@ -4,67 +4,94 @@
 //!
 //! Every route here needs a bearer token (cases and photos are never readable anonymously),
 //! except the category list and the calendar, which are reference data.
+//!
+//! Handlers and their request types (queries in [`params`], response shapes in [`schemas`]):
+//! `GET /cases` [`list_cases`] ([`params::CasesParams`]); `POST /cases` [`report_case`] (JSON
+//! [`schemas::ReportBody`] or a [`schemas::ReportForm`], `Idempotency-Key`); `GET /cases/{id}`
+//! [`get_case`]; `POST /cases/{id}/actions` [`act_on_case`] ([`schemas::ActionBody`],
+//! `If-Match`); `GET /cases/suggested-asset` [`suggested_asset`]
+//! ([`params::SuggestedAssetParams`]); `GET /cases/overdue` [`overdue_cases`];
+//! `GET /cases/hazards` [`hazard_register`] ([`params::HazardsParams`]); `GET /cases/metrics`
+//! [`case_metrics`] ([`params::MetricsParams`]); `GET /cases/events` [`case_events`]
+//! ([`params::EventsParams`]); `GET /cases/categories` [`list_categories`];
+//! `GET /cases/calendar` [`working_calendar`] ([`params::CalendarParams`]); `GET /tasks`
+//! [`my_tasks`]; `POST /photos` [`upload_photo`] (raw image or [`schemas::PhotoForm`]);
+//! `GET /photos/{id}` [`photo`].
 
 use axum::body::{Body, Bytes};
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
-use axum::handler::Handler as _;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use chrono::{DateTime, Datelike as _, NaiveDate, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use super::auth::{Actor, Remote};
-use super::spatial::{
-    check_known, crs_param, geojson_format, number, object, position, reject_unknown_members,
+use super::extract::Query;
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unprocessable, UnsupportedMediaType,
 };
-use super::{ApiError, AppState, media, param, query_pairs, with_type};
-use crate::model::calendar::china_offset;
-use crate::model::case::{Action, AssetRef, Case, CaseState, ReadScope};
-use crate::model::crs::InputCrs;
+use super::spatial::{crs_param, object, reject_unknown_members};
+use super::{ApiError, AppState, media, with_type};
+use crate::model::case::{Action, AssetRef, Case, ReadScope};
 use crate::model::user::Role;
 use crate::model::user::User;
-use crate::service::cases::metrics::{self, GroupBy};
-use crate::service::cases::{ActionRequest, CaseError, NewReport, Reported, Reporter};
+use crate::service::cases::metrics::{GroupBy, MetricsRow};
+use crate::service::cases::{
+    ActionRequest, CaseError, HazardRegister, MetricsReport, MetricsWindow, NewReport, Overdue,
+    Reported, Reporter,
+};
 use crate::service::photos::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_CASE};
-use crate::store::cases::{CaseOrder, CaseQuery};
 
 mod events;
+mod params;
+mod schemas;
 
-pub use events::case_events;
+use events::{__path_case_events, case_events};
+use params::{
+    CalendarParams, CasesParams, HazardsParams, MetricsParams, SuggestedAssetParams, location,
+};
+use schemas::{
+    Acted, ActionBody, Calendar, CaseFeatureCollection, CaseList, CasePage, Categories, Hazards,
+    Metrics, OverdueList, PhotoForm, ReportBody, ReportForm, Suggested, TaskList, UploadedPhoto,
+};
 
 /// Largest JSON body of a report or an action.
 const MAX_JSON_BYTES: usize = 64 * 1024;
 /// Largest multipart report: six photos and the form.
 const MAX_FORM_BYTES: usize = MAX_PHOTOS_PER_CASE * MAX_PHOTO_BYTES + 64 * 1024;
-/// Largest page of a case listing.
-const MAX_LIMIT: u32 = 1_000;
+/// Largest photo upload: the photo and a form around it.
+const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 64 * 1024;
 
 /// The case routes; each handler asks for the token it needs.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .route(
-            "/cases",
-            get(list_cases).post(report_case.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))),
+        .routes(routes!(list_cases))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(report_case))
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
-        .route("/cases/categories", get(list_categories))
-        .route("/cases/suggested-asset", get(suggested_asset))
-        .route("/cases/calendar", get(working_calendar))
-        .route("/cases/overdue", get(overdue_cases))
-        .route("/cases/hazards", get(hazard_register))
-        .route("/cases/metrics", get(case_metrics))
-        .route("/cases/events", get(case_events))
-        .route("/cases/{id}", get(get_case))
-        .route("/cases/{id}/actions", post(act_on_case))
-        .route("/tasks", get(my_tasks))
-        .route(
-            "/photos",
-            post(upload_photo.layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES + 64 * 1024))),
+        .routes(routes!(list_categories))
+        .routes(routes!(suggested_asset))
+        .routes(routes!(working_calendar))
+        .routes(routes!(overdue_cases))
+        .routes(routes!(hazard_register))
+        .routes(routes!(case_metrics))
+        .routes(routes!(case_events))
+        .routes(routes!(get_case))
+        .routes(routes!(act_on_case))
+        .routes(routes!(my_tasks))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload_photo))
+                .layer(DefaultBodyLimit::max(MAX_PHOTO_UPLOAD_BYTES)),
         )
-        .route("/photos/{id}", get(photo))
+        .routes(routes!(photo))
 }
 
 /// A case as JSON, with labels and the overdue flag as of now.
@@ -197,14 +224,6 @@ fn asset_member(body: &Map<String, Value>) -> Result<Option<AssetRef>, ApiError>
     }
 }
 
-fn location(lon: Option<f64>, lat: Option<f64>, crs: InputCrs) -> Result<(f64, f64), ApiError> {
-    let lon =
-        lon.ok_or_else(|| ApiError::invalid("lon", "", "a longitude in degrees", "missing"))?;
-    let lat =
-        lat.ok_or_else(|| ApiError::invalid("lat", "", "a latitude in degrees", "missing"))?;
-    position(lon, lat, crs, "lon,lat")
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     headers
         .get("idempotency-key")
@@ -297,37 +316,36 @@ fn reported_response(reported: &Reported, state: &AppState) -> Response {
     response
 }
 
-/// `POST /cases`: a report as JSON (photos uploaded before with `POST /photos`) or as a
-/// `multipart/form-data` tablet form whose `photo` parts are the pictures.
+/// Report a case (JSON, or a multipart tablet form with `photo` parts)
+///
+/// A report as JSON (photos uploaded before with `POST /photos`) or as a `multipart/form-data`
+/// tablet form whose `photo` parts are the pictures.
+#[utoipa::path(post, path = "/cases", operation_id = "reportCase", tag = "Cases",
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200,
+        description = "Sent again on a retry, it returns the first case instead of making a second")),
+    request_body(content((ReportBody = "application/json"), (ReportForm = "multipart/form-data"))),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "The case, probable duplicates within 50 m and a suggested asset within 15 m", body = schemas::Reported),
+        (status = 200, description = "The case an earlier request with the same Idempotency-Key made", body = schemas::Reported),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType), (status = 422, response = Unprocessable)))]
 pub async fn report_case(
     State(state): State<AppState>,
     Actor(user): Actor,
     Remote(remote): Remote,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let headers = request.headers().clone();
-    let is_form = headers
+    let is_form = request
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let who = Reporter::User(user.clone());
-    let cases = &state.cases;
     let reported = if is_form {
-        let multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::invalid("body", "", "multipart/form-data", e.body_text()))?;
-        let (mut report, photos) = report_from_form(multipart, &headers).await?;
-        report.remote.clone_from(&remote);
-        // Check everything else before storing a photo, so that a refused report leaves nothing.
-        cases.prepare(&who, &report)?;
-        for data in photos {
-            let photo = cases.upload_photo(&user, data, remote.clone()).await?;
-            if !report.photos.contains(&photo.sha256) {
-                report.photos.push(photo.sha256);
-            }
-        }
-        cases.report(&who, report).await?
+        report_by_form(&state, user, remote, request).await?
     } else {
+        let headers = request.headers().clone();
         let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BYTES)
             .await
             .map_err(|e| super::error::body_error(&e, MAX_JSON_BYTES))?;
@@ -335,9 +353,35 @@ pub async fn report_case(
             .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
         let mut report = report_from_json(&body, &headers)?;
         report.remote = remote;
-        cases.report(&who, report).await?
+        state.cases.report(&Reporter::User(user), report).await?
     };
     Ok(reported_response(&reported, &state))
+}
+
+/// A report from a tablet form: the photos are stored only once the rest of the report has
+/// been checked, so that a refused report leaves nothing.
+async fn report_by_form(
+    state: &AppState,
+    user: User,
+    remote: Option<String>,
+    request: Request,
+) -> Result<Reported, ApiError> {
+    let headers = request.headers().clone();
+    let multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| ApiError::invalid("body", "", "multipart/form-data", e.body_text()))?;
+    let (mut report, photos) = report_from_form(multipart, &headers).await?;
+    report.remote.clone_from(&remote);
+    let cases = &state.cases;
+    let who = Reporter::User(user.clone());
+    cases.prepare(&who, &report)?;
+    for data in photos {
+        let photo = cases.upload_photo(&user, data, remote.clone()).await?;
+        if !report.photos.contains(&photo.sha256) {
+            report.photos.push(photo.sha256);
+        }
+    }
+    Ok(cases.report(&who, report).await?)
 }
 
 async fn report_from_form(
@@ -422,9 +466,21 @@ async fn report_from_form(
     Ok((report, photos))
 }
 
-/// `POST /photos`: one photo, either as the raw body (`Content-Type: image/jpeg|png|webp`) or
-/// as a `multipart/form-data` form of one file part (any name, e.g. `curl -F photo=@x.jpg`); the
-/// content decides, not the header. Returns its id for a report or an action.
+/// Upload a photo (JPEG, PNG or WebP by content, ≤ 10 MB, ≤ 50 megapixels; location metadata stripped)
+///
+/// The raw body (`Content-Type: image/jpeg|png|webp`) or a `multipart/form-data` form of one
+/// file part (any name, e.g. `curl -F photo=@x.jpg`); the content decides, not the header.
+/// Roles that report or act on cases only; per-user quota per 24 hours. Returns its id for a
+/// report or an action.
+#[utoipa::path(post, path = "/photos", operation_id = "uploadPhoto", tag = "Cases",
+    request_body(content(("image/jpeg"), ("image/png"), ("image/webp"), (PhotoForm = "multipart/form-data"))),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "The photo's id", body = UploadedPhoto),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType), (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests)))]
 pub async fn upload_photo(
     State(state): State<AppState>,
     Actor(user): Actor,
@@ -491,7 +547,19 @@ async fn photo_from_form(mut multipart: Multipart) -> Result<Bytes, ApiError> {
     })
 }
 
-/// `GET /photos/{id}`: a stored photo (signed-in users only).
+/// A photo
+///
+/// A stored photo (signed-in users only), with `X-Content-Type-Options: nosniff`,
+/// `Content-Security-Policy: default-src 'none'; sandbox` and
+/// `Content-Disposition: inline; filename="<id>.<ext>"`.
+#[utoipa::path(get, path = "/photos/{id}", operation_id = "getPhoto", tag = "Cases",
+    params(("id" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The photo id",
+        example = "0000000000000000000000000000000000000000000000000000000000000000")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The image", content(("image/jpeg"), ("image/png"), ("image/webp"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)))]
 pub async fn photo(
     State(state): State<AppState>,
     Actor(_): Actor,
@@ -539,7 +607,18 @@ fn case_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::invalid("id", raw, "a case number", "not a case number"))
 }
 
-/// `GET /cases/{id}`: the case page: case, log, deadlines and what the user may do.
+/// The case page: case, log, deadlines and the caller's possible actions
+///
+/// Only within the caller's read scope (workers: their cells; handlers: cases dispatched to
+/// their unit; everyone: what they reported; other roles: all); `reporter` and the reporter's
+/// log entries read `withheld` except for admins, dispatchers, supervisors and the reporter.
+#[utoipa::path(get, path = "/cases/{id}", operation_id = "getCase", tag = "Cases",
+    params(("id" = i64, Path, minimum = 1, description = "The case number")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The case", body = CasePage),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)))]
 pub async fn get_case(
     State(state): State<AppState>,
     Actor(user): Actor,
@@ -574,9 +653,21 @@ pub async fn get_case(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-/// `POST /cases/{id}/actions`: `{action, note?, photos?, unit?, amount?, into?, asset?, version?}`
-/// (`asset` with `link_asset`: `{collection, id}` to link, `null` to clear).
-/// `version` (or `If-Match: "N"`) makes the action conditional on the case being unchanged.
+/// Take an action on a case
+///
+/// `{action, note?, photos?, unit?, amount?, into?, asset?, version?}` (`asset` with
+/// `link_asset`: `{collection, id}` to link, `null` to clear). `version` (or `If-Match: "N"`)
+/// makes the action conditional on the case being unchanged.
+#[utoipa::path(post, path = "/cases/{id}/actions", operation_id = "actOnCase", tag = "Cases",
+    params(("id" = i64, Path, minimum = 1, description = "The case number"),
+        ("If-Match" = Option<String>, Header, description = "The version the caller saw, e.g. \"3\"")),
+    request_body(content((ActionBody = "application/json"))),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The case after the action", body = Acted),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, response = Conflict), (status = 422, response = Unprocessable)))]
 pub async fn act_on_case(
     State(state): State<AppState>,
     Actor(user): Actor,
@@ -591,23 +682,41 @@ pub async fn act_on_case(
         .map_err(|e| super::error::body_error(&e, MAX_JSON_BYTES))?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("body", "", "a JSON object", e.to_string()))?;
-    let body = object(&body)?;
-    reject_unknown_members(
-        body,
-        &[
-            "action", "note", "photos", "unit", "amount", "into", "asset", "version",
-        ],
-    )?;
-    let allowed = Action::TRANSITIONS
-        .iter()
-        .map(|a| a.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let raw_action = text_member(body, "action")?
-        .ok_or_else(|| ApiError::invalid("action", "", allowed.clone(), "missing"))?;
-    let action = Action::parse(raw_action)
-        .filter(|a| *a != Action::Report)
-        .ok_or_else(|| ApiError::invalid("action", raw_action, allowed, "unknown action"))?;
+    let mut request = action_request(object(&body)?, &headers)?;
+    request.remote = remote;
+    let case = match state.cases.act(&user, id, request).await {
+        Ok(case) => case,
+        Err(error) => return Err(action_refusal(error, id, &user)),
+    };
+    let mut response = json_response(
+        StatusCode::OK,
+        &json!({ "case": case_json_for(&case, &user) }),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// A refused action as `user` may learn of it: the case as it now is goes only to those who
+/// may read it, as they may read it.
+fn action_refusal(error: CaseError, id: i64, user: &User) -> ApiError {
+    match error {
+        CaseError::Conflict(current) if !ReadScope::of(user).admits_case(&current) => {
+            CaseError::NotFound(id).into()
+        }
+        CaseError::Conflict(current) => {
+            CaseError::Conflict(Box::new(current.redacted_for(user))).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// The version the action is conditional on: `version` in the body, else `If-Match`.
+fn expected_version(
+    body: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<Option<i64>, ApiError> {
     let if_match = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -617,7 +726,7 @@ pub async fn act_on_case(
                 .trim_matches('"')
                 .to_owned()
         });
-    let expected_version = match (body.get("version"), if_match) {
+    Ok(match (body.get("version"), if_match) {
         (Some(v), _) if !v.is_null() => Some(v.as_i64().ok_or_else(|| {
             ApiError::invalid(
                 "version",
@@ -635,7 +744,31 @@ pub async fn act_on_case(
             )
         })?),
         _ => None,
-    };
+    })
+}
+
+/// An action parsed from its JSON body ([`ActionBody`]) and `If-Match`: every member checked.
+fn action_request(
+    body: &Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<ActionRequest, ApiError> {
+    reject_unknown_members(
+        body,
+        &[
+            "action", "note", "photos", "unit", "amount", "into", "asset", "version",
+        ],
+    )?;
+    let allowed = Action::TRANSITIONS
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let raw_action = text_member(body, "action")?
+        .ok_or_else(|| ApiError::invalid("action", "", allowed.clone(), "missing"))?;
+    let action = Action::parse(raw_action)
+        .filter(|a| *a != Action::Report)
+        .ok_or_else(|| ApiError::invalid("action", raw_action, allowed, "unknown action"))?;
+    let expected_version = expected_version(body, headers)?;
     let into = match body.get("into") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_i64().ok_or_else(|| {
@@ -651,7 +784,7 @@ pub async fn act_on_case(
             "missing",
         ));
     }
-    let request = ActionRequest {
+    Ok(ActionRequest {
         asset: asset_member(body)?,
         action,
         note: text_member(body, "note")?.map(str::to_owned),
@@ -660,270 +793,99 @@ pub async fn act_on_case(
         amount: number_member(body, "amount")?,
         into,
         expected_version,
-        remote,
-    };
-    let case = match state.cases.act(&user, id, request).await {
-        Ok(case) => case,
-        // The case as it now is goes only to those who may read it, as they may read it.
-        Err(CaseError::Conflict(current)) if !ReadScope::of(&user).admits_case(&current) => {
-            return Err(CaseError::NotFound(id).into());
-        }
-        Err(CaseError::Conflict(current)) => {
-            return Err(CaseError::Conflict(Box::new(current.redacted_for(&user))).into());
-        }
-        Err(other) => return Err(other.into()),
-    };
-    let mut response = json_response(
-        StatusCode::OK,
-        &json!({ "case": case_json_for(&case, &user) }),
-    );
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", case.version)) {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    Ok(response)
-}
-
-fn time_param(
-    raw: Option<&str>,
-    name: &str,
-    end_of_day: bool,
-) -> Result<Option<DateTime<Utc>>, ApiError> {
-    let Some(raw) = raw else { return Ok(None) };
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid(
-            name,
-            raw,
-            "a date YYYY-MM-DD (China time) or an RFC 3339 instant",
-            "not a date",
-        )
-    })?;
-    let day = if end_of_day {
-        day.succ_opt().unwrap_or(day)
-    } else {
-        day
-    };
-    let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    Ok(china_offset()
-        .from_local_datetime(&start)
-        .single()
-        .map(|t| t.with_timezone(&Utc)))
-}
-
-fn states_param(raw: Option<&str>) -> Result<Vec<CaseState>, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let allowed = || {
-        CaseState::ALL
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-            + ", open"
-    };
-    let mut states = Vec::new();
-    for part in raw.split(',').map(str::trim) {
-        if part == "open" {
-            states.extend(CaseState::ALL.into_iter().filter(|s| s.is_open()));
-        } else {
-            states.push(
-                CaseState::parse(part)
-                    .ok_or_else(|| ApiError::invalid("state", part, allowed(), "unknown state"))?,
-            );
-        }
-    }
-    Ok(states)
-}
-
-fn limit_param(raw: Option<&str>) -> Result<u32, ApiError> {
-    raw.map_or(Ok(100), |raw| {
-        raw.parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    raw,
-                    format!("an integer from 1 to {MAX_LIMIT}"),
-                    "not allowed",
-                )
-            })
+        remote: None,
     })
 }
 
-/// `GET /cases?state=&category=&unit=&cell=&reporter=&overdue=&bbox=&from=&to=&limit=&offset=&f=json|geojson`.
-/// The listing asked for by the query parameters of `GET /cases`, and whether as GeoJSON.
-fn case_query(
-    pairs: &[(String, String)],
-    now: DateTime<Utc>,
-) -> Result<(CaseQuery, bool), ApiError> {
-    let bbox = param(pairs, "bbox")
-        .map(|raw| {
-            crate::model::Bbox::parse(raw)
-                .map(|bbox| {
-                    // The district never crosses the antimeridian: one box covers the parts.
-                    let (mut west, mut south, mut east, mut north) =
-                        (180.0_f64, 90.0_f64, -180.0_f64, -90.0_f64);
-                    for rect in bbox.rects() {
-                        west = west.min(rect.min().x);
-                        south = south.min(rect.min().y);
-                        east = east.max(rect.max().x);
-                        north = north.max(rect.max().y);
-                    }
-                    [west, south, east, north]
-                })
-                .map_err(|e| {
-                    ApiError::invalid(
-                        "bbox",
-                        raw,
-                        "west,south,east,north in degrees",
-                        e.to_string(),
-                    )
-                })
-        })
-        .transpose()?;
-    let overdue = match param(pairs, "overdue") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "overdue",
-                other,
-                "true or false",
-                "not a boolean",
-            ));
-        }
-    };
-    let order = match param(pairs, "order") {
-        None | Some("newest") => CaseOrder::Newest,
-        Some("deadline") => CaseOrder::Deadline,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "order",
-                other,
-                "newest or deadline",
-                "unknown order",
-            ));
-        }
-    };
-    let offset = param(pairs, "offset")
-        .map(|raw| {
-            raw.parse::<u32>()
-                .map_err(|_| ApiError::invalid("offset", raw, "an integer ≥ 0", "not allowed"))
-        })
-        .transpose()?
-        .unwrap_or(0);
-    let geojson = geojson_format(pairs)?;
-    let limit = limit_param(param(pairs, "limit"))?;
-    let query = CaseQuery {
-        states: states_param(param(pairs, "state"))?,
-        category: param(pairs, "category").map(str::to_owned),
-        assigned_unit: param(pairs, "unit").map(str::to_owned),
-        cells: param(pairs, "cell")
-            .map(|c| {
-                c.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        reporter: param(pairs, "reporter").map(str::to_owned),
-        bbox,
-        reported_from: time_param(param(pairs, "from"), "from", false)?,
-        reported_to: time_param(param(pairs, "to"), "to", true)?,
-        overdue_at: overdue.then_some(now),
-        order: if overdue { CaseOrder::Deadline } else { order },
-        limit: Some(limit),
-        offset,
-        ..CaseQuery::default()
-    };
-    Ok((query, geojson))
+fn case_list(cases: &[Case], matched: u64, user: &User) -> Value {
+    json!({
+        "number_matched": matched,
+        "number_returned": cases.len(),
+        "cases": cases.iter().map(|c| case_json_for(c, user)).collect::<Vec<_>>(),
+    })
 }
 
+fn case_collection(cases: &[Case], matched: u64, now: DateTime<Utc>) -> Response {
+    let body = json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": cases.len(),
+        "features": cases.iter().map(|c| case_feature(c, now)).collect::<Vec<_>>(),
+    });
+    let mut response = json_response(StatusCode::OK, &body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media::GEOJSON),
+    );
+    response
+}
+
+/// Cases, newest first or by deadline
+///
+/// The cases in the caller's read scope that the parameters select, and how many match.
+#[utoipa::path(get, path = "/cases", operation_id = "getCases", tag = "Cases",
+    params(CasesParams), security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The cases and how many match", content(
+            (CaseList = "application/json"), (CaseFeatureCollection = "application/geo+json"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized)))]
 pub async fn list_cases(
     State(state): State<AppState>,
     Actor(user): Actor,
-    RawQuery(query): RawQuery,
+    Query(params): Query<CasesParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(
-        &pairs,
-        &[
-            "state", "category", "unit", "cell", "reporter", "overdue", "bbox", "from", "to",
-            "limit", "offset", "f", "order",
-        ],
-    )?;
     let now = state.cases.now();
-    let (mut query, geojson) = case_query(&pairs, now)?;
-    query.scope = Some(ReadScope::of(&user));
-    let (cases, matched) = state
-        .cases
-        .store()
-        .cases(&query)
-        .await
-        .map_err(CaseError::from)?;
-    let body = if geojson {
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": matched,
-            "numberReturned": cases.len(),
-            "features": cases.iter().map(|c| case_feature(c, now)).collect::<Vec<_>>(),
-        })
+    let geojson = params.geojson();
+    let (cases, matched) = state.cases.find(&params.case_query(&user, now)).await?;
+    Ok(if geojson {
+        case_collection(&cases, matched, now)
     } else {
-        json!({
-            "number_matched": matched,
-            "number_returned": cases.len(),
-            "cases": cases.iter().map(|c| case_json_for(c, &user)).collect::<Vec<_>>(),
-        })
-    };
-    let mut response = json_response(StatusCode::OK, &body);
-    if geojson {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(media::GEOJSON),
-        );
-    }
-    Ok(response)
+        json_response(StatusCode::OK, &case_list(&cases, matched, &user))
+    })
 }
 
-/// `GET /cases/overdue`: open cases past their deadline, earliest first.
+fn overdue_list(overdue: &Overdue, user: &User) -> Value {
+    let rows: Vec<Value> = overdue
+        .cases
+        .iter()
+        .map(|c| {
+            let mut v = case_json_for(c, user);
+            v["overdue_hours"] = json!(c.due_at.map(|d| {
+                ((overdue.as_of - d).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0
+            }));
+            v
+        })
+        .collect();
+    json!({ "as_of": overdue.as_of, "number_matched": overdue.matched, "cases": rows })
+}
+
+/// Open cases past their deadline
+///
+/// Earliest deadline first, within the caller's read scope.
+#[utoipa::path(get, path = "/cases/overdue", operation_id = "getOverdueCases", tag = "Cases",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Open cases past their deadline", body = OverdueList),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)))]
 pub async fn overdue_cases(
     State(state): State<AppState>,
     Actor(user): Actor,
 ) -> Result<Response, ApiError> {
-    let now = state.cases.now();
-    let (cases, matched) = state
-        .cases
-        .store()
-        .cases(&CaseQuery {
-            overdue_at: Some(now),
-            scope: Some(ReadScope::of(&user)),
-            order: CaseOrder::Deadline,
-            ..CaseQuery::default()
-        })
-        .await
-        .map_err(CaseError::from)?;
-    let rows: Vec<Value> = cases
-        .iter()
-        .map(|c| {
-            let mut v = case_json_for(c, &user);
-            v["overdue_hours"] = json!(
-                c.due_at
-                    .map(|d| ((now - d).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0)
-            );
-            v
-        })
-        .collect();
+    let overdue = state.cases.overdue(&user).await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "as_of": now, "number_matched": matched, "cases": rows }),
+        &overdue_list(&overdue, &user),
     ))
 }
 
-/// `GET /tasks`: the signed-in user's tasks, earliest deadline first.
+/// The caller's tasks, earliest deadline first
+#[utoipa::path(get, path = "/tasks", operation_id = "getTasks", tag = "Cases",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The caller's tasks, earliest deadline first", body = TaskList),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)))]
 pub async fn my_tasks(
     State(state): State<AppState>,
     Actor(user): Actor,
@@ -943,175 +905,124 @@ pub async fn my_tasks(
     ))
 }
 
-/// `GET /cases/hazards?days=90&min_cases=2`: the hazard register (隐患清单).
-pub async fn hazard_register(
-    State(state): State<AppState>,
-    Actor(user): Actor,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["days", "min_cases"])?;
-    let days = number(&pairs, "days", "a number of days from 1 to 3660")?.unwrap_or(90.0);
-    if !(1.0..=3660.0).contains(&days) {
-        return Err(ApiError::invalid(
-            "days",
-            &days.to_string(),
-            "1 to 3660",
-            "out of range",
-        ));
-    }
-    let min_cases = number(&pairs, "min_cases", "an integer ≥ 1")?.unwrap_or(2.0);
-    if !(1.0..=1000.0).contains(&min_cases) || min_cases.fract() != 0.0 {
-        return Err(ApiError::invalid(
-            "min_cases",
-            &min_cases.to_string(),
-            "an integer from 1 to 1000",
-            "out of range",
-        ));
-    }
-    let now = state.cases.now();
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "checked to be 1..=3660 days"
-    )]
-    let since = now - chrono::Duration::minutes((days * 1440.0) as i64);
-    let (cases, _) = state
-        .cases
-        .store()
-        .cases(&CaseQuery {
-            reported_from: Some(since),
-            scope: Some(ReadScope::of(&user)),
-            ..CaseQuery::default()
-        })
-        .await
-        .map_err(CaseError::from)?;
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked to be 1..=1000"
-    )]
-    let hazards = metrics::hazards(&cases, since, min_cases as usize);
-    let rows: Vec<Value> = hazards
+fn hazard_rows(register: &HazardRegister) -> Vec<Value> {
+    register
+        .lines
         .iter()
-        .map(|h| {
-            let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
-            if let Ok(feature) = state.catalog.feature(&h.asset.collection, &h.asset.id) {
-                v["asset_properties"] = Value::Object(feature.properties.to_map());
+        .map(|line| {
+            let mut v = serde_json::to_value(&line.hazard).unwrap_or(Value::Null);
+            if let Some(properties) = &line.asset_properties {
+                v["asset_properties"] = Value::Object(properties.clone());
             }
             v
         })
-        .collect();
+        .collect()
+}
+
+/// The hazard register (隐患清单): assets with repeated cases
+#[utoipa::path(get, path = "/cases/hazards", operation_id = "getHazards", tag = "Cases",
+    params(HazardsParams), security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The hazard register (隐患清单): assets with repeated cases", body = Hazards),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)))]
+pub async fn hazard_register(
+    State(state): State<AppState>,
+    Actor(user): Actor,
+    Query(params): Query<HazardsParams>,
+) -> Result<Response, ApiError> {
+    let register = state
+        .cases
+        .hazards(&user, params.period(), params.min_case_count())
+        .await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "since": since, "min_cases": min_cases, "hazards": rows }),
+        &json!({ "since": register.since, "min_cases": params.min_cases, "hazards": hazard_rows(&register) }),
     ))
 }
 
-/// `GET /cases/metrics?group_by=street|community|grid|unit|category&from=&to=[&f=csv]`.
+/// Evaluation: received, filed, due, closed, 结案率, 按期结案率, 返工率, 延期率, median time to close
+///
+/// Grouped by street, community, grid, unit or category, over a window (`f=csv` for a table).
+#[utoipa::path(get, path = "/cases/metrics", operation_id = "getCaseMetrics", tag = "Cases",
+    params(MetricsParams), security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The metrics per group and in total", content(
+            (Metrics = "application/json"), (String = "text/csv"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)))]
 pub async fn case_metrics(
     State(state): State<AppState>,
     Actor(user): Actor,
-    RawQuery(query): RawQuery,
+    Query(params): Query<MetricsParams>,
 ) -> Result<Response, ApiError> {
     user_may_read_metrics(&user)?;
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["group_by", "from", "to", "f"])?;
-    let group_by = param(&pairs, "group_by")
-        .map(|raw| {
-            GroupBy::parse(raw).ok_or_else(|| {
-                ApiError::invalid(
-                    "group_by",
-                    raw,
-                    "street, community, grid, unit or category",
-                    "unknown grouping",
-                )
-            })
-        })
-        .transpose()?;
-    let now = state.cases.now();
-    let to_param = time_param(param(&pairs, "to"), "to", true)?;
-    let to = to_param.unwrap_or(now);
-    let from = time_param(param(&pairs, "from"), "from", false)?
-        .unwrap_or_else(|| to - chrono::Duration::days(30));
-    if from >= to {
-        return Err(ApiError::invalid(
-            "from",
-            param(&pairs, "from").unwrap_or(""),
-            "a time before `to`",
-            "empty window",
-        ));
-    }
-    // Cases reported up to a year before the window still close or fall due inside it.
-    let (cases, _) = state
-        .cases
-        .store()
-        .cases(&CaseQuery {
-            reported_from: Some(from - chrono::Duration::days(366)),
-            reported_to: to_param,
-            scope: Some(ReadScope::of(&user)),
-            ..CaseQuery::default()
-        })
-        .await
-        .map_err(CaseError::from)?;
-    let (mut rows, total) = metrics::metrics(&cases, group_by, from, to, now);
-    if group_by == Some(GroupBy::Category) {
-        for row in &mut rows {
-            if let Some(c) = state.cases.categories().get(&row.key) {
-                row.name = format!("{} {}", c.name_zh, c.name_en);
-            }
-        }
-    }
-    if param(&pairs, "f") == Some("csv") {
-        use super::csv::{Cell, Table};
-        let mut table = Table::new([
-            "key",
-            "name",
-            "received",
-            "filed",
-            "dispatched",
-            "due",
-            "closed",
-            "closed_on_time",
-            "closure_rate",
-            "on_time_rate",
-            "rework_rate",
-            "extension_rate",
-            "median_hours_to_close",
-            "overdue_now",
+    let window = params.window(state.cases.now())?;
+    let report = state.cases.metrics(&user, params.group_by, window).await?;
+    Ok(if params.csv() {
+        with_type(metrics_csv(&report), "text/csv; charset=utf-8")
+    } else {
+        json_response(
+            StatusCode::OK,
+            &metrics_json(&report, params.group_by, window),
+        )
+    })
+}
+
+fn metrics_json(report: &MetricsReport, group_by: Option<GroupBy>, window: MetricsWindow) -> Value {
+    json!({
+        "from": window.from, "to": window.to, "as_of": report.as_of,
+        "group_by": group_by.map(GroupBy::as_str),
+        "definitions": "received: reported in the window; due (应结案): dispatched cases whose handling deadline fell in the window and has passed, or closed in the window; closure_rate = closed/due; on_time_rate = closed on time/due; rework_rate = handled cases that failed a verification / handled; extension_rate = dispatched cases granted an extension / dispatched",
+        "groups": report.groups,
+        "total": report.total,
+    })
+}
+
+fn metrics_csv(report: &MetricsReport) -> String {
+    use super::csv::{Cell, Table};
+    let mut table = Table::new([
+        "key",
+        "name",
+        "received",
+        "filed",
+        "dispatched",
+        "due",
+        "closed",
+        "closed_on_time",
+        "closure_rate",
+        "on_time_rate",
+        "rework_rate",
+        "extension_rate",
+        "median_hours_to_close",
+        "overdue_now",
+    ]);
+    let rows: Vec<&MetricsRow> = report
+        .groups
+        .iter()
+        .chain(std::iter::once(&report.total))
+        .collect();
+    for row in rows {
+        let rate = |r: Option<f64>| r.map_or(Cell::Empty, |r| Cell::number(format!("{r:.4}")));
+        table.row([
+            Cell::text(row.key.as_str()),
+            Cell::text(row.name.as_str()),
+            Cell::number(row.received),
+            Cell::number(row.filed),
+            Cell::number(row.dispatched),
+            Cell::number(row.due),
+            Cell::number(row.closed),
+            Cell::number(row.closed_on_time),
+            rate(row.closure_rate),
+            rate(row.on_time_rate),
+            rate(row.rework_rate),
+            rate(row.extension_rate),
+            row.median_hours_to_close
+                .map_or(Cell::Empty, |h| Cell::number(format!("{h:.2}"))),
+            Cell::number(row.overdue_now),
         ]);
-        for row in rows.iter().chain(std::iter::once(&total)) {
-            let rate = |r: Option<f64>| r.map_or(Cell::Empty, |r| Cell::number(format!("{r:.4}")));
-            table.row([
-                Cell::text(row.key.as_str()),
-                Cell::text(row.name.as_str()),
-                Cell::number(row.received),
-                Cell::number(row.filed),
-                Cell::number(row.dispatched),
-                Cell::number(row.due),
-                Cell::number(row.closed),
-                Cell::number(row.closed_on_time),
-                rate(row.closure_rate),
-                rate(row.on_time_rate),
-                rate(row.rework_rate),
-                rate(row.extension_rate),
-                row.median_hours_to_close
-                    .map_or(Cell::Empty, |h| Cell::number(format!("{h:.2}"))),
-                Cell::number(row.overdue_now),
-            ]);
-        }
-        let csv = table.finish();
-        return Ok(with_type(csv, "text/csv; charset=utf-8"));
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "from": from, "to": to, "as_of": now,
-            "group_by": group_by.map(GroupBy::as_str),
-            "definitions": "received: reported in the window; due (应结案): dispatched cases whose handling deadline fell in the window and has passed, or closed in the window; closure_rate = closed/due; on_time_rate = closed on time/due; rework_rate = handled cases that failed a verification / handled; extension_rate = dispatched cases granted an extension / dispatched",
-            "groups": rows,
-            "total": total,
-        }),
-    ))
+    table.finish()
 }
 
 fn user_may_read_metrics(user: &crate::model::user::User) -> Result<(), ApiError> {
@@ -1123,7 +1034,10 @@ fn user_may_read_metrics(user: &crate::model::user::User) -> Result<(), ApiError
     Ok(())
 }
 
-/// `GET /cases/categories`: the case categories with their conditions and time limits.
+/// Case categories (部件/事件) with conditions, responsible unit kind and time limits
+#[utoipa::path(get, path = "/cases/categories", operation_id = "getCaseCategories", tag = "Cases",
+    security(()),
+    responses((status = 200, description = "The categories", body = Categories)))]
 pub async fn list_categories(State(state): State<AppState>) -> Response {
     let categories: Vec<Value> = state
         .cases
@@ -1138,54 +1052,48 @@ pub async fn list_categories(State(state): State<AppState>) -> Response {
     json_response(StatusCode::OK, &json!({ "categories": categories }))
 }
 
-/// `GET /cases/suggested-asset?category=&lon=&lat=[&crs=]` (signed in): the asset a report of
-/// this category here would be suggested, so a form can offer it before sending (null if none).
+/// The asset a report of this category here would be suggested (for the report form to confirm)
+///
+/// The asset a report would be suggested, so a form can offer it before sending (null if none).
+#[utoipa::path(get, path = "/cases/suggested-asset", operation_id = "getSuggestedAsset", tag = "Cases",
+    params(SuggestedAssetParams), security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "`suggested_asset`: {collection, id, distance_m}, or null", body = Suggested),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized)))]
 pub async fn suggested_asset(
     State(state): State<AppState>,
     Actor(_): Actor,
-    RawQuery(query): RawQuery,
+    Query(params): Query<SuggestedAssetParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["category", "lon", "lat", "crs"])?;
-    let category = param(&pairs, "category").ok_or_else(|| {
-        ApiError::invalid(
-            "category",
-            "",
-            "a category code from GET /cases/categories",
-            "missing",
-        )
-    })?;
-    let crs = crs_param(param(&pairs, "crs"))?;
-    let (lon, lat) = location(
-        number(&pairs, "lon", "a longitude in degrees")?,
-        number(&pairs, "lat", "a latitude in degrees")?,
-        crs,
-    )?;
-    let suggestion = state.cases.suggested_asset(category, lon, lat)?;
+    let suggestion = state
+        .cases
+        .suggested_asset(&params.category, params.lon, params.lat)?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "suggested_asset": suggestion }),
     ))
 }
 
-/// `GET /cases/calendar?year=`: working days, holidays and make-up days of a year, and the
-/// working hours, as the deadlines use them.
+/// Holidays, make-up working days and working hours used by deadlines
+///
+/// Working days, holidays and make-up days of a year, and the working hours, as the deadlines
+/// use them.
+#[utoipa::path(get, path = "/cases/calendar", operation_id = "getWorkingCalendar", tag = "Cases",
+    params(CalendarParams), security(()),
+    responses(
+        (status = 200, description = "The year's calendar", body = Calendar),
+        (status = 400, response = BadRequest)))]
 pub async fn working_calendar(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(params): Query<CalendarParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["year"])?;
-    let calendar = state.cases.calendar();
-    let years = calendar.years();
-    let year = match param(&pairs, "year") {
-        None => crate::model::temporal::today_in_china().year(),
-        Some(raw) => raw
-            .parse::<i32>()
-            .ok()
-            .filter(|y| (1900..=2200).contains(y))
-            .ok_or_else(|| ApiError::invalid("year", raw, "a year such as 2026", "not a year"))?,
-    };
+    Ok(json_response(
+        StatusCode::OK,
+        &calendar_json(state.cases.calendar(), params.year),
+    ))
+}
+
+fn calendar_json(calendar: &crate::model::calendar::WorkCalendar, year: i32) -> Value {
     let mut holidays = Vec::new();
     let mut workdays = Vec::new();
     let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
@@ -1203,16 +1111,42 @@ pub async fn working_calendar(
             break;
         }
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "year": year,
-            "covered": years.contains(&year),
-            "status": calendar.year_status(year),
-            "timezone": "+08:00",
-            "working_hours": calendar.working_hours().iter().map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))).collect::<Vec<_>>(),
-            "holidays_on_weekdays": holidays,
-            "make_up_working_days": workdays,
-        }),
-    ))
+    json!({
+        "year": year,
+        "covered": calendar.years().contains(&year),
+        "status": calendar.year_status(year),
+        "timezone": "+08:00",
+        "working_hours": calendar.working_hours().iter().map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))).collect::<Vec<_>>(),
+        "holidays_on_weekdays": holidays,
+        "make_up_working_days": workdays,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_generated_document_has_every_case_operation() {
+        let paths = &crate::api::generated_document()["paths"];
+        for (path, method, operation_id) in [
+            ("/cases", "get", "getCases"),
+            ("/cases", "post", "reportCase"),
+            ("/cases/{id}", "get", "getCase"),
+            ("/cases/{id}/actions", "post", "actOnCase"),
+            ("/cases/suggested-asset", "get", "getSuggestedAsset"),
+            ("/cases/overdue", "get", "getOverdueCases"),
+            ("/cases/hazards", "get", "getHazards"),
+            ("/cases/metrics", "get", "getCaseMetrics"),
+            ("/cases/events", "get", "getCaseEvents"),
+            ("/cases/categories", "get", "getCaseCategories"),
+            ("/cases/calendar", "get", "getWorkingCalendar"),
+            ("/tasks", "get", "getTasks"),
+            ("/photos", "post", "uploadPhoto"),
+            ("/photos/{id}", "get", "getPhoto"),
+        ] {
+            assert_eq!(
+                paths[path][method]["operationId"], operation_id,
+                "{method} {path}"
+            );
+        }
+    }
 }

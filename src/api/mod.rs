@@ -31,15 +31,10 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::model::calendar::WorkCalendar;
-use crate::model::category::CategoryCatalog;
 use crate::service::Catalog;
-use crate::service::auth::{AuthService, AuthSettings};
+use crate::service::auth::AuthService;
 use crate::service::cases::CaseService;
-use crate::service::photos::PhotoStore;
 use crate::service::tiles::{DEFAULT_CACHE_BYTES, TileService};
-use crate::store::CaseStore;
-use crate::store::UserStore;
 pub use auth::{Actor, MaybeActor, Remote};
 pub use error::ApiError;
 
@@ -73,21 +68,14 @@ impl AppState {
     /// State with a tile cache of `tile_cache_bytes` (0: no cache). Users and sessions live in
     /// the catalogue's store, with the default settings; the base layers are public.
     pub fn with_tile_cache(catalog: Arc<Catalog>, base_url: &str, tile_cache_bytes: usize) -> Self {
-        let users: Arc<dyn UserStore> = Arc::clone(catalog.store()) as Arc<dyn UserStore>;
-        let cases = Arc::new(CaseService::new(
-            Arc::clone(catalog.store()) as Arc<dyn CaseStore>,
-            Arc::clone(&catalog),
-            Arc::new(CategoryCatalog::builtin()),
-            Arc::new(WorkCalendar::builtin()),
-            PhotoStore::temporary(),
-        ));
+        let services = crate::app::default_services(&catalog, tile_cache_bytes);
         Self {
-            tiles: Arc::new(TileService::new(Arc::clone(&catalog), tile_cache_bytes)),
+            tiles: services.tiles,
             catalog,
             base_url: base_url.trim_end_matches('/').into(),
             basemap_url: None,
-            auth: Arc::new(AuthService::new(users, AuthSettings::default())),
-            cases,
+            auth: services.auth,
+            cases: services.cases,
             public_layers: true,
             analysis: Arc::default(),
         }

@@ -8,7 +8,8 @@
 //! - [`measure`]: geodesic lengths and areas, whole or clipped to a query region;
 //! - [`predicate`]: DE-9IM predicates and the geodesic distance between two geometries;
 //! - [`locate`]: point-in-polygon prepared for the grid cells, with a deterministic edge rule;
-//! - [`nearest`]: k nearest features and features within a distance, on [`CollectionIndex`].
+//! - [`nearest`]: k nearest features and features within a distance, on [`CollectionIndex`];
+//! - [`points`]: a changing set of numbered points searched within a distance.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::model::{Feature, FeatureId};
 pub mod locate;
 pub mod measure;
 pub mod nearest;
+pub mod points;
 pub mod predicate;
 pub mod validity;
 

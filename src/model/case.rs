@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::calendar::{Pause, TimeLimit, WorkCalendar};
 use crate::model::category::{Category, Stage};
+use crate::model::grid::Level;
 use crate::model::user::{Role, User};
 
 /// The state of a case.
@@ -638,8 +639,8 @@ pub fn redact_log(log: &[LogEntry], reporter: &str, user: &User) -> Vec<LogEntry
 /// One level of the grid chain a case lies in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellRef {
-    /// `district`, `street`, `community` or `grid`.
-    pub level: String,
+    /// The level of the cell (`district`, `street`, `community` or `grid` on the wire).
+    pub level: Level,
     /// The cell's code (6, 9, 12 or 15 digits).
     pub code: String,
     /// The cell's name.
@@ -724,8 +725,8 @@ impl Case {
         self.cells.last().map(|c| c.code.as_str())
     }
 
-    /// The code of the chain's cell at `level` (`street`, `community`, `grid`).
-    pub fn cell_at(&self, level: &str) -> Option<&str> {
+    /// The code of the chain's cell at `level`.
+    pub fn cell_at(&self, level: Level) -> Option<&str> {
         self.cells
             .iter()
             .find(|c| c.level == level)
@@ -911,8 +912,8 @@ pub fn schedule(log: &[LogEntry], category: &Category, calendar: &WorkCalendar) 
 /// A case for the tests of the modules that store and evaluate cases.
 #[cfg(test)]
 pub(crate) fn sample_case(id: i64, reported_at: DateTime<Utc>) -> Case {
-    let cell = |level: &str, code: &str, name: &str| CellRef {
-        level: level.into(),
+    let cell = |level: Level, code: &str, name: &str| CellRef {
+        level,
         code: code.into(),
         name: name.into(),
     };
@@ -927,9 +928,9 @@ pub(crate) fn sample_case(id: i64, reported_at: DateTime<Utc>) -> Case {
         lon: 113.68,
         lat: 34.75,
         cells: vec![
-            cell("district", "410104", "管城回族区"),
-            cell("street", "410104001", "北下街街道"),
-            cell("grid", "410104001005006", "西昌社区第6网格"),
+            cell(Level::District, "410104", "管城回族区"),
+            cell(Level::Street, "410104001", "北下街街道"),
+            cell(Level::Grid, "410104001005006", "西昌社区第6网格"),
         ],
         responsible_unit: Some("西昌社区第6网格工作站".into()),
         assigned_unit: None,

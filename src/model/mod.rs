@@ -15,6 +15,7 @@ pub mod complexity;
 pub mod crs;
 pub mod feature;
 pub mod geometry;
+pub mod grid;
 pub mod ids;
 pub mod layers;
 pub mod properties;

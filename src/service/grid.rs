@@ -13,45 +13,8 @@ use chrono::NaiveDate;
 
 use crate::index::locate::CellLocator;
 use crate::index::measure::Region;
+pub use crate::model::grid::Level;
 use crate::model::{Feature, Properties, PropertyValue};
-
-/// A level of the grid hierarchy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// 区.
-    District,
-    /// 街道.
-    Street,
-    /// 社区.
-    Community,
-    /// 网格.
-    Grid,
-}
-
-impl Level {
-    /// Every level, outermost first.
-    pub const ALL: [Level; 4] = [
-        Level::District,
-        Level::Street,
-        Level::Community,
-        Level::Grid,
-    ];
-
-    /// The `level` property value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::District => "district",
-            Self::Street => "street",
-            Self::Community => "community",
-            Self::Grid => "grid",
-        }
-    }
-
-    /// Parses a `level` property value.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.name() == text)
-    }
-}
 
 fn date(value: Option<&PropertyValue>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(value?.as_str()?, "%Y-%m-%d").ok()

@@ -7,11 +7,13 @@
 //! session also ends by expiry (no event) and by `citygrid user disable` or `set-password`
 //! run on the command line against the database (another process); the lookup sees them all.
 //! When the session has ended the stream sends `event: session_ended` and closes.
+//!
+//! Handler: [`case_events`], its query [`EventsParams`].
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
@@ -19,8 +21,10 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use super::super::spatial::check_known;
-use super::super::{ApiError, AppState, param, query_pairs};
+use super::super::extract::Query;
+use super::super::openapi::{BadRequest, Unauthorized};
+use super::super::{ApiError, AppState};
+use super::params::EventsParams;
 use crate::model::case::{ReadScope, WITHHELD, sees_reporter};
 use crate::model::user::User;
 use crate::service::cases::CaseEvent;
@@ -113,23 +117,28 @@ impl Subscription {
     }
 }
 
-/// `GET /cases/events`: a server-sent event stream of changes to the cases the user may read
-/// (`event: case`), until their session ends (`event: session_ended`, then the stream closes).
-/// Browsers' `EventSource` cannot send headers, so the token may also come as
-/// `?access_token=` (RFC 6750 §2.3) on this route only.
+/// Server-sent events of changes to the cases the caller may read, until the session ends
+///
+/// A stream of changes to the cases the user may read (`event: case`), until their session
+/// ends (`event: session_ended`, then the stream closes). Browsers' `EventSource` cannot send
+/// headers, so the token may also come as `?access_token=` (RFC 6750 §2.3) on this route only.
+#[utoipa::path(get, path = "/cases/events", operation_id = "getCaseEvents", tag = "Cases",
+    params(EventsParams), security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "`event: case` with the case's id, version, action, actor (`withheld` for the reporter unless the caller may see them), state, unit, cell, position and deadline, for the cases in the caller's read scope; `event: session_ended` and the end of the stream once the session ends (logout, password change, disabled user, expiry; checked before each event and every few seconds), or the server shuts down",
+            content_type = "text/event-stream", body = String),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized)))]
 pub async fn case_events(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Query(params): Query<EventsParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let pairs = query_pairs(query.as_deref())?;
-    check_known(&pairs, &["access_token"])?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned)
-        .or_else(|| param(&pairs, "access_token").map(str::to_owned));
+        .or(params.access_token);
     let token = token.ok_or_else(|| {
         ApiError::Unauthorized(
             "a bearer token is needed (Authorization header or access_token)".into(),

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::model::case::{AssetRef, Case, CaseState};
+use crate::model::grid::Level;
 
 /// What metrics are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +68,16 @@ impl GroupBy {
 
     /// The group of a case: key and name.
     fn key(self, case: &Case) -> (String, String) {
-        let cell = |level: &str| {
+        let cell = |level: Level| {
             case.cells.iter().find(|c| c.level == level).map_or_else(
                 || ("none".to_owned(), "(none)".to_owned()),
                 |c| (c.code.clone(), c.name.clone()),
             )
         };
         match self {
-            Self::Street => cell("street"),
-            Self::Community => cell("community"),
-            Self::Grid => cell("grid"),
+            Self::Street => cell(Level::Street),
+            Self::Community => cell(Level::Community),
+            Self::Grid => cell(Level::Grid),
             Self::Unit => {
                 let unit = case
                     .assigned_unit

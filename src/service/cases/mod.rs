@@ -8,20 +8,19 @@
 //! duplicate detection) and the event stream follow successful writes.
 
 pub mod metrics;
+mod reads;
+
+pub use reads::{HazardLine, HazardRegister, MetricsReport, MetricsWindow, Overdue};
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use geo::{Geometry, Point, Rect, coord};
-use rstar::RTree;
-use rstar::primitives::GeomWithData;
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use crate::index::nearest::{search_boxes, search_rect};
-use crate::index::predicate::geodesic_distance_m;
+use crate::index::points::PointIndex;
 use crate::model::audit::AuditEntry;
 use crate::model::calendar::WorkCalendar;
 use crate::model::case::{
@@ -336,13 +335,10 @@ pub enum CaseError {
     Store(#[from] StoreError),
 }
 
-/// A point of an open case in the duplicate index.
-type OpenPoint = GeomWithData<[f64; 2], i64>;
-
 /// Open cases by place, for duplicate detection.
 #[derive(Debug, Default)]
 struct OpenCases {
-    tree: RTree<OpenPoint>,
+    points: PointIndex,
     /// Case number → (category, position, state).
     cases: HashMap<i64, (String, [f64; 2], CaseState)>,
 }
@@ -350,41 +346,29 @@ struct OpenCases {
 impl OpenCases {
     fn update(&mut self, case: &Case) {
         if let Some((_, at, _)) = self.cases.remove(&case.id) {
-            self.tree.remove(&OpenPoint::new(at, case.id));
+            self.points.remove(case.id, at);
         }
         if case.state.is_open() {
             let at = [case.lon, case.lat];
-            self.tree.insert(OpenPoint::new(at, case.id));
+            self.points.insert(case.id, at);
             self.cases
                 .insert(case.id, (case.category.clone(), at, case.state));
         }
     }
 
     fn near(&self, category: &str, lon: f64, lat: f64, radius_m: f64) -> Vec<DuplicateHint> {
-        let here = Geometry::Point(Point::new(lon, lat));
-        let boxes = search_boxes(search_rect(
-            Rect::new(coord! { x: lon, y: lat }, coord! { x: lon, y: lat }),
-            radius_m,
-        ));
-        let mut hits: Vec<DuplicateHint> = boxes
-            .iter()
-            .flat_map(|envelope| self.tree.locate_in_envelope(envelope))
-            .filter_map(|p| {
-                let (cat, at, state) = self.cases.get(&p.data)?;
-                if cat != category {
-                    return None;
-                }
-                let distance_m =
-                    geodesic_distance_m(&here, &Geometry::Point(Point::new(at[0], at[1])));
-                (distance_m <= radius_m).then_some(DuplicateHint {
-                    id: p.data,
+        self.points
+            .within(lon, lat, radius_m)
+            .into_iter()
+            .filter_map(|(id, distance_m)| {
+                let (cat, _, state) = self.cases.get(&id)?;
+                (cat == category).then_some(DuplicateHint {
+                    id,
                     state: *state,
                     distance_m,
                 })
             })
-            .collect();
-        hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
-        hits
+            .collect()
     }
 }
 
@@ -603,7 +587,7 @@ impl CaseService {
         let cells: Vec<CellRef> = chain
             .iter()
             .map(|(level, cell)| CellRef {
-                level: level.name().to_owned(),
+                level: *level,
                 code: text(cell, "code"),
                 name: text(cell, "name"),
             })
