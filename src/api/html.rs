@@ -9,6 +9,8 @@ use crate::model::{Feature, PropertyValue};
 use crate::service::Collection;
 use crate::service::items::ItemsPage;
 
+use super::openapi::Link;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -185,7 +187,7 @@ fn cell(value: &PropertyValue) -> String {
 pub fn items(
     collection: &Collection,
     page_of: &ItemsPage,
-    links: &[Value],
+    links: &[Link],
     offset: usize,
 ) -> String {
     let def = &collection.def;
@@ -225,7 +227,7 @@ pub fn items(
     }
     body.push_str("</table><p class=\"pager\">");
     for l in links {
-        let rel = l["rel"].as_str().unwrap_or_default();
+        let rel = l.rel.as_deref().unwrap_or_default();
         let label = match rel {
             "prev" => "← 上一页 Previous",
             "next" => "下一页 Next →",
@@ -235,7 +237,7 @@ pub fn items(
         let _ = write!(
             body,
             "<a rel=\"{rel}\" href=\"{}\">{label}</a>",
-            escape(l["href"].as_str().unwrap_or_default())
+            escape(&l.href)
         );
     }
     body.push_str("</p>");

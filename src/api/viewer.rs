@@ -9,21 +9,21 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-
-use serde_json::json;
-
-use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::{BadRequest, NotFound};
 use super::{ApiError, AppState, media, with_type};
 
 /// The viewer: its page, configuration and static files.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .route("/map", get(map_redirect))
-        .route("/map/", get(map_page))
-        .route("/map/config.json", get(viewer_config))
-        .route("/map/{*path}", get(map_file))
+        .routes(routes!(map_redirect))
+        .routes(routes!(map_page))
+        .routes(routes!(viewer_config))
+        .routes(routes!(map_file))
 }
 
 /// One embedded file: its path under `/map/`, its bytes and its media type.
@@ -90,18 +90,69 @@ fn respond(asset: &Asset) -> Response {
         .into_response()
 }
 
-/// `GET /map`: to `/map/`, so relative paths in the page resolve.
+/// The path of a viewer file.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct FilePath {
+    /// The file's path under /map/
+    #[param(example = "app.js")]
+    path: String,
+}
+
+/// What the viewer is configured with (`GET /map/config.json`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = mapConfig)]
+struct MapConfig {
+    /// The raster basemap under the layers, or null when none is configured.
+    #[schema(required = true)]
+    basemap: Option<RasterBasemap>,
+}
+
+/// A raster basemap, as a MapLibre raster source.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = rasterBasemap)]
+struct RasterBasemap {
+    /// Always `raster`.
+    #[serde(rename = "type")]
+    #[schema(example = "raster")]
+    kind: &'static str,
+    /// The XYZ tile URL template (`CITYGRID_BASEMAP_URL`).
+    tiles: Vec<String>,
+    /// The tiles' size in pixels.
+    #[serde(rename = "tileSize")]
+    tile_size: u16,
+}
+
+/// Redirects to /map/
+///
+/// So that relative paths in the viewer's page resolve.
+#[utoipa::path(get, path = "/map", operation_id = "redirectToMap", tag = "Viewer", security(()),
+    responses((status = 308, description = "to /map/",
+        headers(("Location" = String, description = "/map/")))))]
 pub async fn map_redirect() -> Redirect {
     Redirect::permanent("/map/")
 }
 
-/// `GET /map/`: the viewer's page.
+/// The map viewer (pinned, vendored libraries; no CDN)
+#[utoipa::path(get, path = "/map/", operation_id = "getMap", tag = "Viewer", security(()),
+    responses((status = 200, description = "The map viewer (pinned, vendored libraries; no CDN)",
+        content((String = "text/html")))))]
 pub async fn map_page() -> Response {
     respond(&FILES[0])
 }
 
-/// `GET /map/{*path}`: one of the viewer's files.
-pub async fn map_file(Path(path): Path<String>) -> Result<Response, ApiError> {
+/// One of the viewer's static files
+///
+/// The vendored library (under `vendor/`) may be cached for a year; every other file is
+/// revalidated (`Cache-Control: no-cache`).
+#[utoipa::path(get, path = "/map/{*path}", operation_id = "getMapFile", tag = "Viewer",
+    params(FilePath), security(()),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "text/html"),
+            (String = "text/plain"))),
+        (status = 400, response = BadRequest), (status = 404, response = NotFound)))]
+pub async fn map_file(Path(FilePath { path }): Path<FilePath>) -> Result<Response, ApiError> {
     FILES
         .iter()
         .find(|a| a.path == path)
@@ -109,15 +160,52 @@ pub async fn map_file(Path(path): Path<String>) -> Result<Response, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("the viewer has no file {path}")))
 }
 
-/// `GET /map/config.json`: what the viewer is configured with (the optional basemap).
-pub async fn viewer_config(State(state): State<AppState>) -> Response {
-    let basemap = state
-        .basemap_url
-        .as_deref()
-        .map(|url| json!({ "type": "raster", "tiles": [url], "tileSize": 256 }));
-    let mut response = with_type(json!({ "basemap": basemap }).to_string(), media::JSON);
+/// The viewer's configuration: its optional raster basemap
+///
+/// The basemap is `CITYGRID_BASEMAP_URL`'s; the answer is never cached.
+#[utoipa::path(get, path = "/map/config.json", operation_id = "getMapConfig", tag = "Viewer",
+    security(()),
+    responses((status = 200, description = "The configuration", body = MapConfig)))]
+pub async fn viewer_config(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let config = MapConfig {
+        basemap: state.basemap_url.as_deref().map(|url| RasterBasemap {
+            kind: "raster",
+            tiles: vec![url.to_owned()],
+            tile_size: 256,
+        }),
+    };
+    let body = serde_json::to_string(&config).map_err(ApiError::internal)?;
+    let mut response = with_type(body, media::JSON);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_generated_document_has_every_viewer_path_with_its_operation() {
+        let paths = &crate::api::generated_document()["paths"];
+        for (path, operation_id) in [
+            ("/map", "redirectToMap"),
+            ("/map/", "getMap"),
+            ("/map/config.json", "getMapConfig"),
+            ("/map/{path}", "getMapFile"),
+        ] {
+            let operation = &paths[path]["get"];
+            assert_eq!(operation["operationId"], operation_id, "{path}");
+            assert_eq!(operation["tags"][0], "Viewer", "{path}");
+            assert_eq!(
+                operation["security"],
+                serde_json::json!([{}]),
+                "{path} is open"
+            );
+        }
+        let file = &paths["/map/{path}"]["get"]["parameters"][0];
+        assert_eq!(
+            (&file["name"], &file["in"], &file["example"]),
+            (&"path".into(), &"path".into(), &"app.js".into())
+        );
+    }
 }
