@@ -5,8 +5,8 @@
 //! | --- | --- | --- |
 //! | [`list_collections`] | `getCollections` | [`FormatParam`] |
 //! | [`describe_collection`] | `describeCollection` | [`CollectionPath`], [`FormatParam`] |
-//! | [`collection_schema`] | `getCollectionSchema` | [`CollectionPath`], [`NoQuery`] |
-//! | [`list_queryables`] | `getQueryables` | [`CollectionPath`], [`NoQuery`] |
+//! | [`collection_schema`] | `getCollectionSchema` | [`CollectionPath`], [`SchemaParam`] |
+//! | [`list_queryables`] | `getQueryables` | [`CollectionPath`], [`SchemaParam`] |
 //! | [`list_items`] | `getFeatures` | [`CollectionPath`], [`ItemsParams`] |
 //! | [`get_item`] | `getFeature` | [`FeaturePath`], [`FormatParam`] |
 //!
@@ -29,7 +29,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{FromQuery, NoQuery, Query, QueryParams, query_names};
+use super::extract::{FromQuery, Query, QueryParams, query_names};
 use super::openapi::{
     AnalysisBusy, AnalysisTimedOut, BadRequest, Link, NotAcceptable, NotFound, ServerError,
     Unauthorized,
@@ -100,6 +100,31 @@ impl FromQuery for FormatParam {
         Ok(Self {
             f: query.get("f").map(str::to_owned),
         })
+    }
+}
+
+/// The query of a collection's schema and queryables: at most `f=json` (JSON Schema is the one
+/// format offered; clients such as GDAL add `f=json` to every request).
+#[derive(Debug, Clone, Copy, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SchemaParam {
+    /// The format: only `json` (JSON Schema).
+    #[param(value_type = Option<String>, pattern = "^json$", example = "json")]
+    f: Option<()>,
+}
+
+impl FromQuery for SchemaParam {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        let f = query.parse_with("f", |raw| match raw {
+            "json" => Ok(()),
+            other => Err(ApiError::invalid(
+                "f",
+                other,
+                "json",
+                "only JSON Schema is offered here",
+            )),
+        })?;
+        Ok(Self { f })
     }
 }
 
@@ -868,7 +893,7 @@ pub async fn describe_collection(
 /// A JSON Schema of the features' properties, with their Chinese titles, enumerations and
 /// bounds.
 #[utoipa::path(get, path = "/collections/{collectionId}/schema",
-    operation_id = "getCollectionSchema", tag = "Capabilities", params(CollectionPath, NoQuery),
+    operation_id = "getCollectionSchema", tag = "Capabilities", params(CollectionPath, SchemaParam),
     security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "JSON Schema", content(
@@ -878,7 +903,7 @@ pub async fn describe_collection(
 pub async fn collection_schema(
     State(state): State<AppState>,
     Path(path): Path<CollectionPath>,
-    Query(NoQuery {}): Query<NoQuery>,
+    Query(_): Query<SchemaParam>,
 ) -> Result<Response, ApiError> {
     let collection = state.catalog.collection(&path.collection_id)?;
     let mut schema = collection.def.json_schema();
@@ -890,7 +915,7 @@ pub async fn collection_schema(
 ///
 /// A JSON Schema (OGC API – Features – Part 3): the geometry and every property except arrays.
 #[utoipa::path(get, path = "/collections/{collectionId}/queryables",
-    operation_id = "getQueryables", tag = "Capabilities", params(CollectionPath, NoQuery),
+    operation_id = "getQueryables", tag = "Capabilities", params(CollectionPath, SchemaParam),
     security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "JSON Schema of the queryables (OGC API – Features – Part 3)",
@@ -900,7 +925,7 @@ pub async fn collection_schema(
 pub async fn list_queryables(
     State(state): State<AppState>,
     Path(path): Path<CollectionPath>,
-    Query(NoQuery {}): Query<NoQuery>,
+    Query(_): Query<SchemaParam>,
 ) -> Result<Response, ApiError> {
     let collection = state.catalog.collection(&path.collection_id)?;
     let mut schema = collection.def.json_schema();
