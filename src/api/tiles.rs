@@ -2,24 +2,41 @@
 //! of each collection and of the whole dataset (`collections=` chooses the layers), their
 //! metadata, TileJSON 3.0.0, and the tiles with `ETag` / `If-None-Match`.
 //!
-//! Tile paths put the row before the column (`{z}/{y}/{x}`), as OGC API – Tiles does.
+//! | handler | route | query |
+//! | --- | --- | --- |
+//! | [`list_tile_matrix_sets`] | `GET /tileMatrixSets` | [`JsonQuery`] |
+//! | [`describe_tile_matrix_set`] | `GET /tileMatrixSets/WebMercatorQuad` | [`JsonQuery`] |
+//! | [`list_dataset_tilesets`] | `GET /tiles` | [`DatasetQuery`] |
+//! | [`describe_dataset_tileset`] | `GET /tiles/WebMercatorQuad` | [`DatasetQuery`] |
+//! | [`dataset_tilejson`] | `GET /tiles/WebMercatorQuad/tilejson.json` | [`TileJsonQuery`] |
+//! | [`get_dataset_tile`] | `GET /tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}` | [`DatasetTileQuery`] |
+//! | [`list_collection_tilesets`] | `GET /collections/{collectionId}/tiles` | [`JsonQuery`] |
+//! | [`describe_collection_tileset`] | `GET /collections/{collectionId}/tiles/WebMercatorQuad` | [`JsonQuery`] |
+//! | [`collection_tilejson`] | `GET /collections/{collectionId}/tiles/WebMercatorQuad/tilejson.json` | [`NoQuery`] |
+//! | [`get_collection_tile`] | `GET /collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}` | [`TileQuery`] |
+//!
+//! Tile paths put the row before the column (`{tileMatrix}/{tileRow}/{tileCol}`), as OGC API –
+//! Tiles does.
 //! `Cache-Control: no-cache` lets clients keep tiles but makes them revalidate (a 304 when
 //! nothing changed), so that an edit shows on the next request, as it does from the server's
 //! cache.
 
 use std::sync::Arc;
-use utoipa_axum::router::OpenApiRouter;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use geo::Rect;
 use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::extract::{FromQuery, NoQuery, Query, QueryParams};
 use super::features::{CRS84, display_title};
 use super::landing::attribution;
-use super::{ApiError, AppState, media, param, query_pairs, with_type};
+use super::openapi::{BadRequest, Link, NotFound, ServerError, Unauthorized};
+use super::{ApiError, AppState, media, with_type};
 use crate::model::{CollectionId, GeometryFamily};
 use crate::service::Collection;
 use crate::service::tiles::{LayerSet, PreparedLayer};
@@ -43,36 +60,17 @@ const CENTER_ZOOM: u8 = 12;
 
 /// The routes of this module.
 pub fn routes() -> OpenApiRouter<AppState> {
-    let tms = format!("/{TMS_ID}");
     OpenApiRouter::new()
-        .route("/tileMatrixSets", get(list_tile_matrix_sets))
-        .route(
-            &format!("/tileMatrixSets{tms}"),
-            get(describe_tile_matrix_set),
-        )
-        .route("/tiles", get(list_dataset_tilesets))
-        .route(&format!("/tiles{tms}"), get(describe_dataset_tileset))
-        .route(&format!("/tiles{tms}/tilejson.json"), get(dataset_tilejson))
-        .route(
-            &format!("/tiles{tms}/{{z}}/{{y}}/{{x}}"),
-            get(get_dataset_tile),
-        )
-        .route(
-            "/collections/{collection_id}/tiles",
-            get(list_collection_tilesets),
-        )
-        .route(
-            &format!("/collections/{{collection_id}}/tiles{tms}"),
-            get(describe_collection_tileset),
-        )
-        .route(
-            &format!("/collections/{{collection_id}}/tiles{tms}/tilejson.json"),
-            get(collection_tilejson),
-        )
-        .route(
-            &format!("/collections/{{collection_id}}/tiles{tms}/{{z}}/{{y}}/{{x}}"),
-            get(get_collection_tile),
-        )
+        .routes(routes!(list_tile_matrix_sets))
+        .routes(routes!(describe_tile_matrix_set))
+        .routes(routes!(list_dataset_tilesets))
+        .routes(routes!(describe_dataset_tileset))
+        .routes(routes!(dataset_tilejson))
+        .routes(routes!(get_dataset_tile))
+        .routes(routes!(list_collection_tilesets))
+        .routes(routes!(describe_collection_tileset))
+        .routes(routes!(collection_tilejson))
+        .routes(routes!(get_collection_tile))
 }
 
 fn link(href: impl Into<String>, rel: &str, kind: &str, title: &str) -> Value {
@@ -84,30 +82,315 @@ fn json_response(body: &Value) -> Response {
     with_type(body.to_string(), media::JSON)
 }
 
-/// Refuses query parameters other than `allowed`, and `f` other than the one format offered.
-fn check_query(
-    raw: Option<&str>,
-    allowed: &[&str],
-    format: &str,
-) -> Result<Vec<(String, String)>, ApiError> {
-    let pairs = query_pairs(raw)?;
-    for (name, value) in &pairs {
-        if !allowed.contains(&name.as_str()) {
-            return Err(ApiError::UnknownParameter {
-                parameter: name.clone(),
-                allowed: allowed.iter().map(|s| (*s).to_owned()).collect(),
-            });
-        }
-        if name == "f" && value != format {
-            return Err(ApiError::invalid(
-                "f",
-                value,
-                format,
-                "format not offered here",
-            ));
-        }
+// --- requests ----------------------------------------------------------------------------------
+
+/// Refuses `f` other than `format`, the one format offered.
+fn only_format(query: &mut QueryParams, format: &str) -> Result<(), ApiError> {
+    match query.get("f") {
+        Some(value) if value != format => Err(ApiError::invalid(
+            "f",
+            value,
+            format,
+            "format not offered here",
+        )),
+        _ => Ok(()),
     }
-    Ok(pairs)
+}
+
+/// The JSON format, the one offered.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the value of f")]
+enum JsonFormat {
+    Json,
+}
+
+/// The Mapbox Vector Tile format, the one offered.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "documents the value of f")]
+enum MvtFormat {
+    Mvt,
+}
+
+/// The query of a JSON document: `f=json` at most.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct JsonQuery {
+    /// The format: json, the only one
+    #[param(value_type = Option<JsonFormat>, inline)]
+    #[expect(dead_code, reason = "checked when parsed: one format only")]
+    f: (),
+}
+
+impl FromQuery for JsonQuery {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        only_format(query, "json")?;
+        Ok(Self { f: () })
+    }
+}
+
+/// The query of the dataset's tilesets: `f=json` and the layers.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DatasetQuery {
+    /// The format: json, the only one
+    #[param(value_type = Option<JsonFormat>, inline)]
+    #[expect(dead_code, reason = "checked when parsed: one format only")]
+    f: (),
+    /// The collections, one layer each, in this order (default: every built-in layer)
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    collections: Option<String>,
+}
+
+impl FromQuery for DatasetQuery {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        only_format(query, "json")?;
+        let collections = query.get("collections").map(str::to_owned);
+        Ok(Self { f: (), collections })
+    }
+}
+
+/// The query of the dataset's TileJSON: the layers.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TileJsonQuery {
+    /// The collections, one layer each, in this order (default: every built-in layer)
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    collections: Option<String>,
+}
+
+impl FromQuery for TileJsonQuery {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        let collections = query.get("collections").map(str::to_owned);
+        Ok(Self { collections })
+    }
+}
+
+/// The query of a dataset tile: `f=mvt` and the layers.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DatasetTileQuery {
+    /// The format: mvt, the only one
+    #[param(value_type = Option<MvtFormat>, inline)]
+    #[expect(dead_code, reason = "checked when parsed: one format only")]
+    f: (),
+    /// The collections, one layer each, in this order (default: every built-in layer)
+    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    collections: Option<String>,
+}
+
+impl FromQuery for DatasetTileQuery {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        only_format(query, "mvt")?;
+        let collections = query.get("collections").map(str::to_owned);
+        Ok(Self { f: (), collections })
+    }
+}
+
+/// The query of a collection's tile: `f=mvt` at most.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TileQuery {
+    /// The format: mvt, the only one
+    #[param(value_type = Option<MvtFormat>, inline)]
+    #[expect(dead_code, reason = "checked when parsed: one format only")]
+    f: (),
+}
+
+impl FromQuery for TileQuery {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        only_format(query, "mvt")?;
+        Ok(Self { f: () })
+    }
+}
+
+// --- answers -----------------------------------------------------------------------------------
+
+/// A Mapbox Vector Tile 2.1 (protobuf).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[expect(dead_code, reason = "documents the bytes tile_response writes")]
+struct Mvt(Vec<u8>);
+
+/// A tile matrix set in the list.
+#[derive(ToSchema)]
+#[schema(as = tileMatrixSetRef)]
+#[expect(dead_code, reason = "documents the JSON list_tile_matrix_sets writes")]
+struct TileMatrixSetRef {
+    id: String,
+    title: String,
+    uri: String,
+    crs: String,
+    links: Vec<Link>,
+}
+
+/// The tile matrix sets offered.
+#[derive(ToSchema)]
+#[schema(as = tileMatrixSets, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON list_tile_matrix_sets writes")]
+struct TileMatrixSets {
+    tile_matrix_sets: Vec<TileMatrixSetRef>,
+    links: Vec<Link>,
+}
+
+/// One zoom level of a tile matrix set.
+#[derive(ToSchema)]
+#[schema(as = tileMatrix, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON web_mercator_quad writes")]
+struct TileMatrix {
+    id: String,
+    scale_denominator: f64,
+    cell_size: f64,
+    corner_of_origin: String,
+    point_of_origin: Vec<f64>,
+    tile_width: u32,
+    tile_height: u32,
+    matrix_width: u64,
+    matrix_height: u64,
+}
+
+/// A tile matrix set (OGC Two Dimensional Tile Matrix Set 2.0, JSON encoding).
+#[derive(ToSchema)]
+#[schema(as = tileMatrixSet, rename_all = "camelCase")]
+#[expect(
+    dead_code,
+    reason = "documents the JSON describe_tile_matrix_set writes"
+)]
+struct TileMatrixSet {
+    id: String,
+    title: String,
+    uri: String,
+    crs: String,
+    ordered_axes: Vec<String>,
+    well_known_scale_set: String,
+    tile_matrices: Vec<TileMatrix>,
+    links: Vec<Link>,
+}
+
+/// A tileset in a list of tilesets.
+#[derive(ToSchema)]
+#[schema(as = tilesetSummary, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_summary writes")]
+struct TilesetSummary {
+    title: String,
+    data_type: String,
+    crs: String,
+    #[schema(rename = "tileMatrixSetURI")]
+    tile_matrix_set_uri: String,
+    links: Vec<Link>,
+}
+
+/// The tilesets of the dataset or of a collection.
+#[derive(ToSchema)]
+#[schema(as = tilesets)]
+#[expect(dead_code, reason = "documents the JSON the tileset lists write")]
+struct Tilesets {
+    tilesets: Vec<TilesetSummary>,
+    links: Vec<Link>,
+}
+
+/// The tiles of one zoom level that hold data.
+#[derive(ToSchema)]
+#[schema(as = tileMatrixLimits, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_json writes")]
+struct TileMatrixLimits {
+    tile_matrix: String,
+    min_tile_row: u32,
+    max_tile_row: u32,
+    min_tile_col: u32,
+    max_tile_col: u32,
+}
+
+/// The extent of a tileset, CRS84.
+#[derive(ToSchema)]
+#[schema(as = tilesetBoundingBox, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_json writes")]
+struct BoundingBox {
+    lower_left: Vec<f64>,
+    upper_right: Vec<f64>,
+    crs: String,
+}
+
+/// The suggested first view of a tileset.
+#[derive(ToSchema)]
+#[schema(as = tilesetCenterPoint, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_json writes")]
+struct CenterPoint {
+    coordinates: Vec<f64>,
+    tile_matrix: String,
+    crs: String,
+}
+
+/// A layer of a tileset: one collection.
+#[derive(ToSchema)]
+#[schema(as = tilesetLayer, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_json writes")]
+struct TilesetLayer {
+    id: String,
+    title: String,
+    description: String,
+    data_type: String,
+    min_tile_matrix: String,
+    max_tile_matrix: String,
+    /// 0 points, 1 lines, 2 polygons; absent when the collection mixes them.
+    #[schema(nullable = false)]
+    geometry_dimension: Option<u8>,
+    /// The JSON Schema of the properties the tiles carry.
+    #[schema(value_type = Object)]
+    properties_schema: (),
+    links: Vec<Link>,
+}
+
+/// A tileset's metadata (OGC API – Tiles).
+#[derive(ToSchema)]
+#[schema(as = tileset, rename_all = "camelCase")]
+#[expect(dead_code, reason = "documents the JSON tileset_json writes")]
+struct Tileset {
+    title: String,
+    data_type: String,
+    crs: String,
+    #[schema(rename = "tileMatrixSetURI")]
+    tile_matrix_set_uri: String,
+    tile_matrix_set_limits: Vec<TileMatrixLimits>,
+    bounding_box: BoundingBox,
+    center_point: CenterPoint,
+    layers: Vec<TilesetLayer>,
+    links: Vec<Link>,
+}
+
+/// A layer of a TileJSON document.
+#[derive(ToSchema)]
+#[schema(as = tileJsonVectorLayer)]
+#[expect(dead_code, reason = "documents the JSON tilejson writes")]
+struct VectorLayer {
+    id: String,
+    description: String,
+    minzoom: u8,
+    maxzoom: u8,
+    /// Each property with its type and title.
+    fields: std::collections::HashMap<String, String>,
+}
+
+/// TileJSON 3.0.0.
+#[derive(ToSchema)]
+#[schema(as = tileJson)]
+#[expect(dead_code, reason = "documents the JSON tilejson writes")]
+struct TileJson {
+    tilejson: String,
+    name: String,
+    description: String,
+    version: String,
+    scheme: String,
+    tiles: Vec<String>,
+    minzoom: u8,
+    maxzoom: u8,
+    bounds: Vec<f64>,
+    center: Vec<f64>,
+    vector_layers: Vec<VectorLayer>,
+    /// The credits of the layers' sources; absent when none names one.
+    #[schema(nullable = false)]
+    attribution: Option<String>,
 }
 
 // --- tile matrix set ---------------------------------------------------------------------------
@@ -143,13 +426,17 @@ pub fn web_mercator_quad() -> Value {
     })
 }
 
-/// `GET /tileMatrixSets`.
+/// The tile matrix sets.
+#[utoipa::path(get, path = "/tileMatrixSets", operation_id = "getTileMatrixSets", tag = "Tiles",
+    params(JsonQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "the list", body = TileMatrixSets),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn list_tile_matrix_sets(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &["f"], "json")?;
-    Ok(json_response(&json!({
+    Query(_): Query<JsonQuery>,
+) -> Response {
+    json_response(&json!({
         "tileMatrixSets": [{
             "id": TMS_ID,
             "title": "Google Maps Compatible for the World",
@@ -158,15 +445,19 @@ pub async fn list_tile_matrix_sets(
             "links": [link(state.url(&format!("/tileMatrixSets/{TMS_ID}")), "self", media::JSON, "the tile matrix set")],
         }],
         "links": [link(state.url("/tileMatrixSets"), "self", media::JSON, "the tile matrix sets")],
-    })))
+    }))
 }
 
-/// `GET /tileMatrixSets/WebMercatorQuad`.
+/// The WebMercatorQuad tile matrix set.
+#[utoipa::path(get, path = "/tileMatrixSets/WebMercatorQuad", operation_id = "getTileMatrixSet",
+    tag = "Tiles", params(JsonQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "its definition (OGC TMS 2.0)", body = TileMatrixSet),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn describe_tile_matrix_set(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &["f"], "json")?;
+    Query(_): Query<JsonQuery>,
+) -> Response {
     let mut body = web_mercator_quad();
     body["links"] = json!([link(
         state.url(&format!("/tileMatrixSets/{TMS_ID}")),
@@ -174,7 +465,7 @@ pub async fn describe_tile_matrix_set(
         media::JSON,
         "this tile matrix set"
     )]);
-    Ok(json_response(&body))
+    json_response(&body)
 }
 
 // --- layers ------------------------------------------------------------------------------------
@@ -225,10 +516,10 @@ impl Layers {
 /// each once) or every built-in layer.
 fn dataset_selection(
     state: &AppState,
-    pairs: &[(String, String)],
+    list: Option<&str>,
 ) -> Result<(Vec<Arc<Collection>>, String), ApiError> {
     let all = state.catalog.collections();
-    let Some(list) = param(pairs, "collections") else {
+    let Some(list) = list else {
         let builtin: Vec<Arc<Collection>> =
             all.into_iter().filter(|c| c.def.layer.is_some()).collect();
         return Ok((builtin, String::new()));
@@ -276,8 +567,8 @@ fn dataset_selection(
     Ok((chosen, query))
 }
 
-fn dataset_layers(state: &AppState, pairs: &[(String, String)]) -> Result<Layers, ApiError> {
-    let (collections, query) = dataset_selection(state, pairs)?;
+fn dataset_layers(state: &AppState, list: Option<&str>) -> Result<Layers, ApiError> {
+    let (collections, query) = dataset_selection(state, list)?;
     Ok(Layers::of(state, &collections, query))
 }
 
@@ -477,26 +768,34 @@ fn tilejson_response(body: &Value) -> Response {
     with_type(body.to_string(), media::JSON)
 }
 
-/// `GET /tiles`: the dataset's tilesets.
+/// The dataset's vector tilesets.
+#[utoipa::path(get, path = "/tiles", operation_id = "getDatasetTilesets", tag = "Tiles",
+    params(DatasetQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "the tilesets", body = Tilesets),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn list_dataset_tilesets(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<DatasetQuery>,
 ) -> Result<Response, ApiError> {
-    let pairs = check_query(query.as_deref(), &["f", "collections"], "json")?;
-    let layers = dataset_layers(&state, &pairs)?;
+    let layers = dataset_layers(&state, query.collections.as_deref())?;
     Ok(json_response(&json!({
         "tilesets": [tileset_summary(&state, "citygrid — all layers 全部图层", &tileset_path(None), &layers.query)],
         "links": [link(state.url(&format!("/tiles{}", layers.query)), "self", media::JSON, "the tilesets")],
     })))
 }
 
-/// `GET /tiles/WebMercatorQuad`: the dataset tileset's metadata.
+/// The dataset tileset.
+#[utoipa::path(get, path = "/tiles/WebMercatorQuad", operation_id = "getDatasetTileset",
+    tag = "Tiles", params(DatasetQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "tileset metadata", body = Tileset),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn describe_dataset_tileset(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<DatasetQuery>,
 ) -> Result<Response, ApiError> {
-    let pairs = check_query(query.as_deref(), &["f", "collections"], "json")?;
-    let layers = dataset_layers(&state, &pairs)?;
+    let layers = dataset_layers(&state, query.collections.as_deref())?;
     Ok(json_response(&tileset_json(
         &state,
         &layers,
@@ -505,25 +804,33 @@ pub async fn describe_dataset_tileset(
     )))
 }
 
-/// `GET /tiles/WebMercatorQuad/tilejson.json`.
+/// TileJSON 3.0.0 of the dataset tileset.
+#[utoipa::path(get, path = "/tiles/WebMercatorQuad/tilejson.json", operation_id = "getDatasetTileJson",
+    tag = "Tiles", params(TileJsonQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "TileJSON", body = TileJson),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn dataset_tilejson(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<TileJsonQuery>,
 ) -> Result<Response, ApiError> {
-    let pairs = check_query(query.as_deref(), &["collections"], "")?;
-    let layers = dataset_layers(&state, &pairs)?;
+    let layers = dataset_layers(&state, query.collections.as_deref())?;
     Ok(tilejson_response(&tilejson(
         &state, &layers, "citygrid", None,
     )))
 }
 
-/// `GET /collections/{collection_id}/tiles`.
+/// The vector tilesets of a collection.
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles", operation_id = "getCollectionTilesets",
+    tag = "Tiles", params(("collectionId" = String, Path, description = "A collection id listed by /collections", example = "grid_cells"), JsonQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "the tilesets", body = Tilesets),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn list_collection_tilesets(
     State(state): State<AppState>,
     Path(collection_id): Path<String>,
-    RawQuery(query): RawQuery,
+    Query(_): Query<JsonQuery>,
 ) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &["f"], "json")?;
     let collection = state.catalog.collection(&collection_id)?;
     let id = collection.def.id.as_str();
     Ok(json_response(&json!({
@@ -532,13 +839,17 @@ pub async fn list_collection_tilesets(
     })))
 }
 
-/// `GET /collections/{collection_id}/tiles/WebMercatorQuad`.
+/// A collection's tileset.
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles/WebMercatorQuad",
+    operation_id = "getCollectionTileset", tag = "Tiles", params(("collectionId" = String, Path, description = "A collection id listed by /collections", example = "grid_cells"), JsonQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "tileset metadata", body = Tileset),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn describe_collection_tileset(
     State(state): State<AppState>,
     Path(collection_id): Path<String>,
-    RawQuery(query): RawQuery,
+    Query(_): Query<JsonQuery>,
 ) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &["f"], "json")?;
     let layers = collection_layers(&state, &collection_id)?;
     let c = &layers.collections[0].collection;
     let title = display_title(&c.def);
@@ -551,13 +862,17 @@ pub async fn describe_collection_tileset(
     )))
 }
 
-/// `GET /collections/{collection_id}/tiles/WebMercatorQuad/tilejson.json`.
+/// TileJSON 3.0.0 of a collection.
+#[utoipa::path(get, path = "/collections/{collectionId}/tiles/WebMercatorQuad/tilejson.json",
+    operation_id = "getCollectionTileJson", tag = "Tiles", params(("collectionId" = String, Path, description = "A collection id listed by /collections", example = "grid_cells"), NoQuery), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "TileJSON", body = TileJson),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn collection_tilejson(
     State(state): State<AppState>,
     Path(collection_id): Path<String>,
-    RawQuery(query): RawQuery,
+    Query(NoQuery {}): Query<NoQuery>,
 ) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &[], "")?;
     let layers = collection_layers(&state, &collection_id)?;
     let c = &layers.collections[0].collection;
     let id = c.def.id.to_string();
@@ -630,28 +945,55 @@ fn tile_response(
     Ok(response)
 }
 
-/// `GET /tiles/WebMercatorQuad/{z}/{y}/{x}`: a tile of several layers (`collections=`).
+/// A vector tile of several collections (`collections=`).
+#[utoipa::path(get, path = "/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
+    operation_id = "getDatasetTile", tag = "Tiles",
+    params(("tileMatrix" = u32, Path, description = "zoom level, 0–24", minimum = 0),
+        ("tileRow" = u32, Path, description = "row, from the north, 0 to 2^tileMatrix − 1", minimum = 0),
+        ("tileCol" = u32, Path, description = "column, from the west, 0 to 2^tileMatrix − 1", minimum = 0), DatasetTileQuery, ("If-None-Match" = Option<String>, Header, description = "ETags of copies held: a 304 when one is the tile's")), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "a Mapbox Vector Tile 2.1", content_type = "application/vnd.mapbox-vector-tile", body = Mvt,
+            headers(("ETag" = String, description = "the tile's weak entity tag"),
+                ("Cache-Control" = String, description = "no-cache: keep, but revalidate"))),
+        (status = 204, description = "no feature in this tile",
+            headers(("ETag" = String, description = "the tile's weak entity tag"))),
+        (status = 304, description = "not modified (If-None-Match)",
+            headers(("ETag" = String, description = "the tile's weak entity tag"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn get_dataset_tile(
     State(state): State<AppState>,
     Path((z, y, x)): Path<(String, String, String)>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<DatasetTileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pairs = check_query(query.as_deref(), &["f", "collections"], "mvt")?;
     let tile = parse_tile(&z, &y, &x)?;
-    let (collections, _) = dataset_selection(&state, &pairs)?;
+    let (collections, _) = dataset_selection(&state, query.collections.as_deref())?;
     let layers = LayerSet::new(collections.iter().map(|c| c.def.id.clone()).collect());
     tile_response(&state, &layers, tile, &headers)
 }
 
-/// `GET /collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}`.
+/// A vector tile of a collection.
+#[utoipa::path(get,
+    path = "/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
+    operation_id = "getCollectionTile", tag = "Tiles",
+    params(("collectionId" = String, Path, description = "A collection id listed by /collections", example = "grid_cells"), ("tileMatrix" = u32, Path, description = "zoom level, 0–24", minimum = 0),
+        ("tileRow" = u32, Path, description = "row, from the north, 0 to 2^tileMatrix − 1", minimum = 0),
+        ("tileCol" = u32, Path, description = "column, from the west, 0 to 2^tileMatrix − 1", minimum = 0), TileQuery, ("If-None-Match" = Option<String>, Header, description = "ETags of copies held: a 304 when one is the tile's")), security((), ("bearerAuth" = [])),
+    responses((status = 200, description = "a Mapbox Vector Tile 2.1", content_type = "application/vnd.mapbox-vector-tile", body = Mvt,
+            headers(("ETag" = String, description = "the tile's weak entity tag"),
+                ("Cache-Control" = String, description = "no-cache: keep, but revalidate"))),
+        (status = 204, description = "no feature in this tile",
+            headers(("ETag" = String, description = "the tile's weak entity tag"))),
+        (status = 304, description = "not modified (If-None-Match)",
+            headers(("ETag" = String, description = "the tile's weak entity tag"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound), (status = 500, response = ServerError)))]
 pub async fn get_collection_tile(
     State(state): State<AppState>,
     Path((collection_id, z, y, x)): Path<(String, String, String, String)>,
-    RawQuery(query): RawQuery,
+    Query(_): Query<TileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_query(query.as_deref(), &["f"], "mvt")?;
     let collection = state.catalog.collection(&collection_id)?;
     let tile = parse_tile(&z, &y, &x)?;
     let layers = LayerSet::new(vec![collection.def.id.clone()]);
@@ -794,4 +1136,19 @@ pub(crate) fn openapi_paths() -> Vec<(String, Value)> {
             collection_tile,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_generated_document_has_every_tile_operation_with_the_legacy_path_and_id() {
+        let paths = &crate::api::generated_document()["paths"];
+        for (path, item) in super::openapi_paths() {
+            let id = &item["get"]["operationId"];
+            assert_eq!(&paths[path.as_str()]["get"]["operationId"], id, "{path}");
+        }
+        let tile = &paths["/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"]["get"];
+        assert!(tile["responses"]["200"]["content"][super::MEDIA_TYPE].is_object());
+        assert!(tile["responses"]["204"].is_object() && tile["responses"]["304"].is_object());
+    }
 }
