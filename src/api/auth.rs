@@ -1,28 +1,38 @@
-//! Logins and sessions over HTTP: `POST /auth/login`, `POST /auth/logout`, `GET /auth/me`, the
-//! administrators' `GET /users` and `GET /audit`; the extractors handlers use to know who asks
-//! ([`Actor`], [`MaybeActor`], [`Remote`]); and the layer that hides the base layers from
-//! anonymous clients when they are not public.
+//! Logins and sessions over HTTP, and the extractors handlers use to know who asks ([`Actor`],
+//! [`MaybeActor`], [`Remote`]), with the layer that hides the base layers from anonymous
+//! clients when they are not public. The handlers and what they read:
+//!
+//! - `POST /auth/login` (`login`): a `LoginRequest` body (JSON, at most [`MAX_LOGIN_BYTES`]);
+//! - `POST /auth/logout` (`logout`): the bearer token to revoke;
+//! - `GET /auth/me` (`me`): the token's user;
+//! - `GET /users` (`list_users`): an administrator (`Admin`);
+//! - `GET /audit` (`list_audit`): an administrator and an `AuditParams` query.
 //!
 //! Tokens travel as `Authorization: Bearer <token>` (RFC 6750). A missing or invalid token is a
 //! 401 problem with `WWW-Authenticate: Bearer`; a user whose role is not allowed gets a 403
-//! problem naming the roles that are.
+//! problem naming the roles that are. Only `/audit` reads a query string; the other session
+//! routes ignore one.
 
 use std::net::SocketAddr;
-use utoipa_axum::router::OpenApiRouter;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiError, AppState, param, query_pairs};
-use crate::model::audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+use super::extract::{FromQuery, Query, QueryParams};
+use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized};
+use super::{ApiError, AppState};
+use crate::model::audit::{AuditRecord, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use crate::model::proxies;
 use crate::model::{AuditQuery, Role, User};
 
@@ -32,14 +42,15 @@ pub const MAX_LOGIN_BYTES: usize = 16 * 1024;
 /// The routes of this module.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .route(
-            "/auth/login",
-            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BYTES)),
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(login))
+                .layer(DefaultBodyLimit::max(MAX_LOGIN_BYTES)),
         )
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/users", get(list_users))
-        .route("/audit", get(list_audit))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_users))
+        .routes(routes!(list_audit))
 }
 
 /// The client's IP address, when the server knows it (it does when serving a socket; requests
@@ -188,6 +199,123 @@ pub(crate) async fn require_token_unless_public(
     }
 }
 
+/// Proof that the request's user is an administrator (401 without a valid token, 403 for any
+/// other role), checked before anything else of the request is read.
+#[derive(Debug, Clone, Copy)]
+struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let actor = Actor::from_request_parts(parts, state).await?;
+        actor.require(&[Role::Admin])?;
+        Ok(Self)
+    }
+}
+
+/// A user as the API shows one (`model::User`; never with the password hash).
+#[derive(ToSchema)]
+#[schema(as = user)]
+#[expect(dead_code, reason = "documents the JSON of model::User")]
+pub(crate) struct UserDoc {
+    /// The store's key.
+    id: i64,
+    /// The login name.
+    username: String,
+    /// The name shown to people, e.g. 王伟.
+    display_name: String,
+    /// What the user may do.
+    role: RoleDoc,
+    /// The unit (责任单位) a handler works for.
+    #[schema(required = true)]
+    unit: Option<String>,
+    /// The grid cell codes assigned to the user (grid workers), sorted.
+    cells: Vec<String>,
+    /// A disabled user cannot log in and their tokens are refused.
+    disabled: bool,
+    /// When the user was added.
+    created_at: DateTime<Utc>,
+}
+
+/// A role (`model::Role`).
+#[derive(ToSchema)]
+#[schema(as = role, rename_all = "snake_case")]
+#[expect(dead_code, reason = "documents the JSON of model::Role")]
+enum RoleDoc {
+    Admin,
+    Dispatcher,
+    Supervisor,
+    Handler,
+    Worker,
+    Analyst,
+    Viewer,
+}
+
+/// A record of the audit trail (`model::audit::AuditRecord`).
+#[derive(ToSchema)]
+#[schema(as = auditRecord)]
+#[expect(dead_code, reason = "documents the JSON of model::audit::AuditRecord")]
+struct AuditRecordDoc {
+    /// Position in the trail (increasing).
+    id: i64,
+    /// When it was appended.
+    at: DateTime<Utc>,
+    /// The user name of who acted; null for the command line and anonymous requests.
+    #[schema(required = true)]
+    actor: Option<String>,
+    /// What was done, dotted, e.g. `auth.login`.
+    action: String,
+    /// The object acted on, e.g. a user name or a case id.
+    target: String,
+    /// Details of the action (never a password or a token).
+    #[schema(value_type = Object)]
+    detail: Value,
+    /// Where the request came from: the client's IP address, or `cli`.
+    #[schema(required = true)]
+    remote: Option<String>,
+}
+
+/// The body of `POST /auth/login`: a JSON object with the user name and password as strings
+/// (other members are ignored). It is read member by member so that each problem names its
+/// member, and the password's value is never echoed.
+#[derive(ToSchema)]
+pub(crate) struct LoginRequest {
+    /// The login name.
+    username: String,
+    /// The password.
+    #[schema(format = Password)]
+    password: String,
+}
+
+impl LoginRequest {
+    /// Reads the body's JSON, with the problems of a malformed login.
+    fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let allowed = r#"a JSON object {"username": "…", "password": "…"}"#;
+        let body: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid("body", "", allowed, format!("not JSON: {e}")))?;
+        if !body.is_object() {
+            return Err(ApiError::invalid("body", "", allowed, "not a JSON object"));
+        }
+        Ok(Self {
+            username: string_member(&body, "username", false)?.to_owned(),
+            password: string_member(&body, "password", true)?.to_owned(),
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for LoginRequest {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        // The body limit's 413 and other read failures answer as they always did.
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Self::parse(&body).map_err(IntoResponse::into_response)
+    }
+}
+
 /// A string member of the login body.
 fn string_member<'a>(body: &'a Value, name: &str, secret: bool) -> Result<&'a str, ApiError> {
     match body.get(name) {
@@ -206,33 +334,53 @@ fn string_member<'a>(body: &'a Value, name: &str, secret: bool) -> Result<&'a st
     }
 }
 
-/// `POST /auth/login` with `{"username": …, "password": …}`: a bearer token.
+/// How a token is used: always `Bearer`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+enum TokenType {
+    /// RFC 6750.
+    Bearer,
+}
+
+/// A new session: the token, its expiry and the user.
+#[derive(Serialize, ToSchema)]
+struct LoginAnswer {
+    /// The bearer token, shown once.
+    token: String,
+    /// How to send it.
+    token_type: TokenType,
+    /// When the token stops being valid.
+    expires_at: DateTime<Utc>,
+    /// Seconds until then.
+    expires_in: i64,
+    /// Who logged in.
+    #[schema(value_type = UserDoc)]
+    user: User,
+}
+
+/// Log in with a user name and password: a bearer token.
+#[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "Sessions",
+    request_body(content = LoginRequest, content_type = "application/json"), security(()),
+    responses(
+        (status = 200, description = "The token, its expiry and the user", body = LoginAnswer),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests)))]
 async fn login(
     State(state): State<AppState>,
     Remote(remote): Remote,
-    body: Bytes,
+    request: LoginRequest,
 ) -> Result<Response, ApiError> {
-    let allowed = r#"a JSON object {"username": "…", "password": "…"}"#;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid("body", "", allowed, format!("not JSON: {e}")))?;
-    if !body.is_object() {
-        return Err(ApiError::invalid("body", "", allowed, "not a JSON object"));
-    }
-    let username = string_member(&body, "username", false)?;
-    let password = string_member(&body, "password", true)?;
     let session = state
         .auth
-        .login(username, password, remote.as_deref())
+        .login(&request.username, &request.password, remote.as_deref())
         .await?;
-    let expires_in = (session.expires_at - state.auth.now()).num_seconds().max(0);
-    let mut response = Json(json!({
-        "token": session.token,
-        "token_type": "Bearer",
-        "expires_at": session.expires_at,
-        "expires_in": expires_in,
-        "user": session.user,
-    }))
-    .into_response();
+    let answer = LoginAnswer {
+        expires_in: (session.expires_at - state.auth.now()).num_seconds().max(0),
+        token: session.token,
+        token_type: TokenType::Bearer,
+        expires_at: session.expires_at,
+        user: session.user,
+    };
+    let mut response = Json(answer).into_response();
     // RFC 6749 §5.1: responses carrying a token are not cached.
     response
         .headers_mut()
@@ -240,7 +388,11 @@ async fn login(
     Ok(response)
 }
 
-/// `POST /auth/logout`: revokes the request's token.
+/// Revoke the request's token.
+#[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "Sessions",
+    security(("bearerAuth" = [])),
+    responses((status = 204, description = "The token is revoked"),
+        (status = 401, response = Unauthorized)))]
 async fn logout(
     State(state): State<AppState>,
     Remote(remote): Remote,
@@ -255,60 +407,69 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /auth/me`: the user of the token.
+/// The user of the token.
+#[utoipa::path(get, path = "/auth/me", operation_id = "getMe", tag = "Sessions",
+    security(("bearerAuth" = [])),
+    responses((status = 200, description = "The user", body = UserDoc),
+        (status = 401, response = Unauthorized)))]
 async fn me(Actor(user): Actor) -> Json<User> {
     Json(user)
 }
 
-/// `GET /users` (administrators): every user.
-async fn list_users(State(state): State<AppState>, actor: Actor) -> Result<Json<Value>, ApiError> {
-    actor.require(&[Role::Admin])?;
-    let users = state.auth.list_users().await?;
-    Ok(Json(
-        json!({ "users": users, "numberReturned": users.len() }),
-    ))
+/// The users.
+#[derive(Serialize, ToSchema)]
+struct UserList {
+    /// Every user.
+    #[schema(value_type = Vec<UserDoc>)]
+    users: Vec<User>,
+    /// How many.
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
 }
 
-fn time_param(pairs: &[(String, String)], name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
-    param(pairs, name)
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| {
-                    ApiError::invalid(
-                        name,
-                        raw,
-                        "an RFC 3339 date-time, e.g. 2026-03-02T09:00:00+08:00",
-                        e.to_string(),
-                    )
-                })
-        })
-        .transpose()
-}
-
-/// The query parameters of `GET /audit`.
-const AUDIT_PARAMETERS: [&str; 6] = ["actor", "action", "target", "from", "to", "limit"];
-
-/// `GET /audit?actor=&action=&target=&from=&to=&limit=` (administrators): audit records,
-/// newest first; `action` matches a prefix (`auth.` finds every login and logout).
-async fn list_audit(
+/// Every user (administrators).
+#[utoipa::path(get, path = "/users", operation_id = "getUsers", tag = "Sessions",
+    security(("bearerAuth" = [])),
+    responses((status = 200, description = "The users", body = UserList),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden)))]
+async fn list_users(
     State(state): State<AppState>,
-    actor: Actor,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    actor.require(&[Role::Admin])?;
-    let pairs = query_pairs(raw.as_deref())?;
-    if let Some((name, _)) = pairs
-        .iter()
-        .find(|(n, _)| !AUDIT_PARAMETERS.contains(&n.as_str()))
-    {
-        return Err(ApiError::UnknownParameter {
-            parameter: name.clone(),
-            allowed: AUDIT_PARAMETERS.iter().map(|p| (*p).to_owned()).collect(),
-        });
-    }
-    let limit = param(&pairs, "limit")
-        .map(|raw| {
+    Admin: Admin,
+) -> Result<Json<UserList>, ApiError> {
+    let users = state.auth.list_users().await?;
+    Ok(Json(UserList {
+        number_returned: users.len(),
+        users,
+    }))
+}
+
+/// The query of `GET /audit`: which records, newest first.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditParams {
+    /// Only records by this user name
+    #[param(value_type = Option<String>)]
+    actor: Option<String>,
+    /// Only actions starting with this, e.g. `auth.` or `user.add`
+    #[param(rename = "action", value_type = Option<String>)]
+    action_prefix: Option<String>,
+    /// Only records about this object
+    #[param(value_type = Option<String>)]
+    target: Option<String>,
+    /// Only records at or after this instant (RFC 3339)
+    #[param(value_type = Option<String>, format = DateTime)]
+    from: Option<DateTime<Utc>>,
+    /// Only records before this instant (RFC 3339)
+    #[param(value_type = Option<String>, format = DateTime)]
+    to: Option<DateTime<Utc>>,
+    /// How many records at most
+    #[param(required = false, minimum = 1, maximum = 1000, default = 100)]
+    limit: u32,
+}
+
+impl FromQuery for AuditParams {
+    fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
+        let limit = query.parse_with("limit", |raw| {
             raw.parse::<u32>()
                 .ok()
                 .filter(|n| (1..=MAX_AUDIT_LIMIT).contains(n))
@@ -320,22 +481,75 @@ async fn list_audit(
                         "out of range or not an integer",
                     )
                 })
+        })?;
+        let mut text = |name: &str| query.get(name).map(str::to_owned);
+        let (actor, action_prefix, target) = (text("actor"), text("action"), text("target"));
+        Ok(Self {
+            actor,
+            action_prefix,
+            target,
+            from: query.parse_with("from", |raw| time("from", raw))?,
+            to: query.parse_with("to", |raw| time("to", raw))?,
+            limit: limit.unwrap_or(DEFAULT_AUDIT_LIMIT),
         })
-        .transpose()?
-        .unwrap_or(DEFAULT_AUDIT_LIMIT);
-    let text = |name: &str| param(&pairs, name).map(str::to_owned);
-    let query = AuditQuery {
-        actor: text("actor"),
-        action_prefix: text("action"),
-        target: text("target"),
-        from: time_param(&pairs, "from")?,
-        to: time_param(&pairs, "to")?,
-        limit,
-    };
-    let records = state.auth.audit(&query).await?;
-    Ok(Json(
-        json!({ "records": records, "numberReturned": records.len() }),
-    ))
+    }
+}
+
+impl From<AuditParams> for AuditQuery {
+    fn from(params: AuditParams) -> Self {
+        Self {
+            actor: params.actor,
+            action_prefix: params.action_prefix,
+            target: params.target,
+            from: params.from,
+            to: params.to,
+            limit: params.limit,
+        }
+    }
+}
+
+/// An RFC 3339 instant, the value of `name`.
+fn time(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            ApiError::invalid(
+                name,
+                raw,
+                "an RFC 3339 date-time, e.g. 2026-03-02T09:00:00+08:00",
+                e.to_string(),
+            )
+        })
+}
+
+/// Audit records.
+#[derive(Serialize, ToSchema)]
+struct AuditList {
+    /// The records, newest first.
+    #[schema(value_type = Vec<AuditRecordDoc>)]
+    records: Vec<AuditRecord>,
+    /// How many.
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
+}
+
+/// The audit trail, newest first (administrators); `action` matches a prefix (`auth.` finds
+/// every login and logout).
+#[utoipa::path(get, path = "/audit", operation_id = "getAudit", tag = "Sessions",
+    params(AuditParams), security(("bearerAuth" = [])),
+    responses((status = 200, description = "Audit records", body = AuditList),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden)))]
+async fn list_audit(
+    State(state): State<AppState>,
+    Admin: Admin,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<AuditList>, ApiError> {
+    let records = state.auth.audit(&AuditQuery::from(params)).await?;
+    Ok(Json(AuditList {
+        number_returned: records.len(),
+        records,
+    }))
 }
 
 #[cfg(test)]
@@ -382,5 +596,29 @@ mod tests {
         let detail = err.problem()["detail"].as_str().unwrap().to_owned();
         assert!(detail.contains("dispatcher or supervisor"), "{detail}");
         assert_eq!(err.problem()["status"], 403);
+    }
+
+    #[test]
+    fn the_generated_document_has_every_session_route_with_its_operation_id() {
+        let paths = &crate::api::generated_document()["paths"];
+        for (path, method, operation_id) in [
+            ("/auth/login", "post", "login"),
+            ("/auth/logout", "post", "logout"),
+            ("/auth/me", "get", "getMe"),
+            ("/users", "get", "getUsers"),
+            ("/audit", "get", "getAudit"),
+        ] {
+            let operation = &paths[path][method];
+            assert_eq!(operation["operationId"], operation_id, "{method} {path}");
+            assert_eq!(operation["tags"][0], "Sessions", "{method} {path}");
+        }
+        let limit = paths["/audit"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap();
+        assert_eq!(limit["schema"]["maximum"], MAX_AUDIT_LIMIT);
+        assert_eq!(limit["schema"]["default"], DEFAULT_AUDIT_LIMIT);
     }
 }
