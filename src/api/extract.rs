@@ -47,21 +47,6 @@ impl QueryParams {
         self.get(name).map(parse).transpose()
     }
 
-    /// The value of `name` as a `T` (`FromStr`); otherwise a 400 saying `allowed`.
-    pub(crate) fn parse<T: std::str::FromStr>(
-        &mut self,
-        name: &str,
-        allowed: &str,
-    ) -> Result<Option<T>, ApiError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        self.parse_with(name, |raw| {
-            raw.parse::<T>()
-                .map_err(|e| ApiError::invalid(name, raw, allowed, e.to_string()))
-        })
-    }
-
     /// Every pair not read yet, in the order given; they count as read. For resources whose
     /// parameters are not all known in advance (a collection's properties on its items).
     pub(crate) fn rest(&mut self) -> Vec<(String, String)> {
@@ -192,7 +177,11 @@ mod tests {
     impl FromQuery for Paging {
         fn from_query(query: &mut QueryParams) -> Result<Self, ApiError> {
             Ok(Self {
-                limit: query.parse("limit", "an integer from 1")?,
+                limit: query.parse_with("limit", |raw| {
+                    raw.parse().map_err(|e| {
+                        ApiError::invalid("limit", raw, "an integer from 1", format!("{e}"))
+                    })
+                })?,
                 f: query.get("f").map(str::to_owned),
             })
         }

@@ -178,10 +178,12 @@ pub async fn api_document(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = negotiate(query.f.as_deref(), &headers)?;
-    let mut document = openapi::document(&state.base_url, &state.catalog.collections());
-    if !state.public_layers {
-        openapi::require_bearer_by_default(&mut document);
-    }
+    let document = openapi::served_document(
+        super::generated_document(),
+        &state.base_url,
+        &state.catalog.collections(),
+        state.public_layers,
+    );
     Ok(vary_accept(match format {
         Format::Json => with_type(document.to_string(), media::OPENAPI),
         Format::Html => with_type(html::api(&document), media::HTML),

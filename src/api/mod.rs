@@ -260,14 +260,6 @@ pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, Ap
     Ok(pairs)
 }
 
-/// The value of `name` in `pairs`.
-pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// A response with a body and content type.
 pub(crate) fn with_type(body: impl Into<axum::body::Body>, content_type: &'static str) -> Response {
     let mut response = Response::new(body.into());

@@ -112,7 +112,7 @@ fn without_json_suffix(
 struct GeoReportError {
     status: StatusCode,
     description: String,
-    cause: Option<ApiError>,
+    cause: Option<Box<ApiError>>,
 }
 
 impl GeoReportError {
@@ -144,7 +144,7 @@ impl IntoResponse for GeoReportError {
         if let Some(cause) = self.cause {
             response
                 .extensions_mut()
-                .insert(super::error::Failure(std::sync::Arc::new(cause)));
+                .insert(super::error::Failure(std::sync::Arc::from(cause)));
         }
         response
     }
@@ -157,7 +157,7 @@ impl From<CaseError> for GeoReportError {
         Self {
             status: cause.status(),
             description,
-            cause: Some(cause),
+            cause: Some(Box::new(cause)),
         }
     }
 }
@@ -187,7 +187,7 @@ macro_rules! georeport_responses {
 
 georeport_responses! {
     GeoReportBadRequest => "GeoReport error list: a malformed parameter",
-    GeoReportForbidden => "Missing or invalid api_key",
+    GeoReportForbidden => "Missing or invalid `api_key`",
     GeoReportNotFound => "Not found",
     GeoReportConflict => "The report conflicts with the case's state",
     GeoReportTooLarge => "The form is too large",
@@ -564,8 +564,8 @@ impl From<&Reported> for CreatedRequest {
     }
 }
 
-/// Create a service request (form-encoded; api_key, service_code, lat, long, description,
-/// address_string, crs)
+/// Create a service request (form-encoded; `api_key`, `service_code`, `lat`, `long`,
+/// `description`, `address_string`, `crs`)
 #[utoipa::path(post, path = "/open311/v2/requests.json", operation_id = "open311CreateRequest",
     tag = "Open311 GeoReport v2", security(()),
     params(("api_key" = Option<String>, Query,
@@ -588,13 +588,13 @@ async fn create_request(
     request: NewRequest,
 ) -> Result<Response, GeoReportError> {
     let (reporter, report) = request.into_report(state.cases.categories(), remote);
-    let reported = state.cases.report(&reporter, report).await?;
-    let status = if reported.created {
+    let outcome = state.cases.report(&reporter, report).await?;
+    let status = if outcome.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json([CreatedRequest::from(&reported)])).into_response())
+    Ok((status, Json([CreatedRequest::from(&outcome)])).into_response())
 }
 
 /// A request's status: the workflow states collapsed.
@@ -885,8 +885,8 @@ async fn cases_by_id(state: &AppState, ids: &[i64]) -> Result<Vec<Case>, GeoRepo
     Ok(found)
 }
 
-/// Service requests (api_key; service_request_id, service_code, status, start_date, end_date,
-/// bbox)
+/// Service requests (`api_key`; `service_request_id`, `service_code`, `status`, `start_date`,
+/// `end_date`, `bbox`)
 #[utoipa::path(get, path = "/open311/v2/requests.json", operation_id = "open311Requests",
     tag = "Open311 GeoReport v2", security(()), params(RequestsQuery),
     responses((status = 200, description = "The requests, newest first", body = [ServiceRequest]),
@@ -934,7 +934,7 @@ impl FromRequestParts<AppState> for KeyQuery {
     }
 }
 
-/// One service request (api_key)
+/// One service request (`api_key`)
 #[utoipa::path(get, path = "/open311/v2/requests/{id}.json", operation_id = "open311Request",
     tag = "Open311 GeoReport v2", security(()),
     params(KeyQuery, ("id" = i64, Path, minimum = 1,

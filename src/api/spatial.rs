@@ -35,7 +35,7 @@ use super::openapi::{
     AnalysisBusy, AnalysisTimedOut, BadRequest, NotFound, PayloadTooLarge, ServerError,
     Unauthorized, UnsupportedMediaType,
 };
-use super::{ApiError, AppState, media, param, with_type};
+use super::{ApiError, AppState, media, with_type};
 use crate::filter::{Filter, FilterLang};
 use crate::index::measure::Region;
 use crate::index::predicate::Predicate;
@@ -68,27 +68,12 @@ pub const MAX_LOCATE_POINTS: usize = 10_000;
 /// Largest `k` of `nearest`.
 pub const MAX_K: usize = 1_000;
 
-pub(crate) fn number(
-    pairs: &[(String, String)],
-    name: &str,
-    allowed: &str,
-) -> Result<Option<f64>, ApiError> {
-    param(pairs, name)
-        .map(|raw| finite(raw, name, allowed))
-        .transpose()
-}
-
 /// `raw` as a finite number; otherwise a 400 naming `name` and saying `allowed`.
 fn finite(raw: &str, name: &str, allowed: &str) -> Result<f64, ApiError> {
     raw.parse::<f64>()
         .ok()
         .filter(|n| n.is_finite())
         .ok_or_else(|| ApiError::invalid(name, raw, allowed, "not a number"))
-}
-
-/// Whether `f` asks for GeoJSON (`geojson`) rather than plain JSON (`json`, the default).
-pub(crate) fn geojson_format(pairs: &[(String, String)]) -> Result<bool, ApiError> {
-    geojson_requested(param(pairs, "f"))
 }
 
 /// Whether the format `f` is GeoJSON (`geojson`) rather than plain JSON (`json`, the default).

@@ -1000,152 +1000,27 @@ pub async fn get_collection_tile(
     tile_response(&state, &layers, tile, &headers)
 }
 
-// --- OpenAPI -----------------------------------------------------------------------------------
-
-/// The OpenAPI 3.0 path items of the tile routes (parameters inline, problems by reference).
-#[expect(
-    clippy::too_many_lines,
-    reason = "one declarative list of paths reads best in one piece"
-)]
-pub(crate) fn openapi_paths() -> Vec<(String, Value)> {
-    let path_param = |name: &str, description: &str| json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "integer", "minimum": 0 } });
-    let tile_params = [
-        path_param("tileMatrix", "zoom level, 0–24"),
-        path_param("tileRow", "row, from the north, 0 to 2^tileMatrix − 1"),
-        path_param("tileCol", "column, from the west, 0 to 2^tileMatrix − 1"),
-    ];
-    let collection_id = json!({ "$ref": "#/components/parameters/collectionId" });
-    let collections = json!({
-        "name": "collections", "in": "query", "required": false, "style": "form", "explode": false,
-        "description": "the collections, one layer each, in this order (default: every built-in layer)",
-        "schema": { "type": "array", "items": { "type": "string" } }
-    });
-    let problems = json!({
-        "400": { "$ref": "#/components/responses/BadRequest" },
-        "404": { "$ref": "#/components/responses/NotFound" },
-        "500": { "$ref": "#/components/responses/ServerError" }
-    });
-    let json_ok = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": { "type": "object" } } } });
-    let op = |summary: &str, id: &str, parameters: Vec<Value>, ok: Value| {
-        let mut responses = problems.clone();
-        responses["200"] = ok;
-        json!({ "get": { "summary": summary, "operationId": id, "tags": ["Tiles"], "parameters": parameters, "responses": responses } })
-    };
-    let tile_ok = |responses: &mut Value| {
-        responses["get"]["responses"]["204"] = json!({ "description": "no feature in this tile" });
-        responses["get"]["responses"]["304"] =
-            json!({ "description": "not modified (If-None-Match)" });
-    };
-    let mvt = json!({ "description": "a Mapbox Vector Tile 2.1", "content": { MEDIA_TYPE: { "schema": { "type": "string", "format": "binary" } } } });
-    let mut collection_tile = op(
-        "A vector tile of a collection",
-        "getCollectionTile",
-        [vec![collection_id.clone()], tile_params.to_vec()].concat(),
-        mvt.clone(),
-    );
-    tile_ok(&mut collection_tile);
-    let mut dataset_tile = op(
-        "A vector tile of several collections",
-        "getDatasetTile",
-        [tile_params.to_vec(), vec![collections.clone()]].concat(),
-        mvt,
-    );
-    tile_ok(&mut dataset_tile);
-    let t = TMS_ID;
-    vec![
-        (
-            "/tileMatrixSets".into(),
-            op(
-                "The tile matrix sets",
-                "getTileMatrixSets",
-                vec![],
-                json_ok("the list"),
-            ),
-        ),
-        (
-            format!("/tileMatrixSets/{t}"),
-            op(
-                "The WebMercatorQuad tile matrix set",
-                "getTileMatrixSet",
-                vec![],
-                json_ok("its definition (OGC TMS 2.0)"),
-            ),
-        ),
-        (
-            "/tiles".into(),
-            op(
-                "The dataset's vector tilesets",
-                "getDatasetTilesets",
-                vec![collections.clone()],
-                json_ok("the tilesets"),
-            ),
-        ),
-        (
-            format!("/tiles/{t}"),
-            op(
-                "The dataset tileset",
-                "getDatasetTileset",
-                vec![collections.clone()],
-                json_ok("tileset metadata"),
-            ),
-        ),
-        (
-            format!("/tiles/{t}/tilejson.json"),
-            op(
-                "TileJSON 3.0.0 of the dataset tileset",
-                "getDatasetTileJson",
-                vec![collections],
-                json_ok("TileJSON"),
-            ),
-        ),
-        (
-            format!("/tiles/{t}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
-            dataset_tile,
-        ),
-        (
-            "/collections/{collectionId}/tiles".into(),
-            op(
-                "The vector tilesets of a collection",
-                "getCollectionTilesets",
-                vec![collection_id.clone()],
-                json_ok("the tilesets"),
-            ),
-        ),
-        (
-            format!("/collections/{{collectionId}}/tiles/{t}"),
-            op(
-                "A collection's tileset",
-                "getCollectionTileset",
-                vec![collection_id.clone()],
-                json_ok("tileset metadata"),
-            ),
-        ),
-        (
-            format!("/collections/{{collectionId}}/tiles/{t}/tilejson.json"),
-            op(
-                "TileJSON 3.0.0 of a collection",
-                "getCollectionTileJson",
-                vec![collection_id],
-                json_ok("TileJSON"),
-            ),
-        ),
-        (
-            format!(
-                "/collections/{{collectionId}}/tiles/{t}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
-            ),
-            collection_tile,
-        ),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_generated_document_has_every_tile_operation_with_the_legacy_path_and_id() {
         let paths = &crate::api::generated_document()["paths"];
-        for (path, item) in super::openapi_paths() {
-            let id = &item["get"]["operationId"];
-            assert_eq!(&paths[path.as_str()]["get"]["operationId"], id, "{path}");
+        let q = "WebMercatorQuad";
+        let tile = "{tileMatrix}/{tileRow}/{tileCol}";
+        let c = "/collections/{collectionId}/tiles";
+        for (path, id) in [
+            ("/tileMatrixSets".to_owned(), "getTileMatrixSets"),
+            (format!("/tileMatrixSets/{q}"), "getTileMatrixSet"),
+            ("/tiles".to_owned(), "getDatasetTilesets"),
+            (format!("/tiles/{q}"), "getDatasetTileset"),
+            (format!("/tiles/{q}/tilejson.json"), "getDatasetTileJson"),
+            (format!("/tiles/{q}/{tile}"), "getDatasetTile"),
+            (c.to_owned(), "getCollectionTilesets"),
+            (format!("{c}/{q}"), "getCollectionTileset"),
+            (format!("{c}/{q}/tilejson.json"), "getCollectionTileJson"),
+            (format!("{c}/{q}/{tile}"), "getCollectionTile"),
+        ] {
+            assert_eq!(paths[path.as_str()]["get"]["operationId"], id, "{path}");
         }
         let tile = &paths["/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"]["get"];
         assert!(tile["responses"]["200"]["content"][super::MEDIA_TYPE].is_object());

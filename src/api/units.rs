@@ -93,6 +93,7 @@ impl NewUnit {
 #[derive(ToSchema)]
 #[schema(as = registeredUnit)]
 #[expect(dead_code, reason = "documents the JSON the handler writes")]
+#[expect(clippy::struct_field_names, reason = "the members of the JSON answer")]
 struct Registered {
     name: String,
     /// Always true.

@@ -499,7 +499,7 @@ impl FromQuery for CalendarParams {
 #[derive(Debug, Clone, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsParams {
-    /// The bearer token, for clients that cannot send headers (EventSource)
+    /// The bearer token, for clients that cannot send headers (`EventSource`)
     pub(crate) access_token: Option<String>,
 }
 

@@ -271,6 +271,7 @@ pub(crate) struct HazardLine {
 /// The hazard register (隐患清单).
 #[derive(Serialize, ToSchema)]
 #[schema(as = hazards)]
+#[expect(clippy::struct_field_names, reason = "the members of the JSON answer")]
 pub(crate) struct Hazards {
     since: String,
     min_cases: f64,
@@ -416,11 +417,11 @@ pub(crate) struct ActionBody {
     photos: Option<Vec<String>>,
     /// dispatch: the unit (default: the responsible unit).
     unit: Option<String>,
-    /// request_extension / approve_extension: time in the category's unit.
+    /// `request_extension` / `approve_extension`: time in the category's unit.
     amount: Option<f64>,
     /// merge: the open case this one duplicates.
     into: Option<i64>,
-    /// link_asset (required there): the asset to link, or null to clear the link.
+    /// `link_asset` (required there): the asset to link, or null to clear the link.
     asset: Option<AssetRef>,
     /// The version the caller saw.
     version: Option<i64>,

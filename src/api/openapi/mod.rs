@@ -6,10 +6,6 @@
 //! document is served after [`to_openapi_30`]. What only the data knows (each collection's
 //! filterable properties on its items path) is added per request.
 
-mod legacy;
-
-pub use legacy::{OPEN_PATHS, document, require_bearer_by_default};
-
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -132,8 +128,8 @@ problem_responses! {
     PayloadTooLarge => "The request body is larger than allowed",
     UnsupportedMediaType => "The request body is not of a media type accepted here",
     Unavailable => "The store is not reachable",
-    AnalysisBusy => "Every analysis worker is busy and the queue is full (CITYGRID_ANALYSIS_WORKERS, CITYGRID_ANALYSIS_QUEUE); retry after the Retry-After header's seconds",
-    AnalysisTimedOut => "The analysis used up its time budget (CITYGRID_ANALYSIS_TIMEOUT_MS) and was stopped; narrow the region, the collections or the filter",
+    AnalysisBusy => "Every analysis worker is busy and the queue is full (`CITYGRID_ANALYSIS_WORKERS`, `CITYGRID_ANALYSIS_QUEUE`); retry after the Retry-After header's seconds",
+    AnalysisTimedOut => "The analysis used up its time budget (`CITYGRID_ANALYSIS_TIMEOUT_MS`) and was stopped; narrow the region, the collections or the filter",
     Unauthorized => "No valid bearer token (missing, unknown, expired or revoked), or wrong credentials",
     Forbidden => "The user's role does not allow this; the problem says why",
     Conflict => "The resource's state does not allow the request, or someone changed it first (`current` holds it as it is now)",
