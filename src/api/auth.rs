@@ -359,7 +359,8 @@ struct LoginAnswer {
 
 /// Log in with a user name and password: a bearer token.
 #[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "Sessions",
-    request_body(content = LoginRequest, content_type = "application/json"), security(()),
+    request_body(content = LoginRequest, content_type = "application/json",
+        example = json!({ "username": "wang.wei", "password": "correct horse battery staple" })), security(()),
     responses(
         (status = 200, description = "The token, its expiry and the user", body = LoginAnswer),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),

@@ -323,7 +323,9 @@ fn reported_response(reported: &Reported, state: &AppState) -> Response {
 #[utoipa::path(post, path = "/cases", operation_id = "reportCase", tag = "Cases",
     params(("Idempotency-Key" = Option<String>, Header, max_length = 200,
         description = "Sent again on a retry, it returns the first case instead of making a second")),
-    request_body(content((ReportBody = "application/json"), (ReportForm = "multipart/form-data"))),
+    request_body(content(
+        (ReportBody = "application/json", example = json!({ "category": "0103", "lon": 113.69, "lat": 34.745, "description": "雨水井盖破损 a broken rain-water cover" })),
+        (ReportForm = "multipart/form-data"))),
     security(("bearerAuth" = [])),
     responses(
         (status = 201, description = "The case, probable duplicates within 50 m and a suggested asset within 15 m", body = schemas::Reported),

@@ -89,7 +89,7 @@ pub(crate) fn query_names<T: IntoParams>() -> Vec<String> {
 }
 
 /// [`query_names`], worked out once per type: the extractor asks on every request.
-fn declared_names<T: IntoParams + 'static>() -> Arc<[String]> {
+pub(crate) fn declared_names<T: IntoParams + 'static>() -> Arc<[String]> {
     type Names = RwLock<HashMap<TypeId, Arc<[String]>>>;
     static NAMES: OnceLock<Names> = OnceLock::new();
     let names = NAMES.get_or_init(Names::default);

@@ -147,7 +147,10 @@ pub fn generated_document() -> &'static serde_json::Value {
     static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOCUMENT.get_or_init(|| {
         let (_, document) = open_routes().merge(layer_routes()).split_for_parts();
-        openapi::to_openapi_30(serde_json::to_value(document).unwrap_or_default())
+        let mut document =
+            openapi::to_openapi_30(serde_json::to_value(document).unwrap_or_default());
+        openapi::share_items_parameters(&mut document);
+        document
     })
 }
 

@@ -44,7 +44,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use super::auth::Remote;
-use super::extract::query_names;
+use super::extract::declared_names;
 use super::{ApiError, AppState, media};
 use crate::model::case::{Case, CaseState};
 use crate::model::category::{Category, CategoryCatalog};
@@ -226,8 +226,8 @@ impl Pairs {
     }
 
     /// Refuses a parameter `T` does not declare, naming the ones it does.
-    fn refuse_unknown<T: IntoParams>(&self) -> Result<(), GeoReportError> {
-        let known = query_names::<T>();
+    fn refuse_unknown<T: IntoParams + 'static>(&self) -> Result<(), GeoReportError> {
+        let known = declared_names::<T>();
         match self.0.iter().find(|(n, _)| !known.contains(n)) {
             Some((name, _)) => Err(GeoReportError::bad(format!(
                 "unknown parameter {name}; allowed: {}",

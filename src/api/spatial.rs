@@ -928,7 +928,8 @@ pub async fn locate_point(
 
 /// Locate up to 10000 points at once (a GPS track), answered in order.
 #[utoipa::path(post, path = "/grid/locate", operation_id = "locatePoints", tag = "Grid",
-    request_body(content = LocateBody, description = "The points"),
+    request_body(content = LocateBody, description = "The points",
+        example = json!({ "points": [[113.69, 34.745], [113.75, 34.70]] })),
     security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "One result per point, in order", body = LocatedPoints),
@@ -1027,7 +1028,8 @@ pub async fn nearest_features(
 /// Features of one or more collections related to a geometry (intersects, within, contains,
 /// within a distance), with a CQL2 filter.
 #[utoipa::path(post, path = "/search", operation_id = "searchFeatures", tag = "Data",
-    params(SearchQuery), request_body(content = SearchBody, description = "The question"),
+    params(SearchQuery), request_body(content = SearchBody, description = "The question",
+        example = json!({ "collections": ["manholes"], "intersects": { "type": "Point", "coordinates": [113.69, 34.745] }, "within_distance_m": 150 })),
     security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "The matching features", content(
@@ -1060,7 +1062,8 @@ pub async fn search_features(
 /// Per collection: count, geodesic length and area clipped to a polygon, in all and by
 /// property values.
 #[utoipa::path(post, path = "/analysis/summary", operation_id = "summarize", tag = "Data",
-    request_body(content = SummaryBody, description = "The region and the collections"),
+    request_body(content = SummaryBody, description = "The region and the collections",
+        example = json!({ "collections": ["manholes", "pipelines"], "intersects": { "type": "Polygon", "coordinates": [[[113.68, 34.74], [113.70, 34.74], [113.70, 34.75], [113.68, 34.75], [113.68, 34.74]]] } })),
     security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "The region's area and each collection's figures", body = SummaryAnswer),

@@ -133,7 +133,7 @@ pub async fn list_units(
 ///
 /// `{"name": "…"}`: 201 when new, 200 when it was registered already.
 #[utoipa::path(post, path = "/units", operation_id = "addUnit", tag = "Cases",
-    request_body(content((NewUnit = "application/json"))),
+    request_body(content((NewUnit = "application/json", example = json!({ "name": "管城区市政设施维护中心" })))),
     security(("bearerAuth" = [])),
     responses(
         (status = 201, description = "The unit was registered", body = Registered),

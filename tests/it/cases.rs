@@ -16,7 +16,7 @@ use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::support::{BASE, Reply, assert_problem, demo, send_to};
+use crate::support::{BASE, Reply, add_user_and_log_in, assert_problem, demo, send_to};
 
 /// A water-supply manhole's grid cell: the users, a point inside it and one in another cell.
 struct Fixture {
@@ -126,36 +126,14 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     }
     let mut tokens = HashMap::new();
     for (name, role, unit, cells) in users {
-        demo.runtime.block_on(async {
-            state
-                .auth
-                .add_user(
-                    &Origin::command_line(),
-                    NewUser {
-                        username: Username::parse(&format!("case-{name}")).unwrap(),
-                        display_name: name.to_owned(),
-                        role,
-                        unit: unit.map(str::to_owned),
-                        cells,
-                    },
-                    PASSWORD,
-                    &|_| true,
-                )
-                .await
-                .unwrap();
-        });
-        let reply = send_to(
-            &demo.runtime,
-            &router,
-            Request::post("/auth/login")
-                .header("content-type", "application/json")
-                .body(Body::from(
-                    json!({ "username": format!("case-{name}"), "password": PASSWORD }).to_string(),
-                ))
-                .unwrap(),
-        );
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        tokens.insert(name, reply.json()["token"].as_str().unwrap().to_owned());
+        let user = NewUser {
+            username: Username::parse(&format!("case-{name}")).unwrap(),
+            display_name: name.to_owned(),
+            role,
+            unit: unit.map(str::to_owned),
+            cells,
+        };
+        tokens.insert(name, add_user_and_log_in(&state, &router, user, PASSWORD));
     }
     Fixture {
         router,

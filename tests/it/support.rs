@@ -82,6 +82,41 @@ impl Reply {
     }
 }
 
+/// Adds `user` (on the command line's authority) to `state`'s users with `password`, logs in
+/// through `router` and returns the bearer token.
+pub fn add_user_and_log_in(
+    state: &AppState,
+    router: &Router,
+    user: citygrid::model::user::NewUser,
+    password: &str,
+) -> String {
+    let username = user.username.as_str().to_owned();
+    demo().runtime.block_on(async {
+        state
+            .auth
+            .add_user(
+                &citygrid::service::auth::Origin::command_line(),
+                user,
+                password,
+                &|_| true,
+            )
+            .await
+            .unwrap();
+    });
+    let reply = send_to(
+        &demo().runtime,
+        router,
+        Request::post("/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({ "username": username, "password": password }).to_string(),
+            ))
+            .unwrap(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()["token"].as_str().unwrap().to_owned()
+}
+
 /// Sends a request through the demo router.
 pub fn send(request: Request<Body>) -> Reply {
     let demo = demo();

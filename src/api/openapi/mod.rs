@@ -150,9 +150,7 @@ pub fn served_document(
 ) -> Value {
     let mut document = generated.clone();
     document["servers"] = serde_json::json!([{ "url": base_url }]);
-    let template = document
-        .pointer("/paths/~1collections~1{collectionId}~1items/get")
-        .cloned();
+    let template = document.pointer(ITEMS_OPERATION).cloned();
     if let (Some(template), Some(paths)) = (
         template,
         document.get_mut("paths").and_then(Value::as_object_mut),
@@ -164,10 +162,70 @@ pub fn served_document(
             );
         }
     }
-    if !public_layers {
-        require_bearer(&mut document);
-    }
+    settle_security(&mut document, public_layers);
     document
+}
+
+/// The JSON pointer of the generic items operation.
+const ITEMS_OPERATION: &str = "/paths/~1collections~1{collectionId}~1items/get";
+
+/// Moves the query parameters of the items operation (limit, bbox, filter, …) to
+/// `components/parameters`, named as the parameter, and refers to them: the OGC API – Features
+/// standard defines them there, clients such as GDAL look them up there, and every collection's
+/// own items operation shares them.
+pub fn share_items_parameters(document: &mut Value) {
+    let Some(parameters) = document
+        .pointer_mut(&format!("{ITEMS_OPERATION}/parameters"))
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let mut shared = Map::new();
+    for parameter in parameters.iter_mut() {
+        if parameter["in"] != "query" {
+            continue;
+        }
+        let Some(name) = parameter["name"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        let reference = serde_json::json!({ "$ref": format!("#/components/parameters/{name}") });
+        shared.insert(name, std::mem::replace(parameter, reference));
+    }
+    let components = &mut document["components"];
+    if !components["parameters"].is_object() {
+        components["parameters"] = Value::Object(Map::new());
+    }
+    if let Some(existing) = components["parameters"].as_object_mut() {
+        existing.extend(shared);
+    }
+}
+
+/// Open operations say `security: []` (no requirement), as OpenAPI writes it, rather than
+/// `utoipa`'s `[{}]`; when the base layers are not public, a bearer token is the document's
+/// default and the operations open to anonymous readers while they are public
+/// (`[{}, {bearerAuth: []}]`) require it.
+fn settle_security(document: &mut Value, public_layers: bool) {
+    if !public_layers {
+        document["security"] = serde_json::json!([{ "bearerAuth": [] }]);
+    }
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let is_empty = |s: &Value| s.as_object().is_some_and(Map::is_empty);
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        if security.iter().all(is_empty) {
+            security.clear();
+        } else if !public_layers {
+            security.retain(|s| !is_empty(s));
+        }
+    }
 }
 
 /// The items operation of one collection: the generic one without `collectionId`, with the
@@ -221,25 +279,6 @@ fn property_parameter(p: &crate::model::schema::PropertySchema) -> Value {
         "style": "form",
         "explode": false
     })
-}
-
-/// Operations open to anonymous readers while the base layers are public (security
-/// `[{}, {bearerAuth: []}]`) require the bearer token.
-fn require_bearer(document: &mut Value) {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut())
-    {
-        if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut)
-            && security.len() > 1
-        {
-            security.retain(|s| s.as_object().is_some_and(|o| !o.is_empty()));
-        }
-    }
 }
 
 /// Turns a document `utoipa` wrote (OpenAPI 3.1) into OpenAPI 3.0.3: `type: [T, "null"]` and
