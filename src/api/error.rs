@@ -859,6 +859,49 @@ mod tests {
     }
 
     #[test]
+    fn the_table_gives_one_status_per_failure_wherever_it_arises() {
+        use crate::model::case::{Action, CaseState};
+        // A photo over the limit is 413 whether it arrives alone or inside a case report.
+        let too_large = || PhotoError::TooLarge {
+            bytes: 11,
+            limit: 10,
+        };
+        assert_eq!(ApiError::from(too_large()).status(), 413);
+        assert_eq!(ApiError::from(CaseError::Photo(too_large())).status(), 413);
+        // The actor may not: 403; the case's state does not allow it: 409.
+        let role = Refusal::Role {
+            role: "viewer",
+            action: Action::File,
+            allowed: "dispatcher".into(),
+        };
+        assert_eq!(ApiError::from(CaseError::Refused(role)).status(), 403);
+        let state = Refusal::State {
+            state: CaseState::Reported,
+            action: Action::Verify,
+            possible: "file".into(),
+        };
+        assert_eq!(ApiError::from(CaseError::Refused(state)).status(), 409);
+        // A client's mistake in a feature write is not a 500.
+        let schema = ServiceError::Schema(crate::model::schema::SchemaError::NoProperties);
+        assert_eq!(ApiError::from(schema).status(), 422);
+        assert_eq!(
+            ApiError::from(StoreError::DuplicateUser("wang".into())).status(),
+            409
+        );
+    }
+
+    #[test]
+    fn an_internal_cause_is_kept_with_its_chain_for_the_log() {
+        let io = std::io::Error::other("disk full");
+        let error = ApiError::from(PhotoError::Io(io));
+        assert_eq!(error.status(), 500);
+        let text = chain(&error);
+        assert!(text.contains("disk full"), "{text}");
+        let response = error.into_response();
+        assert!(response.extensions().get::<Failure>().is_some());
+    }
+
+    #[test]
     fn an_internal_problem_reveals_nothing() {
         let p = ApiError::internal("disk /secret/path failed").problem();
         assert!(!p.to_string().contains("secret"));

@@ -1234,8 +1234,16 @@ mod tests {
             document["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
                 .as_array()
                 .unwrap();
+        // The query parameters are shared in components/parameters and referred to.
+        let resolved: Vec<&Value> = parameters
+            .iter()
+            .map(|p| match p["$ref"].as_str() {
+                Some(r) => document.pointer(r.trim_start_matches('#')).unwrap(),
+                None => p,
+            })
+            .collect();
         let named = |name: &str| {
-            parameters
+            *resolved
                 .iter()
                 .find(|p| p["name"] == name)
                 .unwrap_or_else(|| panic!("{name} is documented"))
@@ -1258,7 +1266,7 @@ mod tests {
         );
         assert_eq!(named("bbox-crs")["schema"]["enum"], json!([CRS84]));
         assert!(
-            parameters
+            resolved
                 .iter()
                 .all(|p| p["required"] != true || p["in"] == "path")
         );

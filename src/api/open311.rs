@@ -968,6 +968,18 @@ async fn get_request(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_georeport_error_has_the_status_of_the_one_table() {
+        let too_large = crate::service::photos::PhotoError::TooLarge {
+            bytes: 11,
+            limit: 10,
+        };
+        let error = super::GeoReportError::from(super::CaseError::Photo(too_large));
+        assert_eq!(error.status, 413);
+        let missing = super::GeoReportError::from(super::CaseError::NotFound(7));
+        assert_eq!(missing.status, 404);
+    }
+
+    #[test]
     fn the_generated_document_has_every_georeport_route_with_its_operation_id() {
         let paths = &crate::api::generated_document()["paths"];
         for (path, method, operation_id) in [
