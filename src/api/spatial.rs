@@ -1055,7 +1055,7 @@ pub async fn search_features(
             "text/csv; charset=utf-8",
         ));
     }
-    let text = search_page(&state, &body.raw, &page, &properties, offset, limit);
+    let text = search_page(&state, body.raw, &page, &properties, offset, limit);
     Ok(with_type(text, media::GEOJSON))
 }
 
@@ -1553,7 +1553,7 @@ fn parse_search(
 /// repeat the request `body` for this page, the next and the previous.
 fn search_page(
     state: &AppState,
-    body: &Value,
+    body: Value,
     page: &spatial::SearchPage,
     properties: &[String],
     offset: usize,
@@ -1570,19 +1570,24 @@ fn search_page(
             )
         })
         .collect();
-    let mut links = vec![
-        json!({ "href": state.url("/search"), "rel": "self", "type": media::GEOJSON, "method": "POST", "body": body }),
-    ];
-    if offset + page.hits.len() < page.number_matched {
-        let mut next = body.clone();
-        next["offset"] = json!(offset + limit);
-        links.push(json!({ "href": state.url("/search"), "rel": "next", "type": media::GEOJSON, "method": "POST", "body": next }));
-    }
-    if offset > 0 {
-        let mut prev = body.clone();
-        prev["offset"] = json!(offset.saturating_sub(limit));
-        links.push(json!({ "href": state.url("/search"), "rel": "prev", "type": media::GEOJSON, "method": "POST", "body": prev }));
-    }
+    // The next and previous pages are the body with another offset; the body itself moves
+    // into the self link (no copy of a large geometry more than needed).
+    let with_offset = |offset: usize| {
+        let mut other = body.clone();
+        other["offset"] = json!(offset);
+        other
+    };
+    let next =
+        (offset + page.hits.len() < page.number_matched).then(|| with_offset(offset + limit));
+    let prev = (offset > 0).then(|| with_offset(offset.saturating_sub(limit)));
+    let link = |rel: &str, body: Value| {
+        let mut link = json!({ "href": state.url("/search"), "rel": rel, "type": media::GEOJSON, "method": "POST" });
+        link["body"] = body;
+        link
+    };
+    let mut links = vec![link("self", body)];
+    links.extend(next.map(|body| link("next", body)));
+    links.extend(prev.map(|body| link("prev", body)));
     let head = json!({
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
